@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The C shim (csrc/) is built by scripts/build-shim.sh into .deps/lib, against the libtorch that
+// scripts/setup.sh unpacks there; Swift links only its C interface (Sources/CTorch/ctorch.h).
+let shimDirectory = Context.packageDirectory + "/.deps/lib"
+let linkShim: [LinkerSetting] = [
+    .unsafeFlags(["-L", shimDirectory, "-Xlinker", "-rpath", "-Xlinker", shimDirectory])
+]
+
+let package = Package(
+    name: "Magvit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "magvit", targets: ["magvit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        .systemLibrary(name: "CTorch"),
+        .target(name: "Torch", dependencies: ["CTorch"], linkerSettings: linkShim),
+        .target(name: "NN", dependencies: ["Torch"]),
+        .executableTarget(
+            name: "magvit",
+            dependencies: ["Torch", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: linkShim),
+        .executableTarget(name: "magvit-bench", dependencies: ["Torch", "NN"], linkerSettings: linkShim),
+        .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
+        .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
+        .testTarget(
+            name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
+            linkerSettings: linkShim),
+    ]
+)

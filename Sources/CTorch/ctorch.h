@@ -1,0 +1,196 @@
+/*
+ * ctorch.h: the C interface of Magvit's shim over ATen (libtorch).
+ *
+ * Only C types cross this boundary. Every function that can fail returns a
+ * ct_error: NULL on success, otherwise a message of the form "op: libtorch's
+ * message". The message lives in thread-local storage and stays valid until
+ * the next shim call on the same thread; callers copy it at once.
+ * No C++ exception ever leaves the shim.
+ *
+ * A ct_tensor is an owning handle (a heap-allocated at::Tensor); every handle
+ * returned through an `out` pointer must be released with ct_free.
+ */
+#ifndef MAGVIT_CTORCH_H
+#define MAGVIT_CTORCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ct_tensor ct_tensor;
+typedef const char *ct_error;
+
+/* Element types; the numbering is part of the interface. */
+enum {
+  CT_FLOAT32 = 0, CT_FLOAT64 = 1, CT_BFLOAT16 = 2, CT_FLOAT16 = 3,
+  CT_INT64 = 4, CT_INT32 = 5, CT_UINT8 = 6, CT_BOOL = 7
+};
+
+/* Device kinds. */
+enum { CT_CPU = 0, CT_CUDA = 1 };
+
+enum ct_unary_op {
+  CT_NEG, CT_ABS, CT_EXP, CT_LOG, CT_SQRT, CT_RSQRT, CT_SIN, CT_COS, CT_TANH,
+  CT_SIGMOID, CT_RELU, CT_GELU, CT_GELU_TANH, CT_SILU, CT_SOFTPLUS, CT_SIGN,
+  CT_FLOOR, CT_CEIL, CT_ROUND, CT_LOGICAL_NOT, CT_ERF, CT_LOG1P, CT_EXPM1,
+  CT_RECIPROCAL, CT_SQUARE, CT_ISNAN, CT_LOGSIGMOID
+};
+
+enum ct_binary_op {
+  CT_ADD, CT_SUB, CT_MUL, CT_DIV, CT_POW, CT_MAXIMUM, CT_MINIMUM,
+  CT_EQ, CT_NE, CT_LT, CT_LE, CT_GT, CT_GE, CT_LOGICAL_AND, CT_LOGICAL_OR,
+  CT_REMAINDER, CT_FLOOR_DIVIDE, CT_BITWISE_AND, CT_BITWISE_OR,
+  CT_BITWISE_XOR, CT_SHIFT_LEFT, CT_SHIFT_RIGHT,
+  CT_RSUB, CT_RDIV /* scalar forms only: s - a, s / a */
+};
+
+enum ct_reduce_op { CT_SUM, CT_MEAN, CT_AMAX, CT_AMIN, CT_PROD, CT_LOGSUMEXP, CT_ALL, CT_ANY };
+
+enum ct_loss_op { CT_MSE, CT_L1, CT_CROSS_ENTROPY, CT_BCE_LOGITS };
+enum ct_reduction { CT_REDUCE_NONE = 0, CT_REDUCE_MEAN = 1, CT_REDUCE_SUM = 2 };
+enum ct_pad_mode { CT_PAD_CONSTANT, CT_PAD_REPLICATE, CT_PAD_REFLECT };
+enum ct_interp_mode { CT_NEAREST, CT_LINEAR };
+
+/* ---- library ---------------------------------------------------------- */
+const char *ct_version(void);
+void ct_manual_seed(uint64_t seed);
+void ct_set_num_threads(int n);
+int ct_get_num_threads(void);
+bool ct_cuda_available(void);
+int ct_cuda_device_count(void);
+ct_error ct_cuda_synchronize(void);
+/* Bytes currently and at most allocated by the CUDA caching allocator on a device. */
+ct_error ct_cuda_memory(int index, int64_t *allocated, int64_t *peak, bool reset_peak);
+
+/* ---- lifetime and facts ----------------------------------------------- */
+void ct_free(ct_tensor *t);
+int64_t ct_dim(const ct_tensor *t);
+void ct_sizes(const ct_tensor *t, int64_t *sizes); /* dim() entries */
+int ct_dtype(const ct_tensor *t);
+void ct_device(const ct_tensor *t, int *kind, int *index);
+int64_t ct_numel(const ct_tensor *t);
+bool ct_requires_grad(const ct_tensor *t);
+bool ct_is_defined(const ct_tensor *t);
+
+/* ---- creation and transfer -------------------------------------------- */
+/* Copies `data` (contiguous, `dtype`) into a new CPU tensor. */
+ct_error ct_from_data(const void *data, const int64_t *shape, int ndim, int dtype, ct_tensor **out);
+/* Copies the elements, in row-major order, into `dst` of `nbytes` bytes. */
+ct_error ct_copy_to_host(const ct_tensor *t, void *dst, size_t nbytes);
+ct_error ct_full(const int64_t *shape, int ndim, double value, int dtype, int device, int index, ct_tensor **out);
+ct_error ct_arange(double start, double end, double step, int dtype, int device, int index, ct_tensor **out);
+/* kind 0: uniform [0,1), 1: standard normal. */
+ct_error ct_random(int kind, const int64_t *shape, int ndim, int dtype, int device, int index, ct_tensor **out);
+ct_error ct_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, int device, int index, ct_tensor **out);
+ct_error ct_to(const ct_tensor *t, int dtype, int device, int index, ct_tensor **out);
+ct_error ct_item(const ct_tensor *t, double *out);
+ct_error ct_clone(const ct_tensor *t, ct_tensor **out);
+/* A second handle on the same tensor (shares data and autograd identity). */
+ct_error ct_alias(const ct_tensor *t, ct_tensor **out);
+ct_error ct_detach(const ct_tensor *t, ct_tensor **out);
+ct_error ct_contiguous(const ct_tensor *t, ct_tensor **out);
+
+/* ---- elementwise ------------------------------------------------------ */
+ct_error ct_unary(int op, const ct_tensor *a, ct_tensor **out);
+ct_error ct_binary(int op, const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
+/* `integral` makes the scalar an int64 so integer tensors stay integer. */
+ct_error ct_binary_scalar(int op, const ct_tensor *a, double s, bool integral, ct_tensor **out);
+ct_error ct_clamp(const ct_tensor *a, double lo, double hi, bool has_lo, bool has_hi, ct_tensor **out);
+ct_error ct_where(const ct_tensor *cond, const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
+ct_error ct_leaky_relu(const ct_tensor *a, double slope, ct_tensor **out);
+
+/* ---- reductions ------------------------------------------------------- */
+/* ndims == 0 reduces over every dimension. */
+ct_error ct_reduce(int op, const ct_tensor *a, const int64_t *dims, int ndims, bool keepdim, ct_tensor **out);
+ct_error ct_var(const ct_tensor *a, const int64_t *dims, int ndims, int64_t correction, bool keepdim, ct_tensor **out);
+ct_error ct_argmax(const ct_tensor *a, int64_t dim, bool keepdim, bool min, ct_tensor **out);
+ct_error ct_softmax(const ct_tensor *a, int64_t dim, bool log, ct_tensor **out);
+ct_error ct_cumsum(const ct_tensor *a, int64_t dim, ct_tensor **out);
+ct_error ct_topk(const ct_tensor *a, int64_t k, int64_t dim, bool largest, ct_tensor **values, ct_tensor **indices);
+ct_error ct_sort(const ct_tensor *a, int64_t dim, bool descending, ct_tensor **values, ct_tensor **indices);
+ct_error ct_multinomial(const ct_tensor *probs, int64_t n, bool replacement, ct_tensor **out);
+
+/* ---- linear algebra and networks -------------------------------------- */
+ct_error ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
+ct_error ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, ct_tensor **out);
+/* n spatial dims (1, 2 or 3); stride, padding, dilation have n entries; b may be NULL. */
+ct_error ct_conv(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int n, const int64_t *stride,
+                 const int64_t *padding, const int64_t *dilation, int64_t groups, ct_tensor **out);
+ct_error ct_conv_transpose(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int n, const int64_t *stride,
+                           const int64_t *padding, const int64_t *output_padding, const int64_t *dilation,
+                           int64_t groups, ct_tensor **out);
+/* max == false: average pooling (count_include_pad). */
+ct_error ct_pool(const ct_tensor *x, bool max, int n, const int64_t *kernel, const int64_t *stride,
+                 const int64_t *padding, ct_tensor **out);
+ct_error ct_interpolate(const ct_tensor *x, int mode, int n, const int64_t *size, bool align_corners, ct_tensor **out);
+/* w and b may be NULL. */
+ct_error ct_group_norm(const ct_tensor *x, int64_t groups, const ct_tensor *w, const ct_tensor *b, double eps,
+                       ct_tensor **out);
+ct_error ct_layer_norm(const ct_tensor *x, const int64_t *shape, int n, const ct_tensor *w, const ct_tensor *b,
+                       double eps, ct_tensor **out);
+ct_error ct_embedding(const ct_tensor *weight, const ct_tensor *indices, ct_tensor **out);
+ct_error ct_dropout(const ct_tensor *x, double p, bool train, ct_tensor **out);
+/* mask may be NULL; scale <= 0 means 1/sqrt(head_dim). */
+ct_error ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
+                      double dropout, bool causal, double scale, ct_tensor **out);
+/* target is class indices (int64) for cross entropy, same shape as input otherwise. */
+ct_error ct_loss(int op, const ct_tensor *input, const ct_tensor *target, int reduction, double label_smoothing,
+                 ct_tensor **out);
+
+/* ---- shape and indexing ----------------------------------------------- */
+ct_error ct_reshape(const ct_tensor *a, const int64_t *shape, int n, ct_tensor **out);
+ct_error ct_permute(const ct_tensor *a, const int64_t *dims, int n, ct_tensor **out);
+ct_error ct_transpose(const ct_tensor *a, int64_t d0, int64_t d1, ct_tensor **out);
+ct_error ct_expand(const ct_tensor *a, const int64_t *shape, int n, ct_tensor **out);
+ct_error ct_repeat(const ct_tensor *a, const int64_t *repeats, int n, ct_tensor **out);
+ct_error ct_squeeze(const ct_tensor *a, int64_t dim, ct_tensor **out);
+ct_error ct_unsqueeze(const ct_tensor *a, int64_t dim, ct_tensor **out);
+ct_error ct_flip(const ct_tensor *a, const int64_t *dims, int n, ct_tensor **out);
+ct_error ct_narrow(const ct_tensor *a, int64_t dim, int64_t start, int64_t length, ct_tensor **out);
+ct_error ct_select(const ct_tensor *a, int64_t dim, int64_t index, ct_tensor **out);
+ct_error ct_index_select(const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out);
+ct_error ct_gather(const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out);
+ct_error ct_scatter(const ct_tensor *a, int64_t dim, const ct_tensor *index, const ct_tensor *src, ct_tensor **out);
+ct_error ct_masked_fill(const ct_tensor *a, const ct_tensor *mask, double value, ct_tensor **out);
+ct_error ct_cat(const ct_tensor *const *ts, int n, int64_t dim, bool stack, ct_tensor **out);
+/* pads: pairs (before, after) starting from the last dimension, as torch.nn.functional.pad. */
+ct_error ct_pad(const ct_tensor *a, const int64_t *pads, int n, int mode, double value, ct_tensor **out);
+ct_error ct_one_hot(const ct_tensor *a, int64_t classes, ct_tensor **out);
+
+/* ---- in place (for optimizers; no autograd history is recorded under no-grad) */
+ct_error ct_inplace(int op, ct_tensor *a, const ct_tensor *b, double alpha);     /* add/sub/mul/div; a += alpha*b */
+ct_error ct_inplace_scalar(int op, ct_tensor *a, double s);                       /* add/sub/mul/div/pow */
+ct_error ct_addcmul_(ct_tensor *a, const ct_tensor *b, const ct_tensor *c, double value);
+ct_error ct_addcdiv_(ct_tensor *a, const ct_tensor *b, const ct_tensor *c, double value);
+ct_error ct_lerp_(ct_tensor *a, const ct_tensor *end, double weight);
+ct_error ct_copy_(ct_tensor *dst, const ct_tensor *src);
+ct_error ct_fill_(ct_tensor *a, double value);
+ct_error ct_uniform_(ct_tensor *a, double lo, double hi);
+ct_error ct_normal_(ct_tensor *a, double mean, double std);
+/* Replaces the data of `a` (keeping the handle and requires_grad): moves across devices and dtypes. */
+ct_error ct_set_data(ct_tensor *a, const ct_tensor *src);
+
+/* ---- autograd --------------------------------------------------------- */
+ct_error ct_set_requires_grad(ct_tensor *t, bool on);
+/* *out is NULL when no gradient has been accumulated. */
+ct_error ct_grad(const ct_tensor *t, ct_tensor **out);
+ct_error ct_clear_grad(ct_tensor *t);
+/* grad may be NULL for a one-element tensor. */
+ct_error ct_backward(const ct_tensor *t, const ct_tensor *grad, bool retain_graph, bool create_graph);
+/* Gradients of sum(outputs[i] * grad_outputs[i]) with respect to each input; grads[i] is NULL
+   for an input that does not reach the outputs. grad_outputs may be NULL (ones). */
+ct_error ct_autograd_grad(const ct_tensor *const *outputs, const ct_tensor *const *grad_outputs, int n_out,
+                          const ct_tensor *const *inputs, int n_in, bool create_graph, ct_tensor **grads);
+bool ct_grad_enabled(void);
+void ct_set_grad_enabled(bool on);
+/* Turns autocast on or off for a device kind with the given lower-precision dtype; returns the previous state. */
+ct_error ct_set_autocast(int device, bool on, int dtype, bool *was_on, int *was_dtype);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

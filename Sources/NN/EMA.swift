@@ -1,0 +1,37 @@
+// Exponential moving average of weights, used for evaluation (Polyak averaging).
+import Torch
+
+/// shadow ← decay·shadow + (1 − decay)·parameter after every update.
+public final class ExponentialMovingAverage {
+    public let decay: Double
+    public let parameters: [(name: String, tensor: Tensor)]
+    /// The averaged copies, by parameter name.
+    public private(set) var shadow: [String: Tensor] = [:]
+
+    public init(_ parameters: [(name: String, tensor: Tensor)], decay: Double = 0.999) throws {
+        self.decay = decay
+        self.parameters = parameters
+        for (name, p) in parameters { shadow[name] = try p.detach().clone() }
+    }
+
+    public func update() throws {
+        try withNoGrad { () throws in
+            for (name, p) in parameters { try shadow[name]!.lerp_(p, weight: 1 - decay) }
+        }
+    }
+
+    /// Copies the averages into the live parameters (e.g. for evaluation or export).
+    public func copy(into store: ParameterStore) throws {
+        try store.load(shadow, strict: false)
+    }
+
+    /// Restores averages from a checkpoint; every parameter must be present with its shape.
+    public func load(_ tensors: [String: Tensor]) throws {
+        for (name, p) in parameters {
+            guard let t = tensors[name], t.shape == p.shape else {
+                throw ParameterError("EMA state for '\(name)' is missing or has the wrong shape")
+            }
+            shadow[name] = try t.to(p.dtype, p.device).clone()
+        }
+    }
+}

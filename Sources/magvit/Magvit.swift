@@ -1,0 +1,38 @@
+// The `magvit` command-line tool.
+import ArgumentParser
+import Torch
+
+@main
+struct Magvit: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "magvit",
+        abstract: "MAGVIT-v2 video tokenizer toolkit on libtorch.",
+        version: version,
+        subcommands: [SelfCheck.self],
+        defaultSubcommand: SelfCheck.self
+    )
+}
+
+/// Options shared by commands that run models.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Device to run on: cpu, cuda or cuda:N.")
+    var device: String = "cpu"
+
+    @Option(help: "CPU threads for libtorch's kernels (default: libtorch's choice).")
+    var threads: Int?
+
+    func apply() throws -> Device {
+        if let threads {
+            guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
+            Torch.threads = threads
+        }
+        let device: Device
+        do { device = try Device(parsing: self.device) } catch { throw ValidationError("--device: \(error.message)") }
+        if case .cuda(let index) = device, index >= Torch.cudaDeviceCount {
+            throw ValidationError("--device \(device): this libtorch sees \(Torch.cudaDeviceCount) CUDA device(s)")
+        }
+        return device
+    }
+}

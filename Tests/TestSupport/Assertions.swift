@@ -1,0 +1,74 @@
+// Shared test helpers: closeness checks and finite-difference gradient checks.
+import Foundation
+import Torch
+import XCTest
+
+/// Fails unless |a - b| <= atol + rtol·|b| elementwise (b is the reference), with the worst offender in the message.
+public func assertClose(
+    _ a: Tensor, _ b: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
+    XCTAssertEqual(a.shape, b.shape, "shape \(message)", file: file, line: line)
+    guard a.shape == b.shape else { return }
+    let x = try a.toArray(Double.self)
+    let y = try b.toArray(Double.self)
+    var worst = (index: -1, excess: 0.0)
+    for i in 0..<x.count {
+        let excess = Swift.abs(x[i] - y[i]) - (atol + rtol * Swift.abs(y[i]))
+        if excess > worst.excess || x[i].isNaN != y[i].isNaN { worst = (i, Swift.max(excess, 1)) }
+    }
+    if worst.index >= 0 {
+        XCTFail("not close \(message): at \(worst.index) got \(x[worst.index]), expected \(y[worst.index]) (rtol \(rtol), atol \(atol))", file: file, line: line)
+    }
+}
+
+/// Compares autograd's gradients of Σ f(inputs)·r (r fixed, random) with central finite differences
+/// in float64, for every element of every floating-point input, as torch.autograd.gradcheck does.
+/// Integer inputs (indices) pass through unchanged.
+public func assertGradientsMatch(
+    _ inputs: [Tensor], _ label: String = "", eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
+    file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) throws -> Tensor
+) throws {
+    let leaves = try inputs.map { (t) throws -> Tensor in
+        let c = try t.detach().clone()
+        return t.dtype.isFloatingPoint ? try c.requiresGrad(true) : c
+    }
+    let output = try f(leaves)
+    let projection = try Tensor.randn(output.shape, dtype: .float64)
+    func objective(_ xs: [Tensor]) throws -> Double { try (f(xs) * projection).sum().item() }
+    let differentiable = leaves.filter { $0.dtype.isFloatingPoint }
+    let analytic = try gradients(of: [(output * projection).sum()], wrt: differentiable)
+    var checked = 0
+    for (i, leaf) in leaves.enumerated() where leaf.dtype.isFloatingPoint {
+        XCTAssertEqual(leaf.dtype, .float64, "gradient checks run in float64", file: file, line: line)
+        let k = differentiable.firstIndex { $0 === leaf }!
+        let expected = try analytic[k].map { (g) throws in try g.toArray(Double.self) } ?? Array(repeating: 0, count: leaf.count)
+        var values = try leaf.toArray(Double.self)
+        for j in 0..<values.count {
+            let original = values[j]
+            var xs = leaves.map { (t: Tensor) -> Tensor in t }
+            values[j] = original + eps
+            xs[i] = try Tensor(values, shape: leaf.shape)
+            let plus = try objective(xs)
+            values[j] = original - eps
+            xs[i] = try Tensor(values, shape: leaf.shape)
+            let minus = try objective(xs)
+            values[j] = original
+            let numeric = (plus - minus) / (2 * eps)
+            if Swift.abs(numeric - expected[j]) > atol + rtol * Swift.abs(numeric) {
+                XCTFail("\(label) input \(i) element \(j): autograd \(expected[j]), finite differences \(numeric)", file: file, line: line)
+                return
+            }
+            checked += 1
+        }
+    }
+    XCTAssertGreaterThan(checked, 0, "no element was checked", file: file, line: line)
+}
+
+/// The process's resident set size in bytes (Linux /proc/self/statm).
+public func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}

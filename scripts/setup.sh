@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Magvit needs into the git-ignored .deps/ and builds the C shim. Idempotent: a second
+# run only checks. Steps:
+#   1. libtorch from the PyPI torch wheel (headers, libtorch_cpu, libc10) into .deps/python
+#   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only)
+#   3. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
+set -euo pipefail
+cd "$(dirname "$0")/.."
+torch_version=2.15.0
+deps=.deps
+
+say() { echo "setup: $*"; }
+
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "setup: python3 is needed to unpack the torch wheel" >&2; exit 1; }
+if ! command -v c++ >/dev/null; then
+  say "installing a C++ compiler"
+  apt-get update -qq && apt-get install -y -qq g++ >/dev/null
+fi
+
+marker=$deps/python/.torch-$torch_version
+if [ ! -f "$marker" ]; then
+  say "unpacking libtorch $torch_version from PyPI into $deps/python (about 30 s)"
+  rm -rf "$deps/python"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$deps/python" \
+    torch==$torch_version nvidia-cuda-runtime==13.2.86 nvidia-cuda-cupti==13.2.86
+  touch "$marker"
+fi
+
+if [ ! -f "$deps/python-tools/.ok" ]; then
+  say "installing Python safetensors and numpy into $deps/python-tools"
+  rm -rf "$deps/python-tools"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$deps/python-tools" safetensors numpy
+  touch "$deps/python-tools/.ok"
+fi
+
+scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'
