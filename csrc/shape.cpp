@@ -67,4 +67,8 @@ ct_error ct_one_hot(const ct_tensor *a, int64_t classes, ct_tensor **out) {
   CT_GUARD("one_hot", *out = wrap(at::one_hot(T(a), classes)))
 }
 
+ct_error ct_bincount(const ct_tensor *a, int64_t minlength, ct_tensor **out) {
+  CT_GUARD("bincount", *out = wrap(at::bincount(T(a), c10::nullopt, minlength)))
+}
+
 }  // extern "C"

@@ -30,8 +30,8 @@ enum {
   CT_INT64 = 4, CT_INT32 = 5, CT_UINT8 = 6, CT_BOOL = 7
 };
 
-/* Device kinds. */
-enum { CT_CPU = 0, CT_CUDA = 1 };
+/* Device kinds. Meta tensors carry shapes and dtypes but no data (for counting FLOPs). */
+enum { CT_CPU = 0, CT_CUDA = 1, CT_META = 2 };
 
 enum ct_unary_op {
   CT_NEG, CT_ABS, CT_EXP, CT_LOG, CT_SQRT, CT_RSQRT, CT_SIN, CT_COS, CT_TANH,
@@ -160,6 +160,8 @@ ct_error ct_cat(const ct_tensor *const *ts, int n, int64_t dim, bool stack, ct_t
 /* pads: pairs (before, after) starting from the last dimension, as torch.nn.functional.pad. */
 ct_error ct_pad(const ct_tensor *a, const int64_t *pads, int n, int mode, double value, ct_tensor **out);
 ct_error ct_one_hot(const ct_tensor *a, int64_t classes, ct_tensor **out);
+/* Counts of each value of a 1-d non-negative integer tensor, at least `minlength` long. */
+ct_error ct_bincount(const ct_tensor *a, int64_t minlength, ct_tensor **out);
 
 /* ---- in place (for optimizers; no autograd history is recorded under no-grad) */
 ct_error ct_inplace(int op, ct_tensor *a, const ct_tensor *b, double alpha);     /* add/sub/mul/div; a += alpha*b */

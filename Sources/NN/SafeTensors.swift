@@ -99,7 +99,7 @@ public enum SafeTensors {
             guard end - begin == expected else {
                 throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtypeName) needs \(expected) bytes, the header gives \(end - begin)")
             }
-            ranges.append((begin, end, name))
+            if end > begin { ranges.append((begin, end, name)) }  // empty tensors occupy no bytes
             tensors[name] = try data.withUnsafeBytes { (raw) throws in
                 try Tensor.fromBytes(UnsafeRawBufferPointer(rebasing: raw[(headerEnd + begin)..<(headerEnd + end)]), shape: shape, dtype: dtype)
             }

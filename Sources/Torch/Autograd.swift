@@ -68,10 +68,11 @@ public func withGradMode<R, E: Error>(_ enabled: Bool, _ body: () throws(E) -> R
 /// Runs `body` under automatic mixed precision on `device`'s kind: eligible ops (matmul, conv,
 /// attention) run in `dtype` (bfloat16 or float16), precision-sensitive ones stay in float32
 /// (torch.autocast).
-public func withAutocast<R>(device: Device, dtype: DType = .bfloat16, _ body: () throws -> R) throws -> R {
+/// With `enabled: false` it switches autocast off inside, for math that must stay in float32.
+public func withAutocast<R>(device: Device, dtype: DType = .bfloat16, enabled: Bool = true, _ body: () throws -> R) throws -> R {
     var wasOn = false
     var wasDType: Int32 = 0
-    try check(ct_set_autocast(device.kind, true, dtype.rawValue, &wasOn, &wasDType))
+    try check(ct_set_autocast(device.kind, enabled, dtype.rawValue, &wasOn, &wasDType))
     defer {
         var ignoredOn = false
         var ignoredDType: Int32 = 0

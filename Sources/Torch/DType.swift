@@ -56,6 +56,8 @@ public enum DType: Int32, CaseIterable, Codable, Sendable, CustomStringConvertib
 public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Codable {
     case cpu
     case cuda(Int)
+    /// Shapes and dtypes only, no data: runs a model's code to count its FLOPs and parameters.
+    case meta
 
     /// The first CUDA device when libtorch has one, otherwise the CPU.
     public static var best: Device { Torch.cudaAvailable ? .cuda(0) : .cpu }
@@ -65,9 +67,10 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         switch text {
         case "cpu": self = .cpu
         case "cuda": self = .cuda(0)
+        case "meta": self = .meta
         default:
             guard text.hasPrefix("cuda:"), let index = Int(text.dropFirst(5)), index >= 0 else {
-                throw TorchError(op: "device", message: "expected cpu, cuda or cuda:N, got '\(text)'")
+                throw TorchError(op: "device", message: "expected cpu, cuda, cuda:N or meta, got '\(text)'")
             }
             self = .cuda(index)
         }
@@ -77,6 +80,7 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         switch self {
         case .cpu: "cpu"
         case .cuda(let i): "cuda:\(i)"
+        case .meta: "meta"
         }
     }
 
@@ -84,12 +88,13 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         switch self {
         case .cpu: Int32(CT_CPU)
         case .cuda: Int32(CT_CUDA)
+        case .meta: Int32(CT_META)
         }
     }
 
     var index: Int32 {
         switch self {
-        case .cpu: 0
+        case .cpu, .meta: 0
         case .cuda(let i): Int32(i)
         }
     }

@@ -4,12 +4,16 @@ import CTorch
 
 /// Matrix product with broadcasting over leading dimensions (torch.matmul).
 public func matmul(_ a: Tensor, _ b: Tensor) throws(TorchError) -> Tensor {
-    try produce { ct_matmul(a.handle, b.handle, $0) }
+    let y = try produce { ct_matmul(a.handle, b.handle, $0) }
+    FlopCounter.add(2 * y.count * a.size(-1))
+    return y
 }
 
 /// y = x Wᵀ + b, with W of shape (out, in).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws(TorchError) -> Tensor {
-    try produce { ct_linear(x.handle, weight.handle, bias?.handle, $0) }
+    let y = try produce { ct_linear(x.handle, weight.handle, bias?.handle, $0) }
+    FlopCounter.add(2 * y.count * weight.size(-1))
+    return y
 }
 
 /// Repeats a single value for every spatial dimension, or checks a per-dimension list.
@@ -32,7 +36,9 @@ public func conv(
     let s = try spatial(stride, n, "stride", op)
     let p = try spatial(padding, n, "padding", op)
     let d = try spatial(dilation, n, "dilation", op)
-    return try produce { ct_conv(x.handle, weight.handle, bias?.handle, Int32(n), s, p, d, Int64(groups), $0) }
+    let y = try produce { ct_conv(x.handle, weight.handle, bias?.handle, Int32(n), s, p, d, Int64(groups), $0) }
+    FlopCounter.add(2 * y.count * weight.shape.dropFirst().reduce(1, *))
+    return y
 }
 
 /// N-d transposed convolution; weight (in, out/groups, kernel...).
@@ -46,9 +52,11 @@ public func convTranspose(
     let p = try spatial(padding, n, "padding", op)
     let o = try spatial(outputPadding, n, "outputPadding", op)
     let d = try spatial(dilation, n, "dilation", op)
-    return try produce {
+    let y = try produce {
         ct_conv_transpose(x.handle, weight.handle, bias?.handle, Int32(n), s, p, o, d, Int64(groups), $0)
     }
+    FlopCounter.add(2 * x.count * weight.shape.dropFirst().reduce(1, *))
+    return y
 }
 
 /// Average pooling over the trailing `kernel.count` dims (padding counted in the average).
@@ -109,7 +117,9 @@ public func scaledDotProductAttention(
     query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, dropout: Double = 0, causal: Bool = false,
     scale: Double? = nil
 ) throws(TorchError) -> Tensor {
-    try produce { ct_attention(query.handle, key.handle, value.handle, mask?.handle, dropout, causal, scale ?? 0, $0) }
+    let y = try produce { ct_attention(query.handle, key.handle, value.handle, mask?.handle, dropout, causal, scale ?? 0, $0) }
+    FlopCounter.add(2 * 2 * y.count * key.size(-2))  // QKᵀ and the weighted sum of V
+    return y
 }
 
 /// How a loss combines its per-element values.

@@ -86,6 +86,11 @@ extension Tensor {
         return try produce { ct_pad(handle, p, Int32(p.count), mode.rawValue, value, $0) }
     }
 
+    /// Occurrences of each value 0..<max(minLength, max+1) in a 1-d non-negative integer tensor.
+    public func bincount(minLength: Int = 0) throws(TorchError) -> Tensor {
+        try produce { ct_bincount(handle, Int64(minLength), $0) }
+    }
+
     public func oneHot(_ classes: Int) throws(TorchError) -> Tensor { try produce { ct_one_hot(handle, Int64(classes), $0) } }
 
     /// Splits dimension `dim` into pieces of `size` (the last may be shorter).

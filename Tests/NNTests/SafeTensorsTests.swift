@@ -81,6 +81,20 @@ final class SafeTensorsTests: XCTestCase {
         garbled[9] = 0x7B  // '{' inside the header: no longer JSON
         garbled[10] = 0x7B
         XCTAssertTrue(message(garbled).contains("not valid JSON"), message(garbled))
+        // Hand-made headers: overlapping tensors, and a size that disagrees with the shape.
+        func file(_ header: String, payload: Int) -> Data {
+            var d = Data()
+            withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
+            d.append(contentsOf: Array(header.utf8))
+            d.append(contentsOf: [UInt8](repeating: 0, count: payload))
+            return d
+        }
+        let overlap = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        XCTAssertTrue(message(file(overlap, payload: 12)).contains("overlap"), message(file(overlap, payload: 12)))
+        let sized = #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#
+        XCTAssertTrue(message(file(sized, payload: 8)).contains("needs 12 bytes, the header gives 8"), message(file(sized, payload: 8)))
+        let dtype = #"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#
+        XCTAssertTrue(message(file(dtype, payload: 8)).contains("has dtype C64"), message(file(dtype, payload: 8)))
         XCTAssertThrowsError(try SafeTensors.read(URL(fileURLWithPath: "/nonexistent/x.safetensors"))) {
             XCTAssertTrue("\($0)".contains("no such file"))
         }

@@ -1,0 +1,206 @@
+// Tokenizer configurations with the paper's and Open-MAGVIT2's presets (MAGVIT-v2 §3, REFERENCE.md §2).
+import Foundation
+
+/// How a causal convolution fills the frames before the first one.
+public enum TemporalPadding: String, Codable, Sendable {
+    case zeros, replicate
+}
+
+/// Which quantizer turns encoder latents into tokens.
+public enum QuantizerKind: String, Codable, Sendable {
+    /// Lookup-free quantization: each latent channel becomes one bit (MAGVIT-v2 §3.1).
+    case lfq
+    /// A learned codebook with nearest-neighbour lookup (VQ-VAE), for the LFQ-vs-VQ comparison.
+    case vq
+}
+
+/// The quantizer's settings and loss weights.
+public struct QuantizerConfig: Codable, Sendable, Equatable {
+    public var kind: QuantizerKind = .lfq
+    /// Bits per token: the vocabulary has 2^bits codes. For VQ, log2 of the codebook size.
+    public var bits: Int = 18
+    /// Latent channels per token: equals `bits` for LFQ; VQ codes can be any width.
+    public var latentChannels: Int = 18
+    public var commitmentWeight: Double = 0.25
+    /// Weight of the entropy penalty E[H(p(c|z))] − γ·H(E[p(c|z)]) (LFQ).
+    public var entropyWeight: Double = 0.1
+    /// γ, the weight of the codebook (batch) entropy inside the penalty.
+    public var diversityGamma: Double = 1
+    /// T in p(c|z) = softmax(2 z·c / T).
+    public var temperature: Double = 0.01
+    /// The codebook entropy is exact up to this many bits; above, bits are split into groups of this
+    /// size and the groups' entropies summed, so nothing of size tokens × 2^bits is ever allocated.
+    public var entropyGroupBits: Int = 9
+    /// Entropy weight multiplier 1 + r·max(0, 1 − step/S) (official MAGVIT code; r = 0 disables).
+    public var annealRatio: Double = 3
+    public var annealSteps: Int = 2000
+    /// VQ only: weight of the codebook loss ‖sg(z) − e‖².
+    public var codebookWeight: Double = 1
+
+    public init(kind: QuantizerKind = .lfq, bits: Int = 18) {
+        self.kind = kind
+        self.bits = bits
+        self.latentChannels = bits
+    }
+
+    public var codebookSize: Int { 1 << bits }
+}
+
+/// The whole tokenizer: encoder, quantizer and decoder shapes.
+public struct TokenizerConfig: Codable, Sendable, Equatable {
+    /// A short name for logs and token files.
+    public var name: String
+    public var imageChannels: Int = 3
+    /// Channels of the first level; level i has baseChannels · channelMultipliers[i].
+    public var baseChannels: Int = 128
+    public var channelMultipliers: [Int] = [1, 2, 2, 4]
+    public var residualBlocks: Int = 4
+    /// Groups of every group norm.
+    public var normGroups: Int = 32
+    /// How many of the last downsampling steps also halve time (the first frame is kept alone).
+    public var temporalDownsamplings: Int = 0
+    /// Temporal kernel size of the causal convolutions (1 makes a per-frame image model).
+    public var temporalKernel: Int = 3
+    public var temporalPadding: TemporalPadding = .zeros
+    /// A group norm without affine parameters right before quantization (VidTok found it helps LFQ).
+    public var normalizeLatents: Bool = false
+    public var quantizer = QuantizerConfig()
+    /// The clip length the model is trained on: 1 for images, 4k+1 frames for videos.
+    public var clipFrames: Int = 1
+    /// The frame size the preset is made for (any multiple of `spatialFactor` works).
+    public var resolution: Int = 128
+
+    public init(name: String) { self.name = name }
+
+    /// Spatial downsampling factor: 2 per level but the last.
+    public var spatialFactor: Int { 1 << (channelMultipliers.count - 1) }
+    /// Temporal downsampling factor (after the first frame).
+    public var temporalFactor: Int { 1 << temporalDownsamplings }
+
+    /// The token grid (t, h, w) for `frames` frames of height × width.
+    public func tokenGrid(frames: Int, height: Int, width: Int) -> (t: Int, h: Int, w: Int) {
+        (1 + (frames - 1) / temporalFactor, height / spatialFactor, width / spatialFactor)
+    }
+
+    /// Checks the fields against each other; throws with what is wrong.
+    public func validate() throws {
+        func fail(_ message: String) -> TokenizerError { .invalidConfig("\(name): \(message)") }
+        guard !channelMultipliers.isEmpty, channelMultipliers.allSatisfy({ $0 > 0 }) else {
+            throw fail("channelMultipliers must be positive and non-empty, got \(channelMultipliers)")
+        }
+        guard baseChannels > 0, residualBlocks >= 0, imageChannels > 0 else { throw fail("channel and block counts must be positive") }
+        for m in channelMultipliers where (baseChannels * m) % normGroups != 0 {
+            throw fail("\(baseChannels * m) channels are not divisible into \(normGroups) norm groups")
+        }
+        guard temporalDownsamplings >= 0, temporalDownsamplings <= channelMultipliers.count - 1 else {
+            throw fail("temporalDownsamplings must be between 0 and \(channelMultipliers.count - 1), got \(temporalDownsamplings)")
+        }
+        guard temporalKernel >= 1 else { throw fail("temporalKernel must be at least 1") }
+        guard clipFrames >= 1, (clipFrames - 1) % temporalFactor == 0 else {
+            throw fail("clipFrames must be 1 + a multiple of \(temporalFactor), got \(clipFrames)")
+        }
+        let q = quantizer
+        guard q.bits >= 1, q.bits <= 30 else { throw fail("quantizer bits must be 1...30, got \(q.bits)") }
+        if q.kind == .lfq, q.latentChannels != q.bits {
+            throw fail("LFQ needs latentChannels == bits, got \(q.latentChannels) and \(q.bits)")
+        }
+        guard q.entropyGroupBits >= 1, q.temperature > 0 else { throw fail("entropyGroupBits and temperature must be positive") }
+        if normalizeLatents, q.latentChannels % normGroups != 0, q.latentChannels % 1 == 0 {
+            // The latent norm uses one group per channel when the groups do not divide the latents.
+        }
+    }
+}
+
+extension TokenizerConfig {
+    /// MAGVIT-v2's video tokenizer: 17×128×128 → 5×16×16 tokens, 2^18 codes (first frame alone,
+    /// then 4× temporal and 8× spatial compression).
+    public static var videoPaper: TokenizerConfig {
+        var c = TokenizerConfig(name: "video-128")
+        c.channelMultipliers = [1, 2, 2, 4]
+        c.temporalDownsamplings = 2
+        c.clipFrames = 17
+        c.resolution = 128
+        return c
+    }
+
+    /// Open-MAGVIT2's 256×256 → 16×16 image tokenizer (2^18 codes).
+    public static var image256: TokenizerConfig {
+        var c = TokenizerConfig(name: "image-256")
+        c.channelMultipliers = [1, 1, 2, 2, 4]
+        c.resolution = 256
+        return c
+    }
+
+    /// Open-MAGVIT2's 128×128 → 16×16 image tokenizer (2^18 codes).
+    public static var image128: TokenizerConfig {
+        var c = TokenizerConfig(name: "image-128")
+        c.channelMultipliers = [1, 2, 2, 4]
+        c.resolution = 128
+        return c
+    }
+
+    /// A video tokenizer that trains on 2 CPU cores: 17×64×64 → 5×8×8 tokens, 2^10 codes.
+    public static var videoSmall: TokenizerConfig {
+        var c = TokenizerConfig(name: "video-small")
+        c.baseChannels = 32
+        c.channelMultipliers = [1, 2, 2, 4]
+        c.residualBlocks = 1
+        c.normGroups = 8
+        c.temporalDownsamplings = 2
+        c.clipFrames = 17
+        c.resolution = 64
+        c.quantizer = QuantizerConfig(kind: .lfq, bits: 10)
+        return c
+    }
+
+    /// An image tokenizer for 32×32 images (Fashion-MNIST padded) → 8×8 tokens, 2^10 codes.
+    public static var imageSmall: TokenizerConfig {
+        var c = TokenizerConfig(name: "image-small")
+        c.imageChannels = 1
+        c.baseChannels = 32
+        c.channelMultipliers = [1, 2, 2]
+        c.residualBlocks = 1
+        c.normGroups = 8
+        c.temporalKernel = 1
+        c.resolution = 32
+        c.quantizer = QuantizerConfig(kind: .lfq, bits: 10)
+        return c
+    }
+
+    /// A tiny model for tests: 16×16 RGB, 5 frames → 2×4×4 tokens, 2^6 codes.
+    public static var tiny: TokenizerConfig {
+        var c = TokenizerConfig(name: "tiny")
+        c.baseChannels = 8
+        c.channelMultipliers = [1, 2, 2]
+        c.residualBlocks = 1
+        c.normGroups = 4
+        c.temporalDownsamplings = 1
+        c.clipFrames = 5
+        c.resolution = 16
+        c.quantizer = QuantizerConfig(kind: .lfq, bits: 6)
+        return c
+    }
+
+    /// Every named preset.
+    public static var presets: [String: TokenizerConfig] {
+        ["video-128": .videoPaper, "image-256": .image256, "image-128": .image128,
+         "video-small": .videoSmall, "image-small": .imageSmall, "tiny": .tiny]
+    }
+}
+
+/// What a user can get wrong with a tokenizer: configs, input shapes, checkpoints, token grids.
+public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+    case invalidConfig(String)
+    case invalidInput(String)
+    case invalidTokens(String)
+    case checkpoint(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let m): "invalid tokenizer config: \(m)"
+        case .invalidInput(let m): "invalid input: \(m)"
+        case .invalidTokens(let m): "invalid tokens: \(m)"
+        case .checkpoint(let m): "checkpoint: \(m)"
+        }
+    }
+}

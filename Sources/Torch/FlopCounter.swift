@@ -1,0 +1,22 @@
+// Counts the multiply-add FLOPs of matmul, linear, convolution and attention calls, so a model's
+// cost per input size comes from running its own code (cheaply, on the meta device).
+import Synchronization
+
+/// Collects FLOPs (2 per multiply-add) of the network ops run inside `count`.
+public enum FlopCounter {
+    private static let total = Mutex<Int?>(nil)
+
+    /// Runs `body` and returns its result with the FLOPs it spent. Counting is process-wide:
+    /// run one counted body at a time.
+    public static func count<R>(_ body: () throws -> R) rethrows -> (result: R, flops: Int) {
+        total.withLock { $0 = 0 }
+        defer { total.withLock { $0 = nil } }
+        let result = try body()
+        return (result, total.withLock { $0 ?? 0 })
+    }
+
+    @inline(__always)
+    static func add(_ flops: @autoclosure () -> Int) {
+        total.withLock { if $0 != nil { $0! += flops() } }
+    }
+}
