@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
@@ -23,15 +24,19 @@ let package = Package(
         .systemLibrary(name: "CTorch"),
         .target(name: "Torch", dependencies: ["CTorch"], linkerSettings: linkShim),
         .target(name: "NN", dependencies: ["Torch"]),
+        .target(name: "Tokenizer", dependencies: ["NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .executableTarget(name: "magvit-bench", dependencies: ["Torch", "NN"], linkerSettings: linkShim),
+        .executableTarget(name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer"], linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
+            linkerSettings: linkShim),
+        .testTarget(
+            name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
     ]
 )

@@ -105,9 +105,6 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
             throw fail("LFQ needs latentChannels == bits, got \(q.latentChannels) and \(q.bits)")
         }
         guard q.entropyGroupBits >= 1, q.temperature > 0 else { throw fail("entropyGroupBits and temperature must be positive") }
-        if normalizeLatents, q.latentChannels % normGroups != 0, q.latentChannels % 1 == 0 {
-            // The latent norm uses one group per channel when the groups do not divide the latents.
-        }
     }
 }
 
@@ -127,6 +124,7 @@ extension TokenizerConfig {
     public static var image256: TokenizerConfig {
         var c = TokenizerConfig(name: "image-256")
         c.channelMultipliers = [1, 1, 2, 2, 4]
+        c.temporalKernel = 1
         c.resolution = 256
         return c
     }
@@ -135,6 +133,7 @@ extension TokenizerConfig {
     public static var image128: TokenizerConfig {
         var c = TokenizerConfig(name: "image-128")
         c.channelMultipliers = [1, 2, 2, 4]
+        c.temporalKernel = 1
         c.resolution = 128
         return c
     }

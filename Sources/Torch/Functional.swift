@@ -36,6 +36,15 @@ public func conv(
     let s = try spatial(stride, n, "stride", op)
     let p = try spatial(padding, n, "padding", op)
     let d = try spatial(dilation, n, "dilation", op)
+    if FlopCounter.isDryRun, x.rank == n + 2 {
+        let sizes = (0..<n).map { (i: Int) -> Int in
+            let span = Int(d[i]) * (weight.size(i + 2) - 1) + 1
+            return (x.size(i + 2) + 2 * Int(p[i]) - span) / Int(s[i]) + 1
+        }
+        let y = try Tensor.zeros([x.size(0), weight.size(0)] + sizes, dtype: x.dtype, device: x.device)
+        FlopCounter.add(2 * y.count * weight.shape.dropFirst().reduce(1, *))
+        return y
+    }
     let y = try produce { ct_conv(x.handle, weight.handle, bias?.handle, Int32(n), s, p, d, Int64(groups), $0) }
     FlopCounter.add(2 * y.count * weight.shape.dropFirst().reduce(1, *))
     return y

@@ -97,6 +97,11 @@ public final class Tensor: @unchecked Sendable {
         try full(shape, 0, dtype: dtype, device: device)
     }
 
+    /// Zeros with the shape, dtype and device of `other`.
+    public static func zerosLike(_ other: Tensor) throws(TorchError) -> Tensor {
+        try full(other.shape, 0, dtype: other.dtype, device: other.device)
+    }
+
     public static func ones(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws(TorchError) -> Tensor {
         try full(shape, 1, dtype: dtype, device: device)
     }

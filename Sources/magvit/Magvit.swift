@@ -10,7 +10,7 @@ struct Magvit: ParsableCommand {
         commandName: "magvit",
         abstract: "MAGVIT-v2 video tokenizer toolkit on libtorch.",
         version: version,
-        subcommands: [SelfCheck.self],
+        subcommands: [SelfCheck.self, Presets.self],
         defaultSubcommand: SelfCheck.self
     )
 }
