@@ -51,9 +51,23 @@ public final class VideoTokenizer {
         return video
     }
 
+    /// True when no layer mixes frames (temporal kernel 1, no temporal downsampling): an image
+    /// tokenizer, which tokenizes a video frame by frame.
+    public var isPerFrame: Bool { config.temporalKernel == 1 && config.temporalDownsamplings == 0 }
+
     /// Continuous encoder latents (B, d, t, h, w).
     public func latents(_ frames: Tensor) throws -> Tensor {
-        try encoder(validated(frames).to(store.dtype, device))
+        let video = try validated(frames).to(store.dtype, device)
+        return try perFrame(video) { try encoder($0) }
+    }
+
+    /// Runs `body` on (B·T, C, 1, H, W) for per-frame models, so frames go through as a batch of images.
+    private func perFrame(_ x: Tensor, _ body: (Tensor) throws -> Tensor) throws -> Tensor {
+        let (b, t) = (x.size(0), x.size(2))
+        guard isPerFrame, t > 1 else { return try body(x) }
+        let images = try x.transpose(1, 2).reshape([b * t, x.size(1), 1, x.size(3), x.size(4)])
+        let y = try body(images)  // (B·T, C', 1, H', W')
+        return try y.reshape([b, t, y.size(1), y.size(3), y.size(4)]).transpose(1, 2)
     }
 
     /// Quantizes latents, with losses for training (`step` drives entropy annealing).
@@ -78,16 +92,16 @@ public final class VideoTokenizer {
                 throw TokenizerError.invalidTokens("ids must be in 0..<\(config.quantizer.codebookSize), found \(Int(low))...\(Int(high))")
             }
         }
-        return try withNoGrad { try decoder(quantizer.codes(tokens.to(device)).to(store.dtype)) }
+        return try withNoGrad { try decode(latents: quantizer.codes(tokens.to(device)).to(store.dtype)) }
     }
 
     /// Frames of quantized latents (differentiable; for training).
-    public func decode(latents: Tensor) throws -> Tensor { try decoder(latents) }
+    public func decode(latents: Tensor) throws -> Tensor { try perFrame(latents) { try decoder($0) } }
 
     /// encode → quantize → decode in one differentiable pass, for training and evaluation.
     public func reconstruct(_ frames: Tensor, step: Int = 0, losses: Bool = true) throws -> (frames: Tensor, quantization: Quantization) {
         let q = try quantize(latents(frames), step: step, losses: losses)
-        return (try decoder(q.latents), q)
+        return (try decode(latents: q.latents), q)
     }
 
     // MARK: size and cost

@@ -1,7 +1,10 @@
-// magvit-bench: times a causal 3D residual block (forward + backward) and the per-call overhead of a
-// tiny op from Swift, then the same from Python torch when an interpreter with torch is given, and
-// prints the ratios Swift/Python. Usage:
-//   magvit-bench [--python PATH] [--shape 1,64,17,64,64] [--threads 2] [--iterations 5] [--device cpu]
+// magvit-bench: benchmarks against the PyTorch peers, each side measured in the same run.
+//   magvit-bench [resblock] [--python PATH] [--shape 1,64,17,64,64] [--threads 2] [--iterations 5] [--device cpu]
+//     a causal 3D residual block (forward + backward) and the per-call overhead of a tiny op, against Python torch
+//   magvit-bench tokenizer [--python PATH] [--video] [--device cpu]
+//     encode/decode throughput against Open-MAGVIT2 with the same weights (TokenizerBench.swift)
+//   magvit-bench lfq [--python PATH] [--tokens 4096] [--device cpu]
+//     peak memory of an LFQ loss + backward step at 2^18 codes against the peers (LFQBench.swift)
 import Foundation
 import NN
 import Torch
@@ -129,7 +132,17 @@ func measurePython(_ o: Options, python: String) throws -> (Measurement, String)
 }
 
 do {
-    var o = try Options(Array(CommandLine.arguments.dropFirst()))
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "tokenizer" {
+        try runTokenizerBench(Array(arguments.dropFirst()))
+        exit(0)
+    }
+    if arguments.first == "lfq" {
+        try runLFQBench(Array(arguments.dropFirst()))
+        exit(0)
+    }
+    if arguments.first == "resblock" { arguments.removeFirst() }
+    var o = try Options(arguments)
     let device = try Device(parsing: o.device)
     if o.python == nil {
         let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
