@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs on a GPU machine that has PyTorch but no Swift: builds the shim against that PyTorch and runs
-# Swift binaries built elsewhere with --static-swift-stdlib (unpacked from .carry/bins.tar.xz).
+# Swift binaries built elsewhere with --static-swift-stdlib (unpacked from .carry/bins.tar.xz):
+# the self-check, and the benchmarks against PyTorch, Open-MAGVIT2 and vector-quantize-pytorch
+# (pure-Python wheels of the peers in .whl/, installed into /tmp/site).
 #   scripts/gpu-check.sh [OUT_DIR]
-# Prepare the binaries on a machine with Swift:
-#   swift build -c release --static-swift-stdlib --scratch-path .build-static --product magvit
-#   swift build -c release --static-swift-stdlib --scratch-path .build-static --product magvit-bench
+# Prepare on a machine with Swift:
+#   for p in magvit magvit-bench; do swift build -c release --static-swift-stdlib --scratch-path .build-static --product $p; done
 #   mkdir -p .carry && for b in magvit magvit-bench; do strip -o .carry/$b .build-static/release/$b; done
 #   (cd .carry && tar cJf bins.tar.xz magvit magvit-bench && rm magvit magvit-bench)
+#   python3 -m pip download --no-deps --python-version 3.12 --only-binary=:all: -d .whl \
+#     open-magvit2==1.1 vector-quantize-pytorch==1.32.0 einx frozendict loguru torch-einops-utils
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/magvit-gpu}
@@ -15,6 +18,14 @@ python=${PYTHON:-python3}
 torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 scripts/build-shim.sh "$torch_dir" /tmp/magvit-shim
 tar xJf .carry/bins.tar.xz -C /tmp/magvit-bin
+if [ -d .whl ]; then
+  "$python" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
 export LD_LIBRARY_PATH=/tmp/magvit-shim:$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-/tmp/magvit-bin/magvit selfcheck --device cuda --steps 50 | tee "$out/selfcheck.txt"
-/tmp/magvit-bin/magvit-bench --device cuda --threads 2 --warmup 3 --iterations 20 --python "$(command -v "$python")" | tee "$out/bench-cuda.txt"
+py=$(command -v "$python")
+bin=/tmp/magvit-bin
+$bin/magvit selfcheck --device cuda --steps 50 | tee "$out/selfcheck.txt"
+$bin/magvit-bench resblock --device cuda --warmup 3 --iterations 20 --tiny-calls 200000 --python "$py" | tee "$out/bench-resblock.txt"
+$bin/magvit-bench tokenizer --device cuda --warmup 2 --iterations 10 --video --python "$py" | tee "$out/bench-tokenizer.txt"
+$bin/magvit-bench lfq --device cuda --tokens 4096 --python "$py" | tee "$out/bench-lfq.txt"

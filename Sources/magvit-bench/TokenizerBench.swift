@@ -93,32 +93,21 @@ func runTokenizerBench(_ arguments: [String]) throws {
     try SafeTensors.write(inputs, to: folder.appendingPathComponent("inputs.safetensors"))
 
     print("tokenizer \(config.name) (base channels \(config.baseChannels), \(model.parameterCount / 1_000_000)M parameters), \(o.threads) threads, \(device)")
-    var ours: [String: (frames: Int, encode: Double, decode: Double, peak: Int)] = [:]
+    var ours: [String: Timing] = [:]
     var reconstructions: [String: Tensor] = [:]
     for name in inputs.keys.sorted() {
-        let x = try inputs[name]!.to(device)
-        var encodeTimes: [Double] = [], decodeTimes: [Double] = []
-        let baseline = try resetPeakMemory(device)
-        var reconstruction: Tensor?
-        for i in 0..<(o.warmup + o.iterations) {
-            try Torch.synchronize()
-            let t0 = now()
-            let ids = try model.encode(x)
-            try Torch.synchronize()
-            let t1 = now()
-            reconstruction = try model.decode(ids)
-            try Torch.synchronize()
-            let t2 = now()
-            if i >= o.warmup { encodeTimes.append(t1 - t0); decodeTimes.append(t2 - t1) }
-        }
-        encodeTimes.sort()
-        decodeTimes.sort()
-        let frames = x.rank == 5 ? x.size(2) : 1
-        ours[name] = (frames, encodeTimes[encodeTimes.count / 2], decodeTimes[decodeTimes.count / 2], try peakMemory(device, since: baseline))
-        reconstructions[name] = try reconstruction!.to(.float32, .cpu)
-        let r = ours[name]!
+        let (timing, reconstruction) = try time(model, inputs[name]!.to(device), o)
+        ours[name] = timing
+        reconstructions[name] = try reconstruction.to(.float32, .cpu)
         print(String(format: "ours   %@: %d frame(s), encode %.1f frames/s, decode %.1f frames/s, peak %d MiB",
-                     name, frames, Double(frames) / r.encode, Double(frames) / r.decode, r.peak >> 20))
+                     name, timing.frames, Double(timing.frames) / timing.encode, Double(timing.frames) / timing.decode, timing.peak >> 20))
+    }
+    if o.video {
+        // The paper's video tokenizer has no peer to compare with; its own throughput for the record.
+        let video = try VideoTokenizer(config: .videoPaper, device: device)
+        let (timing, _) = try time(video, try Tensor.rand([1, 3, 17, 128, 128]) * 2 - 1, o)
+        print(String(format: "ours   video-128 preset (%dM parameters), 17x128x128 clip: encode %.1f frames/s, decode %.1f frames/s, peak %d MiB",
+                     video.parameterCount / 1_000_000, 17 / timing.encode, 17 / timing.decode, timing.peak >> 20))
     }
     guard let python = o.python else {
         print("Open-MAGVIT2: skipped (give --python PATH to a Python with torch and open-magvit2; scripts/bench-venv.sh makes one)")
@@ -153,4 +142,38 @@ func runTokenizerBench(_ arguments: [String]) throws {
         print(String(format: "ratio ours/theirs %@: encode throughput %.3f, decode throughput %.3f, peak memory %.2f (target throughput >= 1.0)",
                      name, encode / mine.encode, decode / mine.decode, Double(mine.peak) / Double(Swift.max(peak, 1))))
     }
+}
+
+struct Timing {
+    var frames: Int
+    var encode: Double
+    var decode: Double
+    var peak: Int
+}
+
+/// Median encode and decode times over the timed iterations, and the peak memory of the whole loop.
+func time(_ model: VideoTokenizer, _ input: Tensor, _ o: TokenizerBenchOptions) throws -> (Timing, Tensor) {
+    let x = try input.to(model.device)
+    var encodeTimes: [Double] = [], decodeTimes: [Double] = []
+    let baseline = try resetPeakMemory(model.device)
+    var reconstruction: Tensor?
+    for i in 0..<(o.warmup + o.iterations) {
+        try Torch.synchronize()
+        let t0 = now()
+        let ids = try model.encode(x)
+        try Torch.synchronize()
+        let t1 = now()
+        reconstruction = try model.decode(ids)
+        try Torch.synchronize()
+        let t2 = now()
+        if i >= o.warmup {
+            encodeTimes.append(t1 - t0)
+            decodeTimes.append(t2 - t1)
+        }
+    }
+    encodeTimes.sort()
+    decodeTimes.sort()
+    let timing = Timing(frames: x.rank == 5 ? x.size(2) : 1, encode: encodeTimes[encodeTimes.count / 2],
+                        decode: decodeTimes[decodeTimes.count / 2], peak: try peakMemory(model.device, since: baseline))
+    return (timing, reconstruction!)
 }
