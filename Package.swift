@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
+        .library(name: "Media", targets: ["Media"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
@@ -25,9 +26,10 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch"], linkerSettings: linkShim),
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Tokenizer", dependencies: ["NN", "Torch"]),
+        .target(name: "Media", dependencies: ["Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .executableTarget(name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer"], linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),

