@@ -16,20 +16,25 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "Media", targets: ["Media"]),
+        .library(name: "Codec", targets: ["Codec"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CTorch"),
         .target(name: "Torch", dependencies: ["CTorch"], linkerSettings: linkShim),
         .target(name: "NN", dependencies: ["Torch"]),
-        .target(name: "Tokenizer", dependencies: ["NN", "Torch"]),
+        .target(name: "Tokenizer", dependencies: ["NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Media", dependencies: ["Torch"]),
+        .target(name: "Metrics", dependencies: ["Torch"]),
+        .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .executableTarget(name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer"], linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
@@ -38,6 +43,7 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),

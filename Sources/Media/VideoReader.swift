@@ -117,6 +117,11 @@ public final class VideoReader {
         guard process.terminationStatus == 0 else {
             throw MediaError(path, "cannot decode: \(FFmpeg.lastLines(drain.wait()))")
         }
+        // Some demuxers (Matroska) end a cut file with an error message but a zero exit status.
+        let messages = String(decoding: drain.wait(), as: UTF8.self).lowercased()
+        if ["ended prematurely", "truncat", "end of file", "invalid data found"].contains(where: messages.contains) {
+            throw MediaError(path, "truncated or damaged: \(FFmpeg.lastLines(drain.wait()))")
+        }
     }
 
     /// After the last `read`: throws when the container announced more frames than were decoded

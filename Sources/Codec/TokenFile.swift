@@ -1,0 +1,224 @@
+// The token file (.mgvt): a video's tokens with everything needed to decode them and to refuse a
+// tokenizer that did not make them. Layout (little-endian), documented in docs/token-format.md:
+//   0  "MAGVITOK"            magic, 8 bytes
+//   8  u16 version (1)       u16 flags (0)
+//   12 u32 header length N   16  N bytes of JSON (TokenFile.Header)
+//   16+N  ids packed at `bits` bits each, least significant bit first, ⌈count·bits/8⌉ bytes
+//   end   u32 CRC-32 (IEEE) of every byte before it
+import Foundation
+import Tokenizer
+import Torch
+
+public struct TokenFileError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public struct TokenFile: Equatable, Sendable {
+    public static let magic = Array("MAGVITOK".utf8)
+    public static let version: UInt16 = 1
+
+    /// Which tokenizer made the tokens.
+    public struct TokenizerIdentity: Codable, Equatable, Sendable {
+        public var name: String
+        public var config: TokenizerConfig
+        /// VideoTokenizer.weightsHash() of the weights used.
+        public var weights: String
+    }
+
+    /// One clip of the video, encoded on its own.
+    public struct Chunk: Codable, Equatable, Sendable {
+        /// Source frames in this clip (the last clip may have been padded to 1 + k·temporalFactor).
+        public var frames: Int
+        /// Latent frames of the clip.
+        public var latentFrames: Int
+
+        public init(frames: Int, latentFrames: Int) {
+            self.frames = frames
+            self.latentFrames = latentFrames
+        }
+    }
+
+    /// The video the tokens came from.
+    public struct Source: Codable, Equatable, Sendable {
+        public var file: String
+        public var width: Int
+        public var height: Int
+        public var frameRateNumerator: Int
+        public var frameRateDenominator: Int
+        /// The frame size that was tokenized (after resizing and cropping).
+        public var tokenizedWidth: Int
+        public var tokenizedHeight: Int
+    }
+
+    public struct Header: Codable, Equatable, Sendable {
+        public var tokenizer: TokenizerIdentity
+        public var bits: Int
+        /// Token grid of the whole file: t (all clips' latent frames), h, w.
+        public var t: Int
+        public var h: Int
+        public var w: Int
+        public var chunks: [Chunk]
+        public var source: Source
+    }
+
+    public var header: Header
+    /// Ids in (t, h, w) row-major order.
+    public var ids: [Int64]
+
+    public init(header: Header, ids: [Int64]) throws {
+        self.header = header
+        self.ids = ids
+        try validate()
+    }
+
+    public var frames: Int { header.chunks.reduce(0) { $0 + $1.frames } }
+
+    func validate() throws {
+        let h = header
+        guard (1...30).contains(h.bits) else { throw TokenFileError("bits must be 1...30, found \(h.bits)") }
+        guard h.t > 0, h.h > 0, h.w > 0, h.t <= 1 << 24, h.h <= 1 << 16, h.w <= 1 << 16 else {
+            throw TokenFileError("token grid \(h.t)x\(h.h)x\(h.w) is out of range")
+        }
+        guard !h.chunks.isEmpty, h.chunks.allSatisfy({ $0.frames > 0 && $0.latentFrames > 0 }),
+              h.chunks.reduce(0, { $0 + $1.latentFrames }) == h.t else {
+            throw TokenFileError("chunks must be non-empty and add up to \(h.t) latent frames")
+        }
+        guard ids.count == h.t * h.h * h.w else { throw TokenFileError("\(ids.count) ids for a \(h.t)x\(h.h)x\(h.w) grid") }
+        let limit = Int64(1) << h.bits
+        if let bad = ids.first(where: { $0 < 0 || $0 >= limit }) { throw TokenFileError("id \(bad) does not fit in \(h.bits) bits") }
+        guard h.bits == h.tokenizer.config.quantizer.bits else {
+            throw TokenFileError("bits \(h.bits) differ from the tokenizer's \(h.tokenizer.config.quantizer.bits)")
+        }
+    }
+
+    // MARK: bytes
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(header)
+        var data = Data(Self.magic)
+        append(&data, Self.version)
+        append(&data, UInt16(0))
+        append(&data, UInt32(json.count))
+        data.append(json)
+        data.append(Self.pack(ids, bits: header.bits))
+        append(&data, crc32(data))
+        return data
+    }
+
+    public init(decoding data: Data) throws {
+        guard data.count >= 20 else { throw TokenFileError("not a token file: \(data.count) bytes, expected at least 20") }
+        let bytes = [UInt8](data)
+        guard Array(bytes[0..<8]) == Self.magic else { throw TokenFileError("not a token file: it does not start with MAGVITOK") }
+        let version = read16(bytes, 8)
+        guard version == Self.version else {
+            throw TokenFileError("token file version \(version) is not supported (this build reads version \(Self.version))")
+        }
+        let stored = read32(bytes, bytes.count - 4)
+        guard crc32(data.prefix(bytes.count - 4)) == stored else {
+            throw TokenFileError("token file is corrupt or truncated (checksum mismatch)")
+        }
+        let length = Int(read32(bytes, 12))
+        guard length <= bytes.count - 20 else { throw TokenFileError("header length \(length) exceeds the file") }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 16..<(16 + length)))
+        } catch {
+            throw TokenFileError("token file header is not valid: \(error)")
+        }
+        let count = header.t * header.h * header.w
+        let payload = bytes.count - 20 - length
+        guard header.bits > 0, header.bits <= 30, count > 0, count < 1 << 40, payload == (count * header.bits + 7) / 8 else {
+            throw TokenFileError("payload of \(payload) bytes does not hold \(header.t)x\(header.h)x\(header.w) ids of \(header.bits) bits")
+        }
+        try self.init(header: header, ids: Self.unpack(bytes[(16 + length)..<(bytes.count - 4)], count: count, bits: header.bits))
+    }
+
+    public func write(to url: URL) throws {
+        let data = try encoded()
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
+        try data.write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw TokenFileError("\(url.path): cannot move the finished file into place")
+        }
+    }
+
+    public init(contentsOf url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw TokenFileError("\(url.path): no such file") }
+        do {
+            try self.init(decoding: try Data(contentsOf: url))
+        } catch let error as TokenFileError {
+            throw TokenFileError("\(url.path): \(error.message)")
+        }
+    }
+
+    /// Refuses a tokenizer other than the one that made the tokens.
+    public func checkMatches(_ model: VideoTokenizer, weightsHash: String) throws {
+        let made = header.tokenizer
+        guard made.config == model.config, made.weights == weightsHash else {
+            throw TokenFileError("these tokens were made by tokenizer '\(made.name)' (weights \(made.weights.prefix(12))), not by '\(model.config.name)' (weights \(weightsHash.prefix(12))): decode them with the checkpoint that encoded them")
+        }
+    }
+
+    // MARK: packing
+
+    static func pack(_ ids: [Int64], bits: Int) -> Data {
+        var out = [UInt8](repeating: 0, count: (ids.count * bits + 7) / 8)
+        var position = 0
+        for id in ids {
+            var value = UInt64(id)
+            var remaining = bits
+            while remaining > 0 {
+                let byte = position >> 3, offset = position & 7
+                let take = Swift.min(8 - offset, remaining)
+                out[byte] |= UInt8(truncatingIfNeeded: (value & ((1 << take) - 1)) << offset)
+                value >>= take
+                remaining -= take
+                position += take
+            }
+        }
+        return Data(out)
+    }
+
+    static func unpack(_ bytes: ArraySlice<UInt8>, count: Int, bits: Int) -> [Int64] {
+        let base = bytes.startIndex
+        var ids = [Int64](repeating: 0, count: count)
+        var position = 0
+        for i in 0..<count {
+            var value: UInt64 = 0
+            var filled = 0
+            while filled < bits {
+                let byte = UInt64(bytes[base + (position >> 3)]), offset = position & 7
+                let take = Swift.min(8 - offset, bits - filled)
+                value |= ((byte >> UInt64(offset)) & ((1 << UInt64(take)) - 1)) << UInt64(filled)
+                filled += take
+                position += take
+            }
+            ids[i] = Int64(value)
+        }
+        return ids
+    }
+}
+
+private func append<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {
+    withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+}
+
+private func read16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) | UInt16(b[at + 1]) << 8 }
+private func read32(_ b: [UInt8], _ at: Int) -> UInt32 {
+    UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib's crc32).
+func crc32(_ data: Data) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in data {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+    }
+    return ~crc
+}

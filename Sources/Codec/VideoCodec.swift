@@ -1,0 +1,164 @@
+// Streams a video through a tokenizer clip by clip: encode a file into a token file, decode a token
+// file into a video, or reconstruct side by side with PSNR and SSIM. A long video is never held in
+// memory: one clip of the tokenizer's length (4k+1 frames) at a time.
+import Foundation
+import Media
+import Metrics
+import Tokenizer
+import Torch
+
+/// Progress of a streaming job, for a progress bar.
+public struct JobProgress: Sendable {
+    public var frames: Int
+    /// Total frames when the container says, nil otherwise.
+    public var total: Int?
+    public var seconds: Double
+    public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+}
+
+/// Per-frame fidelity of a reconstruction.
+public struct ReconstructionReport: Sendable {
+    public var frames: Int
+    public var psnr: [Double]
+    public var ssim: [Double]
+    /// Mean PSNR over frames, infinite frames (identical) counted at 100 dB.
+    public var meanPSNR: Double { psnr.map { Swift.min($0, 100) }.reduce(0, +) / Double(Swift.max(psnr.count, 1)) }
+    public var meanSSIM: Double { ssim.reduce(0, +) / Double(Swift.max(ssim.count, 1)) }
+}
+
+public final class VideoCodec {
+    public let model: VideoTokenizer
+    public let weightsHash: String
+    public let name: String
+
+    public init(model: VideoTokenizer, name: String? = nil) throws {
+        self.model = model
+        weightsHash = try model.weightsHash()
+        self.name = name ?? model.config.name
+    }
+
+    /// Frames per clip: the tokenizer's training clip length (1 for image tokenizers).
+    public var clipFrames: Int { model.config.clipFrames }
+
+    /// The frame size used for a source: the requested size, or the source's rounded down to a
+    /// multiple of the tokenizer's spatial factor (cropping the centre).
+    public func frameSize(for info: VideoInfo, requested: (width: Int, height: Int)?) throws -> (width: Int, height: Int) {
+        let f = model.config.spatialFactor
+        let size = requested ?? (info.width / f * f, info.height / f * f)
+        guard size.width >= f, size.height >= f, size.width % f == 0, size.height % f == 0 else {
+            throw TokenizerError.invalidInput("frame size \(size.width)x\(size.height) must be a positive multiple of \(f) (\(model.config.name))")
+        }
+        return size
+    }
+
+    /// Clips of the tokenizer's length; the last one is padded with its last frame up to a length the
+    /// tokenizer takes. Calls `body` with the clip (1, 3, T, H, W) in [-1, 1] and its real frame count.
+    func forEachClip(_ reader: VideoReader, _ body: (Tensor, Int) throws -> Void) throws {
+        let factor = model.config.temporalFactor
+        while let frames = try reader.read(clipFrames) {
+            let count = frames.size(0)
+            var clip = frames
+            let valid = 1 + ((count - 1 + factor - 1) / factor) * factor
+            if valid > count {
+                let last = try frames.narrow(0, start: count - 1, length: 1).expand([valid - count, -1, -1, -1])
+                clip = try concatenate([frames, last], dim: 0)
+            }
+            try body(try modelInput(clip), count)
+        }
+        try reader.checkComplete()
+    }
+
+    /// Encodes a video (or image) file into tokens, clip by clip.
+    public func encode(path: String, options: ReadOptions = ReadOptions(), progress: ((JobProgress) -> Void)? = nil) throws -> TokenFile {
+        let info = try VideoInfo(probing: path)
+        var readOptions = options
+        readOptions.size = try frameSize(for: info, requested: options.size)
+        let reader = try VideoReader(path: path, options: readOptions)
+        var ids: [Int64] = []
+        var chunks: [TokenFile.Chunk] = []
+        var grid = (h: 0, w: 0)
+        let start = Date()
+        var done = 0
+        try forEachClip(reader) { clip, count in
+            let tokens = try model.encode(clip)  // (1, t, h, w)
+            ids += try tokens.toArray(Int64.self)
+            chunks.append(.init(frames: count, latentFrames: tokens.size(1)))
+            grid = (tokens.size(2), tokens.size(3))
+            done += count
+            progress?(JobProgress(frames: done, total: expectedFrames(info, options), seconds: Date().timeIntervalSince(start)))
+        }
+        guard !chunks.isEmpty else { throw TokenizerError.invalidInput("\(path): no frames decoded") }
+        let source = TokenFile.Source(
+            file: URL(fileURLWithPath: path).lastPathComponent, width: info.width, height: info.height,
+            frameRateNumerator: info.frameRateNumerator, frameRateDenominator: info.frameRateDenominator,
+            tokenizedWidth: reader.width, tokenizedHeight: reader.height)
+        let header = TokenFile.Header(
+            tokenizer: .init(name: name, config: model.config, weights: weightsHash), bits: model.config.quantizer.bits,
+            t: chunks.reduce(0) { $0 + $1.latentFrames }, h: grid.h, w: grid.w, chunks: chunks, source: source)
+        return try TokenFile(header: header, ids: ids)
+    }
+
+    /// Decodes a token file into a video file (mp4, gif, mkv, y4m or a png folder), clip by clip.
+    public func decode(_ file: TokenFile, to path: String, progress: ((JobProgress) -> Void)? = nil) throws {
+        try file.checkMatches(model, weightsHash: weightsHash)
+        let h = file.header
+        let writer = try VideoWriter(path: path, width: h.source.tokenizedWidth, height: h.source.tokenizedHeight,
+                                     frameRate: (h.source.frameRateNumerator, h.source.frameRateDenominator))
+        do {
+            let perFrame = h.h * h.w
+            var offset = 0
+            var done = 0
+            let start = Date()
+            for chunk in h.chunks {
+                let slice = Array(file.ids[(offset * perFrame)..<((offset + chunk.latentFrames) * perFrame)])
+                offset += chunk.latentFrames
+                let tokens = try Tensor(slice, shape: [1, chunk.latentFrames, h.h, h.w])
+                let frames = try framesFromModel(model.decode(tokens)).narrow(0, start: 0, length: chunk.frames)
+                try writer.write(frames)
+                done += chunk.frames
+                progress?(JobProgress(frames: done, total: file.frames, seconds: Date().timeIntervalSince(start)))
+            }
+            try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// Encodes and decodes a video clip by clip, writes the original and the reconstruction side by
+    /// side, and measures PSNR and SSIM of every frame.
+    public func reconstruct(path: String, to output: String, options: ReadOptions = ReadOptions(),
+                            progress: ((JobProgress) -> Void)? = nil) throws -> ReconstructionReport {
+        let info = try VideoInfo(probing: path)
+        var readOptions = options
+        readOptions.size = try frameSize(for: info, requested: options.size)
+        let reader = try VideoReader(path: path, options: readOptions)
+        let writer = try VideoWriter(path: output, width: reader.width * 2, height: reader.height,
+                                     frameRate: (info.frameRateNumerator, info.frameRateDenominator))
+        var report = ReconstructionReport(frames: 0, psnr: [], ssim: [])
+        let start = Date()
+        do {
+            try forEachClip(reader) { clip, count in
+                let original = try framesFromModel(clip).narrow(0, start: 0, length: count)
+                let decoded = try framesFromModel(model.decode(model.encode(clip))).narrow(0, start: 0, length: count)
+                // Score what a viewer sees: both quantized to 8 bits.
+                let a = try (original * 255).round() / 255, b = try (decoded * 255).round() / 255
+                report.psnr += try Fidelity.psnr(b, a)
+                report.ssim += try Fidelity.ssim(b, a)
+                report.frames += count
+                try writer.write(concatenate([original, decoded], dim: 2))
+                progress?(JobProgress(frames: report.frames, total: expectedFrames(info, options), seconds: Date().timeIntervalSince(start)))
+            }
+            try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        return report
+    }
+
+    private func expectedFrames(_ info: VideoInfo, _ options: ReadOptions) -> Int? {
+        guard options.frameRate == nil, let frames = info.frames else { return options.maxFrames }
+        return Swift.min(frames, options.maxFrames ?? frames)
+    }
+}

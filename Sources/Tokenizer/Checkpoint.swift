@@ -1,0 +1,55 @@
+// Tokenizer checkpoints: safetensors holding the weights plus the config as metadata, so a file
+// alone rebuilds its model; and a hash of the weights that names a tokenizer in token files.
+import Crypto
+import Foundation
+import NN
+import Torch
+
+extension VideoTokenizer {
+    static let formatKey = "magvit.format"
+    static let format = "tokenizer-v1"
+    static let configKey = "magvit.config"
+
+    /// Saves weights and config atomically.
+    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var meta = metadata
+        meta[Self.formatKey] = Self.format
+        meta[Self.configKey] = String(decoding: try encoder.encode(config), as: UTF8.self)
+        try store.save(to: url, metadata: meta)
+    }
+
+    /// Rebuilds a tokenizer from a checkpoint written by `save`, strictly: a file whose tensors do
+    /// not match its own config is refused.
+    public static func load(from url: URL, device: Device = .cpu) throws -> VideoTokenizer {
+        let contents = try SafeTensors.read(url)
+        guard contents.metadata[formatKey] == format, let json = contents.metadata[configKey] else {
+            throw TokenizerError.checkpoint("\(url.path) is not a Magvit tokenizer checkpoint (no \(configKey) metadata); Open-MAGVIT2 weights load with loadOpenMagvit2")
+        }
+        let config: TokenizerConfig
+        do {
+            config = try JSONDecoder().decode(TokenizerConfig.self, from: Data(json.utf8))
+        } catch {
+            throw TokenizerError.checkpoint("\(url.path): the config in its metadata cannot be read: \(error)")
+        }
+        let model = try VideoTokenizer(config: config, device: device)
+        do {
+            try model.store.load(contents.tensors)
+        } catch {
+            throw TokenizerError.checkpoint("\(url.path): \(error)")
+        }
+        return model
+    }
+
+    /// SHA-256 over every tensor's name, dtype, shape and bytes in name order (hex). Two tokenizers
+    /// with the same hash produce the same tokens.
+    public func weightsHash() throws -> String {
+        var hasher = SHA256()
+        for (name, tensor) in store.tensors.sorted(by: { $0.name < $1.name }) {
+            hasher.update(data: Data("\(name)|\(tensor.dtype)|\(tensor.shape)|".utf8))
+            hasher.update(data: try tensor.bytes())
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,80 @@
+// `magvit encode`, `decode`, `reconstruct`: video files to token files and back.
+import ArgumentParser
+import Codec
+import Foundation
+import Media
+import Tokenizer
+import Torch
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode a video or image into a token file (.mgvt).",
+        discussion: "Long videos go through in clips of the tokenizer's length (4k+1 frames). Example:\n  magvit encode clip.mp4 -o clip.mgvt --size 128x128")
+
+    @Argument(help: "Input video or image (anything ffmpeg reads), or a folder of frame_00001.png...")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output token file.")
+    var output: String
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var frames: FrameOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let device = try runtime.apply()
+        let codec = try VideoCodec(model: model.load(device: device))
+        let bar = ProgressBar(label: "encode")
+        let file = try codec.encode(path: input, options: frames.readOptions(), progress: bar.update)
+        bar.done()
+        try file.write(to: URL(fileURLWithPath: output))
+        let h = file.header
+        print("\(output): \(file.frames) frames -> \(h.t)x\(h.h)x\(h.w) tokens of \(h.bits) bits (\(h.chunks.count) clips)")
+    }
+}
+
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode a token file into a video (.mp4, .gif, .mkv, .y4m) or a folder of PNG frames.",
+        discussion: "The tokenizer must be the one that encoded the file (checked by its weights hash).")
+
+    @Argument(help: "Token file (.mgvt).")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output video, or a folder name for PNG frames.")
+    var output: String
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
+        _ = try VideoFormat(path: output)
+        let device = try runtime.apply()
+        let codec = try VideoCodec(model: model.load(device: device))
+        let bar = ProgressBar(label: "decode")
+        try codec.decode(file, to: output, progress: bar.update)
+        bar.done()
+        print("\(output): \(file.frames) frames \(file.header.source.tokenizedWidth)x\(file.header.source.tokenizedHeight)")
+    }
+}
+
+struct Reconstruct: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode and decode a video, write the original and the reconstruction side by side, and print PSNR and SSIM.")
+
+    @Argument(help: "Input video or image.")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output video (original | reconstruction).")
+    var output: String
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var frames: FrameOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        _ = try VideoFormat(path: output)
+        let device = try runtime.apply()
+        let codec = try VideoCodec(model: model.load(device: device))
+        let bar = ProgressBar(label: "reconstruct")
+        let report = try codec.reconstruct(path: input, to: output, options: frames.readOptions(), progress: bar.update)
+        bar.done()
+        print(String(format: "%@: %d frames, PSNR %.2f dB, SSIM %.4f (left: original, right: reconstruction)",
+                     output, report.frames, report.meanPSNR, report.meanSSIM))
+    }
+}

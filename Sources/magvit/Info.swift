@@ -1,0 +1,54 @@
+// `magvit info FILE`: what a token file, checkpoint or media file holds.
+import ArgumentParser
+import Codec
+import Foundation
+import Media
+import NN
+import Tokenizer
+import Torch
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a token file, a checkpoint or a video/image file.")
+
+    @Argument(help: "A .mgvt token file, a .safetensors checkpoint, or any media file.")
+    var file: String
+
+    func run() throws {
+        let url = URL(fileURLWithPath: file)
+        guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("\(file): no such file") }
+        let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? nil
+        if head.map(Array.init) == TokenFile.magic {
+            let t = try TokenFile(contentsOf: url)
+            let h = t.header
+            print("token file \(file)")
+            print("  tokenizer   \(h.tokenizer.name) (weights \(h.tokenizer.weights.prefix(16))...)")
+            print("  tokens      \(h.t)x\(h.h)x\(h.w) of \(h.bits) bits, \(h.chunks.count) clips")
+            print("  frames      \(t.frames) at \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight), \(h.source.frameRateNumerator)/\(h.source.frameRateDenominator) fps")
+            print("  source      \(h.source.file), \(h.source.width)x\(h.source.height)")
+            let bytes = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
+            let pixels = t.frames * h.source.tokenizedWidth * h.source.tokenizedHeight
+            print(String(format: "  size        %d bytes, %.4f bits per pixel", bytes, Double(bytes * 8) / Double(max(pixels, 1))))
+        } else if url.pathExtension == "safetensors" {
+            let contents = try SafeTensors.read(url)
+            if contents.metadata["magvit.config"] != nil {
+                let model = try VideoTokenizer.load(from: url)
+                let c = model.config
+                print("tokenizer checkpoint \(file)")
+                print("  config      \(c.name): \(c.clipFrames)x\(c.resolution)x\(c.resolution) clips, channels \(c.baseChannels)x\(c.channelMultipliers), 2^\(c.quantizer.bits) codes (\(c.quantizer.kind.rawValue))")
+                print("  parameters  \(model.parameterCount)")
+                print("  weights     \(try model.weightsHash())")
+                for (key, value) in contents.metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("magvit.") {
+                    print("  \(key): \(value)")
+                }
+            } else {
+                let count = contents.tensors.values.reduce(0) { $0 + $1.count }
+                print("safetensors \(file): \(contents.tensors.count) tensors, \(count) values (not a Magvit tokenizer checkpoint)")
+            }
+        } else {
+            let info = try VideoInfo(probing: file)
+            print("media \(file)")
+            print("  video       \(info.width)x\(info.height), \(info.codec), \(info.pixelFormat), \(info.bitDepth)-bit")
+            print(String(format: "  frames      %@ at %.3f fps", info.frames.map(String.init) ?? "unknown", info.frameRate))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+// Choosing the tokenizer a command runs: a checkpoint, the shipped default, or an untrained preset.
+import ArgumentParser
+import Foundation
+import Media
+import Tokenizer
+import Torch
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Tokenizer checkpoint (.safetensors written by magvit). Default: the shipped model.")
+    var checkpoint: String?
+
+    @Option(name: .long, help: ArgumentHelp("Use an untrained model of this preset instead of a checkpoint (for trying the pipeline).",
+                                            valueName: "preset"))
+    var untrained: String?
+
+    /// Where the shipped default tokenizer lives: $MAGVIT_MODEL, else models/default-tokenizer.safetensors
+    /// in the source tree this binary was built from.
+    static var defaultModel: URL {
+        if let path = ProcessInfo.processInfo.environment["MAGVIT_MODEL"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("models/default-tokenizer.safetensors")
+    }
+
+    func load(device: Device) throws -> VideoTokenizer {
+        if let preset = untrained {
+            guard checkpoint == nil else { throw ValidationError("give either --checkpoint or --untrained, not both") }
+            guard let config = TokenizerConfig.presets[preset] else {
+                throw ValidationError("unknown preset '\(preset)'; presets: \(TokenizerConfig.presets.keys.sorted().joined(separator: ", "))")
+            }
+            FileHandle.standardError.write(Data("warning: untrained \(preset) tokenizer: outputs are noise\n".utf8))
+            Torch.manualSeed(0)  // the same untrained weights every run, so its token files decode
+            return try VideoTokenizer(config: config, device: device)
+        }
+        let url = checkpoint.map { URL(fileURLWithPath: $0) } ?? Self.defaultModel
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            if checkpoint != nil { throw ValidationError("--checkpoint \(url.path): no such file") }
+            throw ValidationError("no --checkpoint given and no default model at \(url.path); train one (magvit train) or try --untrained tiny")
+        }
+        return try VideoTokenizer.load(from: url, device: device)
+    }
+}
+
+/// Frame-shaping options shared by encode and reconstruct.
+struct FrameOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Resize to WIDTHxHEIGHT (multiples of the tokenizer's spatial factor), cropping the centre to keep the aspect ratio.", valueName: "WxH"))
+    var size: String?
+
+    @Flag(help: "With --size, stretch instead of cropping.")
+    var stretch = false
+
+    @Option(help: "Resample to this frame rate first.")
+    var fps: Double?
+
+    @Option(help: "Stop after this many frames.")
+    var maxFrames: Int?
+
+    func readOptions() throws -> ReadOptions {
+        var options = ReadOptions(centerCrop: !stretch, frameRate: fps, maxFrames: maxFrames)
+        if let size {
+            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--size expects WIDTHxHEIGHT, e.g. 128x128, got '\(size)'") }
+            options.size = (parts[0], parts[1])
+        }
+        if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
+        if let maxFrames, maxFrames <= 0 { throw ValidationError("--max-frames must be positive") }
+        return options
+    }
+}
