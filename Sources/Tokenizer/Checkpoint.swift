@@ -10,14 +10,19 @@ extension VideoTokenizer {
     static let format = "tokenizer-v1"
     static let configKey = "magvit.config"
 
-    /// Saves weights and config atomically.
-    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+    /// Saves weights and config atomically; `dtype` stores floating-point weights in another precision
+    /// (float16 halves the file; loading converts back to the model's dtype).
+    public func save(to url: URL, metadata: [String: String] = [:], dtype: DType? = nil) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var meta = metadata
         meta[Self.formatKey] = Self.format
         meta[Self.configKey] = String(decoding: try encoder.encode(config), as: UTF8.self)
-        try store.save(to: url, metadata: meta)
+        var tensors = try store.snapshot()
+        if let dtype {
+            for (name, t) in tensors where t.dtype.isFloatingPoint { tensors[name] = try t.to(dtype) }
+        }
+        try SafeTensors.write(tensors, metadata: meta, to: url)
     }
 
     /// Rebuilds a tokenizer from a checkpoint written by `save`, strictly: a file whose tensors do

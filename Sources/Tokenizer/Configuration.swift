@@ -138,7 +138,7 @@ extension TokenizerConfig {
         return c
     }
 
-    /// A video tokenizer that trains on 2 CPU cores: 17×64×64 → 5×8×8 tokens, 2^10 codes.
+    /// A small video tokenizer with the paper's vocabulary: 17×64×64 → 5×8×8 tokens, 2^18 codes.
     public static var videoSmall: TokenizerConfig {
         var c = TokenizerConfig(name: "video-small")
         c.baseChannels = 32
@@ -148,7 +148,6 @@ extension TokenizerConfig {
         c.temporalDownsamplings = 2
         c.clipFrames = 17
         c.resolution = 64
-        c.quantizer = QuantizerConfig(kind: .lfq, bits: 10)
         return c
     }
 

@@ -29,6 +29,13 @@ public final class VideoTokenizer {
 
     public var device: Device { store.device }
 
+    /// Moves the weights to `device` in place and returns self.
+    @discardableResult
+    public func to(_ device: Device) throws -> VideoTokenizer {
+        try store.move(to: device)
+        return self
+    }
+
     /// Checks frames against the config and returns them as 5-d (images gain T = 1).
     public func validated(_ frames: Tensor) throws -> Tensor {
         let video = frames.rank == 4 ? try frames.unsqueeze(2) : frames
