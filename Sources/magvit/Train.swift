@@ -28,7 +28,7 @@ struct Train: ParsableCommand {
     @Option(help: "Steps between log lines.") var logEvery = 50
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Flag(help: "Continue from <output>.state.safetensors.") var resume = false
-    @Option(help: "Fit the number of steps to this many seconds of training, timed over the first 30 steps.") var timeBudget: Double?
+    @Option(help: "Fit the number of steps to this many seconds of training, timed over steps 30 to 80 (after warm-up).") var timeBudget: Double?
     @Option(help: "Store the final weights as float16 or float32.") var saveDtype = "float32"
     @OptionGroup var runtime: RuntimeOptions
 
@@ -67,10 +67,12 @@ struct Train: ParsableCommand {
         let began = Date()
         var window: [Double] = []
         var step = start
+        var timed = began
         while step < steps {
             defer { step += 1 }
-            if let budget = timeBudget, step == start + 30 {
-                let perStep = Date().timeIntervalSince(began) / 30
+            if timeBudget != nil, step == start + 30 { timed = Date() }
+            if let budget = timeBudget, step == start + 80 {
+                let perStep = Date().timeIntervalSince(timed) / 50
                 steps = Swift.min(steps, step + Swift.max(1, Int((budget - Date().timeIntervalSince(began)) / perStep)))
                 schedule.totalSteps = steps
                 log(String(format: "time budget %.0f s at %.3f s/step: %d steps", budget, perStep, steps))
