@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates the committed parity fixtures from PyTorch in a throwaway virtual environment.
-#   scripts/make-fixtures.sh            # torch 2.15.0, the libtorch the project links
-# The environment lives in a temporary folder and is deleted afterwards (reuse one with VENV=path).
+# Regenerates the committed parity fixtures in a throwaway virtual environment (deleted afterwards;
+# reuse one with VENV=path):
+#   scripts/make-fixtures.sh [torch|peers|all]
+#   torch: Tests/NNTests/Fixtures from PyTorch 2.15.0 itself (conv3d, group norm, attention, optimizers, safetensors)
+#   peers: Tests/TokenizerTests/Fixtures from vector-quantize-pytorch 1.32.0 and open-magvit2 1.1 (their
+#          heavy training dependencies are skipped: the fixtures need only their model and quantizer modules)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+which=${1:-all}
+case "$which" in torch|peers|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|all]" >&2; exit 2 ;; esac
 venv=${VENV:-}
 if [ -z "$venv" ]; then
   venv=$(mktemp -d)/venv
@@ -13,4 +18,11 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q torch==2.15.0 safetensors numpy
 fi
-"$venv/bin/python" "$here/scripts/fixtures/torch_fixtures.py" "$here/Tests/NNTests/Fixtures"
+if [ "$which" != peers ]; then
+  "$venv/bin/python" "$here/scripts/fixtures/torch_fixtures.py" "$here/Tests/NNTests/Fixtures"
+fi
+if [ "$which" != torch ]; then
+  "$venv/bin/pip" install -q --no-deps open-magvit2==1.1 vector-quantize-pytorch==1.32.0 einops einx frozendict loguru \
+    torch-einops-utils
+  "$venv/bin/python" "$here/scripts/fixtures/peer_fixtures.py" "$here/Tests/TokenizerTests/Fixtures"
+fi

@@ -9,16 +9,15 @@ func runLFQBench(_ arguments: [String]) throws {
     var python = ProcessInfo.processInfo.environment["MAGVIT_BENCH_PYTHON"]
     var tokens = 4096
     var deviceName = "cpu"
-    var rest = arguments[...]
-    while let flag = rest.popFirst() {
+    var rest = ArgumentList(arguments)
+    while let flag = rest.next() {
         switch flag {
-        case "--python": python = rest.popFirst()
-        case "--tokens": tokens = Int(rest.popFirst() ?? "") ?? 0
-        case "--device": deviceName = rest.popFirst() ?? ""
+        case "--python": python = try rest.value(flag)
+        case "--tokens": tokens = try rest.integer(flag)
+        case "--device": deviceName = try rest.value(flag)
         default: throw BenchError("unknown option '\(flag)'; usage: magvit-bench lfq [--python PATH] [--tokens N] [--device cpu|cuda]")
         }
     }
-    guard tokens > 0 else { throw BenchError("--tokens needs a positive integer") }
     let device = try Device(parsing: deviceName)
     let lfq = LookupFreeQuantizer(config: QuantizerConfig(kind: .lfq, bits: 18))
     let z = try (Tensor.randn([1, 18, 1, 1, tokens], device: device) * 0.01).requiresGrad(true)

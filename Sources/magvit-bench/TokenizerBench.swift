@@ -16,18 +16,11 @@ struct TokenizerBenchOptions {
     var smallModel = false
 
     init(_ arguments: [String]) throws {
-        var rest = arguments[...]
-        func value(_ flag: String) throws -> String {
-            guard let v = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
-            return v
-        }
-        func integer(_ flag: String) throws -> Int {
-            let text = try value(flag)
-            guard let v = Int(text), v > 0 else { throw BenchError("\(flag) needs a positive integer, got '\(text)'") }
-            return v
-        }
+        var rest = ArgumentList(arguments)
+        func value(_ flag: String) throws -> String { try rest.value(flag) }
+        func integer(_ flag: String) throws -> Int { try rest.integer(flag) }
         python = ProcessInfo.processInfo.environment["MAGVIT_BENCH_PYTHON"]
-        while let flag = rest.popFirst() {
+        while let flag = rest.next() {
             switch flag {
             case "--python": python = try value(flag)
             case "--threads": threads = try integer(flag)

@@ -19,17 +19,10 @@ struct Options {
     var device = "cpu"
 
     init(_ arguments: [String]) throws {
-        var rest = arguments[...]
-        func value(_ flag: String) throws -> String {
-            guard let v = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
-            return v
-        }
-        func integer(_ flag: String) throws -> Int {
-            let text = try value(flag)
-            guard let v = Int(text), v > 0 else { throw BenchError("\(flag) needs a positive integer, got '\(text)'") }
-            return v
-        }
-        while let flag = rest.popFirst() {
+        var rest = ArgumentList(arguments)
+        func value(_ flag: String) throws -> String { try rest.value(flag) }
+        func integer(_ flag: String) throws -> Int { try rest.integer(flag) }
+        while let flag = rest.next() {
             switch flag {
             case "--python": python = try value(flag)
             case "--shape":
@@ -49,6 +42,25 @@ struct Options {
             default: throw BenchError("unknown option '\(flag)' (see --help)")
             }
         }
+    }
+}
+
+/// The remaining command-line words, with typed access to option values.
+struct ArgumentList {
+    private var rest: ArraySlice<String>
+    init(_ arguments: [String]) { rest = arguments[...] }
+
+    mutating func next() -> String? { rest.popFirst() }
+
+    mutating func value(_ flag: String) throws -> String {
+        guard let v = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
+        return v
+    }
+
+    mutating func integer(_ flag: String) throws -> Int {
+        let text = try value(flag)
+        guard let v = Int(text), v > 0 else { throw BenchError("\(flag) needs a positive integer, got '\(text)'") }
+        return v
     }
 }
 

@@ -8,7 +8,7 @@ import Torch
 import XCTest
 
 func sampleTokenFile(bits: Int = 6, t: Int = 3, h: Int = 4, w: Int = 5, seed: UInt64 = 1) throws -> TokenFile {
-    var generator = SplitMix(seed: seed)
+    var generator = SplitMix64(seed: seed)
     var config = TokenizerConfig.tiny
     config.quantizer = QuantizerConfig(kind: .lfq, bits: bits)
     let ids = (0..<(t * h * w)).map { _ in Int64(generator.next() % (UInt64(1) << UInt64(bits))) }
@@ -18,18 +18,6 @@ func sampleTokenFile(bits: Int = 6, t: Int = 3, h: Int = 4, w: Int = 5, seed: UI
         source: .init(file: "clip.mp4", width: 40, height: 30, frameRateNumerator: 30000, frameRateDenominator: 1001,
                       tokenizedWidth: 20, tokenizedHeight: 16))
     return try TokenFile(header: header, ids: ids)
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 final class TokenFileTests: XCTestCase {
@@ -73,7 +61,7 @@ final class TokenFileTests: XCTestCase {
     /// leave the file valid only if it hit nothing, which the CRC rules out) or throws TokenFileError.
     func testFuzzedFilesOnlyThrow() throws {
         let good = try sampleTokenFile(bits: 10, t: 4, h: 6, w: 6).encoded()
-        var generator = SplitMix(seed: 2024)
+        var generator = SplitMix64(seed: 2024)
         var rejected = 0
         let start = Date()
         for round in 0..<4000 {

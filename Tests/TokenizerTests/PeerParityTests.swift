@@ -10,7 +10,7 @@ import XCTest
 
 func fixture(_ name: String) throws -> [String: Tensor] {
     guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "safetensors") else {
-        throw TokenizerError.checkpoint("fixture \(name) is missing; run scripts/make-peer-fixtures.sh")
+        throw TokenizerError.checkpoint("fixture \(name) is missing; run scripts/make-fixtures.sh peers")
     }
     return try SafeTensors.read(url).tensors
 }
