@@ -42,6 +42,9 @@ let package = Package(
         .testTarget(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
+        .testTarget(
+            name: "MetricsTests", dependencies: ["Metrics", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
+            linkerSettings: linkShim),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates the committed parity fixtures in a throwaway virtual environment (deleted afterwards;
 # reuse one with VENV=path):
-#   scripts/make-fixtures.sh [torch|peers|all]
+#   scripts/make-fixtures.sh [torch|peers|metrics|all]
 #   torch: Tests/NNTests/Fixtures from PyTorch 2.15.0 itself (conv3d, group norm, attention, optimizers, safetensors)
 #   peers: Tests/TokenizerTests/Fixtures from vector-quantize-pytorch 1.32.0 and open-magvit2 1.1 (their
 #          heavy training dependencies are skipped: the fixtures need only their model and quantizer modules)
+#   metrics: Tests/MetricsTests/Fixtures from scikit-image (PSNR, SSIM) and pytorch-msssim (MS-SSIM)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
-case "$which" in torch|peers|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|all]" >&2; exit 2 ;; esac
+case "$which" in torch|peers|metrics|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|metrics|all]" >&2; exit 2 ;; esac
 venv=${VENV:-}
 if [ -z "$venv" ]; then
   venv=$(mktemp -d)/venv
@@ -18,11 +19,15 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q torch==2.15.0 safetensors numpy
 fi
-if [ "$which" != peers ]; then
+if [ "$which" = torch ] || [ "$which" = all ]; then
   "$venv/bin/python" "$here/scripts/fixtures/torch_fixtures.py" "$here/Tests/NNTests/Fixtures"
 fi
-if [ "$which" != torch ]; then
+if [ "$which" = peers ] || [ "$which" = all ]; then
   "$venv/bin/pip" install -q --no-deps open-magvit2==1.1 vector-quantize-pytorch==1.32.0 einops einx frozendict loguru \
     torch-einops-utils
   "$venv/bin/python" "$here/scripts/fixtures/peer_fixtures.py" "$here/Tests/TokenizerTests/Fixtures"
+fi
+if [ "$which" = metrics ] || [ "$which" = all ]; then
+  "$venv/bin/pip" install -q scikit-image==0.26.0 pytorch-msssim==1.0.0
+  "$venv/bin/python" "$here/scripts/fixtures/metric_fixtures.py" "$here/Tests/MetricsTests/Fixtures"
 fi
