@@ -64,7 +64,6 @@ int from_scalar_type(at::ScalarType s) {
 at::Device to_device(int kind, int index) {
   if (kind == CT_CPU) return at::Device(at::kCPU);
   if (kind == CT_CUDA) return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
-  if (kind == CT_META) return at::Device(at::kMeta);
   throw std::invalid_argument("unknown device kind " + std::to_string(kind));
 }
 
@@ -120,7 +119,7 @@ void ct_sizes(const ct_tensor *t, int64_t *sizes) {
 int ct_dtype(const ct_tensor *t) { return from_scalar_type(t->t.scalar_type()); }
 void ct_device(const ct_tensor *t, int *kind, int *index) {
   auto d = t->t.device();
-  *kind = d.is_cuda() ? CT_CUDA : d.is_meta() ? CT_META : CT_CPU;
+  *kind = d.is_cuda() ? CT_CUDA : CT_CPU;
   *index = d.has_index() ? d.index() : 0;
 }
 int64_t ct_numel(const ct_tensor *t) { return t->t.numel(); }

@@ -30,8 +30,8 @@ enum {
   CT_INT64 = 4, CT_INT32 = 5, CT_UINT8 = 6, CT_BOOL = 7
 };
 
-/* Device kinds. Meta tensors carry shapes and dtypes but no data (for counting FLOPs). */
-enum { CT_CPU = 0, CT_CUDA = 1, CT_META = 2 };
+/* Device kinds. */
+enum { CT_CPU = 0, CT_CUDA = 1 };
 
 enum ct_unary_op {
   CT_NEG, CT_ABS, CT_EXP, CT_LOG, CT_SQRT, CT_RSQRT, CT_SIN, CT_COS, CT_TANH,

@@ -70,7 +70,6 @@ public func withGradMode<R, E: Error>(_ enabled: Bool, _ body: () throws(E) -> R
 /// (torch.autocast).
 /// With `enabled: false` it switches autocast off inside, for math that must stay in float32.
 public func withAutocast<R>(device: Device, dtype: DType = .bfloat16, enabled: Bool = true, _ body: () throws -> R) throws -> R {
-    if device == .meta { return try body() }  // meta tensors have no autocast state
     var wasOn = false
     var wasDType: Int32 = 0
     try check(ct_set_autocast(device.kind, enabled, dtype.rawValue, &wasOn, &wasDType))

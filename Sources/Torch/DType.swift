@@ -56,8 +56,6 @@ public enum DType: Int32, CaseIterable, Codable, Sendable, CustomStringConvertib
 public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Codable {
     case cpu
     case cuda(Int)
-    /// Shapes and dtypes only, no data: runs a model's code to count its FLOPs and parameters.
-    case meta
 
     /// The first CUDA device when libtorch has one, otherwise the CPU.
     public static var best: Device { Torch.cudaAvailable ? .cuda(0) : .cpu }
@@ -67,10 +65,9 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         switch text {
         case "cpu": self = .cpu
         case "cuda": self = .cuda(0)
-        case "meta": self = .meta
         default:
             guard text.hasPrefix("cuda:"), let index = Int(text.dropFirst(5)), index >= 0 else {
-                throw TorchError(op: "device", message: "expected cpu, cuda, cuda:N or meta, got '\(text)'")
+                throw TorchError(op: "device", message: "expected cpu, cuda or cuda:N, got '\(text)'")
             }
             self = .cuda(index)
         }
@@ -80,7 +77,6 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         switch self {
         case .cpu: "cpu"
         case .cuda(let i): "cuda:\(i)"
-        case .meta: "meta"
         }
     }
 
@@ -88,13 +84,12 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         switch self {
         case .cpu: Int32(CT_CPU)
         case .cuda: Int32(CT_CUDA)
-        case .meta: Int32(CT_META)
         }
     }
 
     var index: Int32 {
         switch self {
-        case .cpu, .meta: 0
+        case .cpu: 0
         case .cuda(let i): Int32(i)
         }
     }

@@ -1,5 +1,5 @@
 // Counts the multiply-add FLOPs of matmul, linear, convolution and attention calls, so a model's
-// cost per input size comes from running its own code (cheaply, on the meta device).
+// cost per input size comes from running its own code (cheaply, with convolutions dry).
 import Synchronization
 
 /// Collects FLOPs (2 per multiply-add) of the network ops run inside `count`.

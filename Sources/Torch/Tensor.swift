@@ -37,11 +37,7 @@ public final class Tensor: @unchecked Sendable {
         var kind: Int32 = 0
         var index: Int32 = 0
         ct_device(handle, &kind, &index)
-        switch kind {
-        case Int32(CT_CUDA): return .cuda(Int(index))
-        case Int32(CT_META): return .meta
-        default: return .cpu
-        }
+        return kind == Int32(CT_CUDA) ? .cuda(Int(index)) : .cpu
     }
 
     /// The size of dimension `dim` (negative counts from the end).
