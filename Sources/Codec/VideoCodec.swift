@@ -21,9 +21,14 @@ public struct ReconstructionReport: Sendable {
     public var frames: Int
     public var psnr: [Double]
     public var ssim: [Double]
+    /// Empty when frames are 160 pixels or smaller on a side (too small for five scales).
+    public var msssim: [Double] = []
+    /// Distinct codes and perplexity over every token of the video.
+    public var usage: CodebookUsage?
     /// Mean PSNR over frames, infinite frames (identical) counted at 100 dB.
     public var meanPSNR: Double { psnr.map { Swift.min($0, 100) }.reduce(0, +) / Double(Swift.max(psnr.count, 1)) }
     public var meanSSIM: Double { ssim.reduce(0, +) / Double(Swift.max(ssim.count, 1)) }
+    public var meanMSSSIM: Double? { msssim.isEmpty ? nil : msssim.reduce(0, +) / Double(msssim.count) }
 }
 
 public final class VideoCodec {
@@ -125,35 +130,44 @@ public final class VideoCodec {
         }
     }
 
-    /// Encodes and decodes a video clip by clip, writes the original and the reconstruction side by
-    /// side, and measures PSNR and SSIM of every frame.
-    public func reconstruct(path: String, to output: String, options: ReadOptions = ReadOptions(),
+    /// Encodes and decodes a video clip by clip and measures PSNR, SSIM and (above 160 pixels a side)
+    /// MS-SSIM of every frame and the codebook usage of all tokens; with an `output`, also writes the
+    /// original and the reconstruction side by side.
+    public func reconstruct(path: String, to output: String?, options: ReadOptions = ReadOptions(),
                             progress: ((JobProgress) -> Void)? = nil) throws -> ReconstructionReport {
         let info = try VideoInfo(probing: path)
         var readOptions = options
         readOptions.size = try frameSize(for: info, requested: options.size)
         let reader = try VideoReader(path: path, options: readOptions)
-        let writer = try VideoWriter(path: output, width: reader.width * 2, height: reader.height,
-                                     frameRate: (info.frameRateNumerator, info.frameRateDenominator))
+        let writer = try output.map {
+            try VideoWriter(path: $0, width: reader.width * 2, height: reader.height,
+                            frameRate: (info.frameRateNumerator, info.frameRateDenominator))
+        }
         var report = ReconstructionReport(frames: 0, psnr: [], ssim: [])
+        let codes = model.config.quantizer.codebookSize
+        var counts = try Tensor.zeros([codes], dtype: .int64)
         let start = Date()
         do {
             try forEachClip(reader) { clip, count in
                 let original = try framesFromModel(clip).narrow(0, start: 0, length: count)
-                let decoded = try framesFromModel(model.decode(model.encode(clip))).narrow(0, start: 0, length: count)
+                let tokens = try model.encode(clip)
+                counts = try counts + tokens.flatten().to(.cpu).bincount(minLength: codes)
+                let decoded = try framesFromModel(model.decode(tokens)).narrow(0, start: 0, length: count)
                 // Score what a viewer sees: both quantized to 8 bits.
-                let a = try (original * 255).round() / 255, b = try (decoded * 255).round() / 255
+                let a = try (original.to(.cpu) * 255).round() / 255, b = try (decoded.to(.cpu) * 255).round() / 255
                 report.psnr += try Fidelity.psnr(b, a)
                 report.ssim += try Fidelity.ssim(b, a)
+                if Swift.min(reader.width, reader.height) > 160 { report.msssim += try Fidelity.msssim(b, a) }
                 report.frames += count
-                try writer.write(concatenate([original, decoded], dim: 2))
+                try writer?.write(concatenate([original, decoded], dim: 2))
                 progress?(JobProgress(frames: report.frames, total: expectedFrames(info, options), seconds: Date().timeIntervalSince(start)))
             }
-            try writer.finish()
+            try writer?.finish()
         } catch {
-            writer.abandon()
+            writer?.abandon()
             throw error
         }
+        report.usage = try CodebookUsage(counts: counts)
         return report
     }
 
