@@ -6,7 +6,7 @@ import Tokenizer
 import Torch
 
 func runLFQBench(_ arguments: [String]) throws {
-    var python = ProcessInfo.processInfo.environment["MAGVIT_BENCH_PYTHON"]
+    var python = defaultPython()
     var tokens = 4096
     var deviceName = "cpu"
     var rest = ArgumentList(arguments)

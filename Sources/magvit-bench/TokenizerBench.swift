@@ -19,7 +19,7 @@ struct TokenizerBenchOptions {
         var rest = ArgumentList(arguments)
         func value(_ flag: String) throws -> String { try rest.value(flag) }
         func integer(_ flag: String) throws -> Int { try rest.integer(flag) }
-        python = ProcessInfo.processInfo.environment["MAGVIT_BENCH_PYTHON"]
+        python = defaultPython()
         while let flag = rest.next() {
             switch flag {
             case "--python": python = try value(flag)

@@ -10,7 +10,7 @@ import NN
 import Torch
 
 struct Options {
-    var python: String? = ProcessInfo.processInfo.environment["MAGVIT_BENCH_PYTHON"]
+    var python: String? = defaultPython()
     var shape = [1, 64, 17, 64, 64]
     var threads = 2
     var warmup = 2
@@ -43,6 +43,14 @@ struct Options {
             }
         }
     }
+}
+
+/// The peer's Python: $MAGVIT_BENCH_PYTHON, else .deps/bench-venv (scripts/bench-venv.sh) when present.
+func defaultPython() -> String? {
+    if let path = ProcessInfo.processInfo.environment["MAGVIT_BENCH_PYTHON"] { return path }
+    let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".deps/bench-venv/bin/python").path
+    return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
 }
 
 /// The remaining command-line words, with typed access to option values.
@@ -154,13 +162,8 @@ do {
         exit(0)
     }
     if arguments.first == "resblock" { arguments.removeFirst() }
-    var o = try Options(arguments)
+    let o = try Options(arguments)
     let device = try Device(parsing: o.device)
-    if o.python == nil {
-        let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".deps/bench-venv/bin/python").path
-        if FileManager.default.isExecutableFile(atPath: venv) { o.python = venv }
-    }
     print("causal 3D residual block, input \(o.shape.map(String.init).joined(separator: "x")) float32, forward+backward, \(o.threads) threads, \(device)")
     let swift = try measureSwift(o, device: device)
     print(String(format: "swift  (libtorch %@): median %.4f s, min %.4f s, tiny add %.2f us/call%@", Torch.version,
