@@ -18,13 +18,34 @@ public struct JobProgress: Sendable {
 
 /// Per-frame fidelity of a reconstruction.
 public struct ReconstructionReport: Sendable {
-    public var frames: Int
-    public var psnr: [Double]
-    public var ssim: [Double]
+    public var frames = 0
+    public var psnr: [Double] = []
+    public var ssim: [Double] = []
     /// Empty when frames are 160 pixels or smaller on a side (too small for five scales).
     public var msssim: [Double] = []
-    /// Distinct codes and perplexity over every token of the video.
-    public var usage: CodebookUsage?
+    /// Occurrences of each code over every recorded token.
+    public var codeCounts: Tensor?
+
+    public init() {}
+
+    /// Scores decoded frames (T, H, W, 3) in [0, 1] against the originals as a viewer sees them:
+    /// both quantized to 8 bits.
+    public mutating func record(original: Tensor, decoded: Tensor) throws {
+        let a = try (original.to(.cpu) * 255).round() / 255, b = try (decoded.to(.cpu) * 255).round() / 255
+        psnr += try Fidelity.psnr(b, a)
+        ssim += try Fidelity.ssim(b, a)
+        if Swift.min(a.size(1), a.size(2)) > 160 { msssim += try Fidelity.msssim(b, a) }
+        frames += a.size(0)
+    }
+
+    /// Counts the codes of a batch of token ids.
+    public mutating func record(tokens: Tensor, codebookSize: Int) throws {
+        let counts = try tokens.flatten().to(.cpu).bincount(minLength: codebookSize)
+        codeCounts = try codeCounts.map { try $0 + counts } ?? counts
+    }
+
+    /// Distinct codes and perplexity over every recorded token.
+    public func usage() throws -> CodebookUsage? { try codeCounts.map { try CodebookUsage(counts: $0) } }
     /// Mean PSNR over frames, infinite frames (identical) counted at 100 dB.
     public var meanPSNR: Double { psnr.map { Swift.min($0, 100) }.reduce(0, +) / Double(Swift.max(psnr.count, 1)) }
     public var meanSSIM: Double { ssim.reduce(0, +) / Double(Swift.max(ssim.count, 1)) }
@@ -143,22 +164,15 @@ public final class VideoCodec {
             try VideoWriter(path: $0, width: reader.width * 2, height: reader.height,
                             frameRate: (info.frameRateNumerator, info.frameRateDenominator))
         }
-        var report = ReconstructionReport(frames: 0, psnr: [], ssim: [])
-        let codes = model.config.quantizer.codebookSize
-        var counts = try Tensor.zeros([codes], dtype: .int64)
+        var report = ReconstructionReport()
         let start = Date()
         do {
             try forEachClip(reader) { clip, count in
                 let original = try framesFromModel(clip).narrow(0, start: 0, length: count)
                 let tokens = try model.encode(clip)
-                counts = try counts + tokens.flatten().to(.cpu).bincount(minLength: codes)
+                try report.record(tokens: tokens, codebookSize: model.config.quantizer.codebookSize)
                 let decoded = try framesFromModel(model.decode(tokens)).narrow(0, start: 0, length: count)
-                // Score what a viewer sees: both quantized to 8 bits.
-                let a = try (original.to(.cpu) * 255).round() / 255, b = try (decoded.to(.cpu) * 255).round() / 255
-                report.psnr += try Fidelity.psnr(b, a)
-                report.ssim += try Fidelity.ssim(b, a)
-                if Swift.min(reader.width, reader.height) > 160 { report.msssim += try Fidelity.msssim(b, a) }
-                report.frames += count
+                try report.record(original: original, decoded: decoded)
                 try writer?.write(concatenate([original, decoded], dim: 2))
                 progress?(JobProgress(frames: report.frames, total: expectedFrames(info, options), seconds: Date().timeIntervalSince(start)))
             }
@@ -167,7 +181,6 @@ public final class VideoCodec {
             writer?.abandon()
             throw error
         }
-        report.usage = try CodebookUsage(counts: counts)
         return report
     }
 

@@ -76,17 +76,15 @@ public class Adam {
         guard let s = state["step"] else { throw ParameterError("optimizer state has no 'step'") }
         step = Int(try s.item())
         for (i, (name, p)) in parameters.enumerated() {
-            for (key, slot) in [(".exp_avg", 0), (".exp_avg_sq", 1)] {
-                guard let t = state[name + key] else {
-                    if slot == 0 { firstMoment[i] = nil } else { secondMoment[i] = nil }
-                    continue
-                }
+            func moment(_ key: String) throws -> Tensor? {
+                guard let t = state[name + key] else { return nil }
                 guard t.shape == p.shape else {
                     throw ParameterError("optimizer state \(name + key): expected \(p.shape), found \(t.shape)")
                 }
-                let moved = try t.to(p.dtype, p.device).clone()
-                if slot == 0 { firstMoment[i] = moved } else { secondMoment[i] = moved }
+                return try t.to(p.dtype, p.device).clone()
             }
+            firstMoment[i] = try moment(".exp_avg")
+            secondMoment[i] = try moment(".exp_avg_sq")
         }
     }
 }

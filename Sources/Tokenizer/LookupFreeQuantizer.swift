@@ -36,8 +36,7 @@ public final class LookupFreeQuantizer: Quantizer {
     }
 
     public func callAsFunction(_ z: Tensor, step: Int = 0, losses: Bool = true) throws -> Quantization {
-        try checkChannels(z)
-        let ids = try self.ids(z)
+        let ids = try self.ids(z)  // checks the latents' shape
         return try withAutocast(device: z.device, enabled: false) {
             let z32 = try z.to(.float32)
             let q = try z32.gt(0).to(.float32) * 2 - 1

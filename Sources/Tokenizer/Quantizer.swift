@@ -36,13 +36,7 @@ public struct CodebookUsage: Sendable, Equatable {
     public var fraction: Double { Double(used) / Double(codebookSize) }
 
     public init(ids: Tensor, codebookSize: Int) throws {
-        let counts = try ids.flatten().bincount(minLength: codebookSize).to(.float64)
-        let total = try counts.sum().item()
-        let p = try counts / Swift.max(total, 1)
-        let entropy = try -(p * (p + 1e-300).log()).sum().item()
-        used = Int(try counts.gt(0).to(.int64).sum().item())
-        self.codebookSize = codebookSize
-        perplexity = Foundation.exp(entropy)
+        try self.init(counts: ids.flatten().bincount(minLength: codebookSize))
     }
 
     /// Usage accumulated over many batches: pass the summed counts.

@@ -33,13 +33,14 @@ struct EvaluateReconstruction: ParsableCommand {
             let bar = ProgressBar(label: URL(fileURLWithPath: path).lastPathComponent)
             let r = try codec.reconstruct(path: path, to: nil, options: frames.readOptions(), progress: bar.update)
             bar.done()
+            let usage = try r.usage()
             let name = URL(fileURLWithPath: path).lastPathComponent
             let ms = r.meanMSSSIM.map { String(format: "%.4f", $0) } ?? "-"
             print(name.padding(toLength: 30, withPad: " ", startingAt: 0),
                   String(format: "%6d  %7.2f  %6.4f  ", r.frames, r.meanPSNR, r.meanSSIM) + ms.padding(toLength: 7, withPad: " ", startingAt: 0),
-                  String(format: "%10d  %10.1f", r.usage?.used ?? 0, r.usage?.perplexity ?? 0))
+                  String(format: "%10d  %10.1f", usage?.used ?? 0, usage?.perplexity ?? 0))
             var row: [String: Any] = ["video": path, "frames": r.frames, "psnr": r.meanPSNR, "ssim": r.meanSSIM,
-                                      "codes_used": r.usage?.used ?? 0, "perplexity": r.usage?.perplexity ?? 0]
+                                      "codes_used": usage?.used ?? 0, "perplexity": usage?.perplexity ?? 0]
             if let m = r.meanMSSSIM { row["ms_ssim"] = m }
             rows.append(row)
         }

@@ -4,9 +4,9 @@
 // evaluation (PSNR, SSIM, codebook usage) on held-out videos at the end. Perceptual and GAN losses,
 // config files and exact resume belong to the training issue and are not here yet.
 import ArgumentParser
+import Codec
 import Foundation
 import Media
-import Metrics
 import NN
 import Tokenizer
 import Torch
@@ -106,9 +106,9 @@ struct Train: ParsableCommand {
         var metadata = ["training_data": data.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "),
                         "training_seconds": String(format: "%.0f", seconds), "training_device": "\(device)"]
         if !eval.isEmpty {
-            let report = try evaluate(model, eval, device: device)
-            print(report.summary)
-            metadata["eval"] = report.summary
+            let summary = try evaluate(model, eval, device: device).heldOutSummary()
+            print(summary)
+            metadata["eval"] = summary
         }
         metadata["training"] = "magvit train --preset \(preset) --steps \(steps) --batch \(batch) --lr \(lr) --seed \(seed)"
         try model.to(.cpu).save(to: output, metadata: metadata, dtype: saveDType)
@@ -134,23 +134,21 @@ struct Train: ParsableCommand {
     }
 }
 
-struct EvaluationReport {
-    var psnr: Double
-    var ssim: Double
-    var usage: CodebookUsage
-    var frames: Int
-    var summary: String {
-        String(format: "held-out: %d frames, PSNR %.2f dB, SSIM %.4f, codebook usage %d codes (%.2f%% of 2^%d), perplexity %.1f",
-               frames, psnr, ssim, usage.used, usage.fraction * 100, Int(Foundation.log2(Double(usage.codebookSize))), usage.perplexity)
+extension ReconstructionReport {
+    /// One line for logs and the checkpoint's metadata.
+    func heldOutSummary() throws -> String {
+        guard let usage = try usage() else { return "held-out: no tokens" }
+        return String(format: "held-out: %d frames, PSNR %.2f dB, SSIM %.4f, codebook usage %d codes (%.2f%% of 2^%d), perplexity %.1f",
+                      frames, meanPSNR, meanSSIM, usage.used, usage.fraction * 100, Int(Foundation.log2(Double(usage.codebookSize))),
+                      usage.perplexity)
     }
 }
 
-/// PSNR/SSIM over consecutive clips of the held-out videos (center crop at the training size), and
-/// codebook usage over all their tokens.
-func evaluate(_ model: VideoTokenizer, _ paths: [String], device: Device) throws -> EvaluationReport {
+/// PSNR/SSIM over consecutive clips of the held-out videos (center crop at a multiple of the
+/// spatial factor), and codebook usage over all their tokens.
+func evaluate(_ model: VideoTokenizer, _ paths: [String], device: Device) throws -> ReconstructionReport {
     let c = model.config
-    var psnr: [Double] = [], ssim: [Double] = []
-    var counts = try Tensor.zeros([c.quantizer.codebookSize], dtype: .int64)
+    var report = ReconstructionReport()
     for path in paths {
         let frames = try loadFrames(path)
         let (h, w) = (frames.size(1), frames.size(2))
@@ -159,19 +157,14 @@ func evaluate(_ model: VideoTokenizer, _ paths: [String], device: Device) throws
         var start = 0
         while start + c.clipFrames <= frames.size(0) {
             let clip = try square.narrow(0, start: start, length: c.clipFrames).to(.float32) / 255
-            let input = try modelInput(clip).to(device)
-            let tokens = try model.encode(input)
-            counts = try counts + tokens.flatten().to(.cpu).bincount(minLength: c.quantizer.codebookSize)
-            let decoded = try framesFromModel(model.decode(tokens).to(.float32)).to(.cpu)
-            let eight = try (decoded * 255).round() / 255
-            psnr += try Fidelity.psnr(eight, clip)
-            ssim += try Fidelity.ssim(eight, clip)
+            let tokens = try model.encode(modelInput(clip).to(device))
+            try report.record(tokens: tokens, codebookSize: c.quantizer.codebookSize)
+            try report.record(original: clip, decoded: framesFromModel(model.decode(tokens).to(.float32)))
             start += c.clipFrames
         }
     }
-    guard !psnr.isEmpty else { throw ValidationError("held-out videos are shorter than one clip") }
-    return EvaluationReport(psnr: psnr.reduce(0, +) / Double(psnr.count), ssim: ssim.reduce(0, +) / Double(ssim.count),
-                            usage: try CodebookUsage(counts: counts), frames: psnr.count)
+    guard report.frames > 0 else { throw ValidationError("held-out videos are shorter than one clip") }
+    return report
 }
 
 /// bf16 autocast on CUDA; full precision on the CPU.
