@@ -18,11 +18,14 @@ let package = Package(
         .library(name: "Media", targets: ["Media"]),
         .library(name: "Codec", targets: ["Codec"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Generator", targets: ["Generator"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CTorch"),
@@ -30,13 +33,18 @@ let package = Package(
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Tokenizer", dependencies: ["NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Media", dependencies: ["Torch"]),
-        .target(name: "Metrics", dependencies: ["Torch"]),
+        .target(name: "Metrics", dependencies: ["NN", "Torch"]),
+        .target(
+            name: "Training",
+            dependencies: ["Tokenizer", "Metrics", "Media", "NN", "Torch", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Generator", dependencies: ["Training", "Tokenizer", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .executableTarget(name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer"], linkerSettings: linkShim),
+        .executableTarget(
+            name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator"], linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
@@ -47,6 +55,12 @@ let package = Package(
             linkerSettings: linkShim),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
+        .testTarget(
+            name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),

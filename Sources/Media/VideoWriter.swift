@@ -11,17 +11,21 @@ public enum VideoFormat: String, Sendable, CaseIterable {
     case gif
     /// A folder of frame_00001.png, ...; exact (lossless).
     case png
+    /// One PNG image (`name.png`): the first frame written; exact.
+    case image
     /// FFV1 in Matroska, rgb: exact (lossless).
     case mkv
     /// YUV4MPEG2, 4:4:4: near exact (one RGB→YUV round trip).
     case y4m
 
-    /// mp4, gif, mkv, y4m by extension; a name without extension (or ending in /) is a png folder.
+    /// mp4, gif, mkv, y4m by extension; .png is one image; a name without extension (or ending in /)
+    /// is a png folder.
     public init(path: String) throws {
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
         if ext.isEmpty || path.hasSuffix("/") { self = .png; return }
-        guard let format = VideoFormat(rawValue: ext), format != .png else {
-            throw MediaError(path, "cannot write .\(ext): use .mp4, .gif, .mkv, .y4m or a folder name for png frames")
+        if ext == "png" { self = .image; return }
+        guard let format = VideoFormat(rawValue: ext), format != .png, format != .image else {
+            throw MediaError(path, "cannot write .\(ext): use .mp4, .gif, .mkv, .y4m, .png (one image) or a folder name for png frames")
         }
         self = format
     }
@@ -65,6 +69,9 @@ public final class VideoWriter {
             temporary = directory.appendingPathComponent(stem).path
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
             arguments += ["-start_number", "1", "\(temporary)/frame_%05d.png"]
+        case .image:
+            temporary = directory.appendingPathComponent(stem + ".png").path
+            arguments += ["-frames:v", "1", "-update", "1", temporary]
         case .mkv:
             temporary = directory.appendingPathComponent(stem + ".mkv").path
             arguments += ["-c:v", "ffv1", "-pix_fmt", "rgb24", temporary]  // ffv1 stores RGB as bgr0, losslessly

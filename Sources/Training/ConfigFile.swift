@@ -1,0 +1,104 @@
+// Config files (JSON or YAML) read as overrides of a complete default: every key a file names must
+// exist in the default, so a misspelt key is an error instead of a silently ignored setting.
+import Foundation
+import Yams
+
+/// What is wrong with a config file.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public enum ConfigFile {
+    /// Parses JSON (`.json`) or YAML (anything else; JSON is YAML too) into a dictionary.
+    public static func parse(_ text: String, name: String) throws -> [String: Any] {
+        let value: Any?
+        if name.hasSuffix(".json") {
+            do { value = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+                throw ConfigError("\(name): not valid JSON (\(error.localizedDescription))")
+            }
+        } else {
+            do { value = try Yams.load(yaml: text) } catch { throw ConfigError("\(name): not valid YAML (\(error))") }
+        }
+        if value == nil || value is NSNull { return [:] }
+        guard let dictionary = value as? [String: Any] else { throw ConfigError("\(name): expected a mapping of sections at the top") }
+        return dictionary
+    }
+
+    /// `defaults` with every value of `overrides` put in its place, recursively. A key missing from
+    /// the defaults, or a mapping given where a value is expected (or the reverse), is an error.
+    public static func merge(_ overrides: [String: Any], into defaults: [String: Any], path: String = "") throws -> [String: Any] {
+        var merged = defaults
+        for (key, value) in overrides {
+            let here = path.isEmpty ? key : path + "." + key
+            guard let current = defaults[key] else {
+                throw ConfigError("unknown setting '\(here)'; settings here: \(defaults.keys.sorted().joined(separator: ", "))")
+            }
+            switch (current, value) {
+            case let (inner as [String: Any], given as [String: Any]): merged[key] = try merge(given, into: inner, path: here)
+            case (is [String: Any], _): throw ConfigError("'\(here)' is a section and needs a mapping, got \(value)")
+            case (_, is [String: Any]): throw ConfigError("'\(here)' is a value, got a mapping")
+            default: merged[key] = try coerce(value, like: current, at: here)
+            }
+        }
+        return merged
+    }
+
+    /// YAML may read a number such as `1e-3` as a string: where the default is not a string, a
+    /// numeric string becomes the number.
+    static func coerce(_ value: Any, like current: Any, at path: String) throws -> Any {
+        if let text = value as? String, !(current is String), let number = Double(text) { return number }
+        return value
+    }
+
+    /// Decodes `T` from `overrides` laid over `defaults`'s encoding; decoding errors name the key.
+    public static func decode<T: Codable>(_ type: T.Type, overrides: [String: Any], defaults: T) throws -> T {
+        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
+        let merged = try merge(overrides, into: base)
+        do {
+            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch let DecodingError.typeMismatch(expected, context), let DecodingError.valueNotFound(expected, context) {
+            throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))' must be a \(expected)")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+        }
+    }
+
+    /// `key.path=value` command-line overrides as a nested mapping (values parsed as YAML scalars).
+    public static func assignments(_ items: [String]) throws -> [String: Any] {
+        var result: [String: Any] = [:]
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ConfigError("expected key.path=value, got '\(item)'")
+            }
+            let keys = item[..<eq].split(separator: ".").map(String.init)
+            let text = String(item[item.index(after: eq)...])
+            let value: Any = (try? Yams.load(yaml: text)).flatMap { $0 } ?? text
+            result = insert(value, at: keys, into: result)
+        }
+        return result
+    }
+
+    private static func insert(_ value: Any, at keys: [String], into dictionary: [String: Any]) -> [String: Any] {
+        var d = dictionary
+        guard let first = keys.first else { return d }
+        if keys.count == 1 { d[first] = value } else {
+            d[first] = insert(value, at: Array(keys.dropFirst()), into: d[first] as? [String: Any] ?? [:])
+        }
+        return d
+    }
+
+    /// Deep merge of two override mappings, the second winning.
+    public static func combine(_ a: [String: Any], _ b: [String: Any]) -> [String: Any] {
+        var result = a
+        for (key, value) in b {
+            if let inner = value as? [String: Any], let existing = result[key] as? [String: Any] {
+                result[key] = combine(existing, inner)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,54 @@
+// Synthetic video in the manner of Moving MNIST (Srivastava et al. 2015): digits bouncing inside a
+// square, drawn on the fly from an image set, so video training and frame prediction can be tested
+// on clips whose motion is known.
+import Foundation
+import Torch
+
+public struct MovingDigits: @unchecked Sendable {
+    /// The digit glyphs (N, h, w) as bytes, row-major.
+    private let glyphs: [UInt8]
+    private let glyphCount: Int
+    private let glyphSize: (h: Int, w: Int)
+    public let digits: Int
+
+    /// Digits are taken from `source` (grey; colour images are averaged).
+    public init(source: ImageSet, digits: Int = 2) throws {
+        guard digits >= 1 else { throw ConfigError("moving digits need at least one digit per clip") }
+        let grey = try source.images.to(.float32).mean([3]).round().to(.uint8)  // (N, h, w)
+        glyphs = try grey.toArray(UInt8.self)
+        glyphCount = source.count
+        glyphSize = (grey.size(1), grey.size(2))
+        self.digits = digits
+    }
+
+    /// A clip (channels, frames, size, size) in [-1, 1]: each digit starts at a random place with a
+    /// random velocity of 1 to 3 pixels a frame per axis and bounces off the borders; overlaps take
+    /// the brighter pixel.
+    public func clip(frames: Int, size: Int, channels: Int, random: inout SeededRandom) throws -> Tensor {
+        let (gh, gw) = glyphSize
+        guard size >= gh, size >= gw else { throw ConfigError("moving digits need frames of at least \(gh)x\(gw), got \(size)") }
+        var canvas = [Float](repeating: 0, count: frames * size * size)
+        for _ in 0..<digits {
+            let glyph = Int(random.next() % UInt64(glyphCount)) * gh * gw
+            var y = Double(random.next() % UInt64(size - gh + 1)), x = Double(random.next() % UInt64(size - gw + 1))
+            var dy = Double(1 + random.next() % 3) * (random.next() & 1 == 0 ? 1 : -1)
+            var dx = Double(1 + random.next() % 3) * (random.next() & 1 == 0 ? 1 : -1)
+            for t in 0..<frames {
+                let (top, left) = (Int(y), Int(x))
+                for r in 0..<gh {
+                    for c in 0..<gw {
+                        let value = Float(glyphs[glyph + r * gw + c])
+                        let i = (t * size + top + r) * size + left + c
+                        if value > canvas[i] { canvas[i] = value }
+                    }
+                }
+                // Move, reflecting off the borders.
+                y += dy; x += dx
+                if y < 0 || y > Double(size - gh) { dy = -dy; y = Swift.min(Swift.max(y, 0), Double(size - gh)) }
+                if x < 0 || x > Double(size - gw) { dx = -dx; x = Swift.min(Swift.max(x, 0), Double(size - gw)) }
+            }
+        }
+        let clip = try Tensor(canvas, shape: [1, frames, size, size]) / 127.5 - 1
+        return channels == 1 ? clip : try clip.expand([channels, frames, size, size]).contiguous()
+    }
+}

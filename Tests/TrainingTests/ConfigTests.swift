@@ -1,0 +1,41 @@
+import Training
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    func testYAMLOverridesPresetDefaults() throws {
+        let config = try TrainingConfig.parse("""
+            model:
+              preset: tiny
+              quantizer: {bits: 4, latentChannels: 4}
+            loss: {reconstruction: l1, perceptualWeight: 0.1}
+            optimizer:
+              learningRate: 3e-4
+            run: {steps: 20, batch: 2}
+            """, assignments: ["run.seed=7", "data.flip=false"])
+        XCTAssertEqual(config.model.name, "tiny")
+        XCTAssertEqual(config.model.quantizer.bits, 4)
+        XCTAssertEqual(config.model.clipFrames, 5)
+        XCTAssertEqual(config.data.kind, .videos)
+        XCTAssertEqual(config.data.flip, false)
+        XCTAssertEqual(config.loss.reconstruction, .l1)
+        XCTAssertEqual(config.optimizer.learningRate, 3e-4)
+        XCTAssertEqual(config.run.seed, 7)
+        XCTAssertEqual(config.run.steps, 20)
+        // JSON reads the same way, and a saved config reads back to itself.
+        let again = try TrainingConfig.parse(try config.json(), name: "c.json")
+        XCTAssertEqual(try again.json(), try config.json())
+    }
+
+    func testBadConfigsSayWhatIsWrong() {
+        func message(_ text: String) -> String {
+            do { _ = try TrainingConfig.parse(text); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message("run: {stpes: 3}").contains("unknown setting 'run.stpes'"))
+        XCTAssertTrue(message("model: {preset: huge}").contains("unknown model preset 'huge'"))
+        XCTAssertTrue(message("run: {steps: many}").contains("'run.steps' must be"))
+        XCTAssertTrue(message("run: 3").contains("'run' is a section"))
+        XCTAssertTrue(message("loss: {reconstruction: l3}").contains("loss.reconstruction"))
+        XCTAssertTrue(message("model: {preset: video-small}\ndata: {kind: fashion-mnist}").contains("1-frame"))
+        XCTAssertTrue(message("[1, 2]").contains("mapping"))
+    }
+}
