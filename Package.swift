@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Tokenizer", "NN", "Torch", "TestSupport"],
-            linkerSettings: linkShim),
+            resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(
             name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),

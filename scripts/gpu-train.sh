@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains the default tokenizer on a GPU machine (PyTorch, no Swift): builds the shim there, unpacks a
-# magvit binary built here (.carry/magvit.tar.xz) and trains on frames files made with `magvit frames`.
+# magvit binary built here (.carry/magvit.tar.xz) and trains configs/video-small.yaml on frames files
+# made with `magvit frames`. The LPIPS weights must be carried too (.carry/weights, see docs/training.md).
 #   scripts/gpu-train.sh OUT_DIR SECONDS
 # Prepare here:
 #   swift build -c release --static-swift-stdlib --scratch-path .build-static --product magvit
@@ -17,13 +18,14 @@ python=${PYTHON:-python3}
 torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 scripts/build-shim.sh "$torch_dir" /tmp/magvit-shim >/dev/null
 mkdir -p /tmp/magvit-bin && tar xJf .carry/magvit.tar.xz -C /tmp/magvit-bin
+export MAGVIT_WEIGHTS=$PWD/.carry/weights
 export LD_LIBRARY_PATH=/tmp/magvit-shim:$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-/tmp/magvit-bin/magvit train --preset video-small --device cuda --batch 16 --lr 1e-3 --warmup 200 --steps 100000 \
-  --time-budget "$budget" --log-every 250 --checkpoint-every 2000 --save-dtype float16 \
-  --data .carry/data/bikes.safetensors .carry/data/bigbuckbunny.safetensors --eval .carry/data/carphone.safetensors \
-  -o "$out/default-tokenizer.safetensors"
+/tmp/magvit-bin/magvit train configs/video-small.yaml -o "$out/run" --set run.timeBudget="$budget" \
+  --set "data.train=[.carry/data/bikes.safetensors,.carry/data/bigbuckbunny.safetensors]" \
+  --set "data.eval=[.carry/data/carphone.safetensors]"
+cp "$out/run/tokenizer.safetensors" "$out/default-tokenizer.safetensors"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
-rm -f "$out"/*.state.safetensors
+rm -f "$out"/run/checkpoint.safetensors "$out"/run/tokenizer.safetensors
 # Files come back at most 16 MiB each: split the checkpoint.
 (cd "$out" && split -b 12M default-tokenizer.safetensors default-tokenizer.part- && rm default-tokenizer.safetensors)

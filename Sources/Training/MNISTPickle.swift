@@ -37,7 +37,7 @@ public enum MNISTPickle {
 
 /// The values this pickle holds.
 indirect enum PickleValue {
-    case none, bool(Bool), int(Int), string([UInt8]), tuple([PickleValue]), global(String)
+    case none, bool(Bool), int(Int), string([UInt8]), text(String), tuple([PickleValue]), global(String)
     case dtype(String)
     case array(NumpyArray)
     case mark
@@ -80,6 +80,8 @@ struct PickleMachine {
             case 0x89: stack.append(.bool(false))  // NEWFALSE
             case 0x55, 0x43: stack.append(.string(try take(Int(byte()))))  // SHORT_BINSTRING, SHORT_BINBYTES
             case 0x54, 0x42: stack.append(.string(try take(int32())))  // BINSTRING, BINBYTES
+            case 0x58: stack.append(.text(String(decoding: try take(int32()), as: UTF8.self)))  // BINUNICODE
+            case 0x8c: stack.append(.text(String(decoding: try take(Int(byte())), as: UTF8.self)))  // SHORT_BINUNICODE
             case 0x28: stack.append(.mark)  // MARK
             case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
             case 0x85, 0x86, 0x87: stack.append(.tuple(try pop(Int(op) - 0x84)))  // TUPLE1-3
@@ -140,8 +142,15 @@ struct PickleMachine {
         switch name {
         case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct": return .array(NumpyArray())
         case "numpy.dtype":
-            guard case .string(let code) = args.first else { throw fail("numpy.dtype without a type code") }
-            return .dtype(String(decoding: code, as: UTF8.self))
+            switch args.first {
+            case .string(let code): return .dtype(String(decoding: code, as: UTF8.self))
+            case .text(let code): return .dtype(code)
+            default: throw fail("numpy.dtype without a type code")
+            }
+        case "_codecs.encode":
+            // How Python 3 pickles bytes at protocol 2: the latin-1 text of the bytes.
+            guard case .text(let text) = args.first else { throw fail("_codecs.encode without text") }
+            return .string(text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
         default: throw fail("unsupported constructor \(name) (this reader knows numpy arrays only)")
         }
     }
@@ -151,13 +160,19 @@ struct PickleMachine {
         switch object {
         case .dtype(let code):
             // (version, byte order, ...): '<' little-endian, '|' not applicable, '=' native.
-            guard s.count > 1, case .string(let order) = s[1] else { throw fail("dtype state without byte order") }
-            let mark = String(decoding: order, as: UTF8.self)
+            let mark: String
+            switch s.count > 1 ? s[1] : .none {
+            case .string(let order): mark = String(decoding: order, as: UTF8.self)
+            case .text(let order): mark = order
+            default: throw fail("dtype state without byte order")
+            }
             return .dtype((mark == "|" || mark == "=" ? "<" : mark) + code)
         case .array:
             // (version, shape, dtype, is_fortran, raw bytes)
-            guard s.count == 5, case .tuple(let dims) = s[1], case .dtype(let dtype) = s[2], case .bool(let fortran) = s[3],
+            guard s.count == 5, case .tuple(let dims) = s[1], case .dtype(let code) = s[2], case .bool(let fortran) = s[3],
                   case .string(let raw) = s[4], !fortran else { throw fail("unsupported numpy array state") }
+            // A dtype shared through the memo may not show its BUILD (values here are copies): no mark means little-endian.
+            let dtype = code.first.map { "<>|=".contains($0) } == true ? code : "<" + code
             let shape = try dims.map { (d: PickleValue) throws -> Int in
                 guard case .int(let n) = d else { throw fail("non-integer array dimension") }
                 return n

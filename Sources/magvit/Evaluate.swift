@@ -5,6 +5,7 @@ import Foundation
 import Media
 import NN
 import Torch
+import Training
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,16 +16,19 @@ struct EvaluateReconstruction: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recon",
         abstract: "Reconstruction metrics of a tokenizer on videos: PSNR, SSIM, MS-SSIM per frame, codebook usage.",
-        discussion: "Prints a table and, with --json, writes the numbers. LPIPS, FID and FVD are not available yet.")
+        discussion: "Prints a table and, with --json, writes the numbers. Example: magvit eval recon --checkpoint runs/fashion-mnist/tokenizer.safetensors --dataset fashion-mnist")
 
-    @Option(parsing: .upToNextOption, help: "Videos or images to evaluate on.") var data: [String]
+    @Option(parsing: .upToNextOption, help: "Videos to evaluate on, or the files/folder of --dataset.") var data: [String] = []
+    @Option(help: "Score the held-out split of an image set instead: fashion-mnist or mnist (with --data naming its folder or pickle when not at the default place), or images (a folder).")
+    var dataset: String?
     @Option(help: "Write the results as JSON here.") var json: String?
     @OptionGroup var model: ModelOptions
     @OptionGroup var frames: FrameOptions
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
-        guard !data.isEmpty else { throw ValidationError("--data needs at least one video") }
+        if let dataset { return try scoreDataset(dataset) }
+        guard !data.isEmpty else { throw ValidationError("--data needs at least one video (or use --dataset)") }
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         var rows: [[String: Any]] = []
@@ -46,6 +50,33 @@ struct EvaluateReconstruction: ParsableCommand {
         }
         if let json {
             let result: [String: Any] = ["tokenizer": codec.name, "weights": codec.weightsHash, "videos": rows]
+            try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]),
+                                to: URL(fileURLWithPath: json))
+            print("wrote \(json)")
+        }
+    }
+}
+
+extension EvaluateReconstruction {
+    /// The test split of an image set through the tokenizer: mean PSNR, SSIM, codebook usage.
+    func scoreDataset(_ name: String) throws {
+        guard let kind = DataConfig.Kind(rawValue: name), kind != .videos, kind != .movingDigits else {
+            throw ValidationError("--dataset must be fashion-mnist, mnist or images, got '\(name)'")
+        }
+        let device = try runtime.apply()
+        let tokenizer = try model.load(device: device)
+        var config = TrainingConfig(model: tokenizer.config)
+        config.data.kind = kind
+        config.data.train = data
+        if kind == .images { config.data.eval = data }
+        guard let clips = try TrainingData(config).heldOut else { throw ValidationError("\(name): no held-out images") }
+        let scores = try HeldOutEvaluation.score(tokenizer, clips: clips, batch: 64)
+        print("\(name): \(scores.summary)")
+        if let json {
+            var result = try JSONSerialization.jsonObject(with: JSONEncoder().encode(scores)) as? [String: Any] ?? [:]
+            result["dataset"] = name
+            result["tokenizer"] = tokenizer.config.name
+            result["weights"] = try tokenizer.weightsHash()
             try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]),
                                 to: URL(fileURLWithPath: json))
             print("wrote \(json)")

@@ -69,25 +69,6 @@ final class CodecTests: XCTestCase {
 
     // MARK: the tool
 
-    private var tool: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
-    }
-
-    @discardableResult
-    private func magvit(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        guard FileManager.default.isExecutableFile(atPath: tool) else { throw XCTSkip("\(tool) is not built (swift build --build-tests builds it)") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     func testToolEndToEndOnARealClip() throws {
         let clip = repositoryRoot.appendingPathComponent(".deps/media/carphone_pristine.mp4").path
         guard FileManager.default.fileExists(atPath: clip) else { throw XCTSkip("run scripts/setup.sh for the sample clips") }
@@ -168,24 +149,6 @@ final class CodecTests: XCTestCase {
         try fails(["encode", path("ok.mkv"), "-o", path("x.mgvt"), "--checkpoint", checkpoint, "--size", "30x30"], "multiple of 4")
         try fails(["encode", path("ok.mkv"), "-o", path("x.mgvt"), "--bogus"], "Unknown option")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad.mp4")))
-    }
-
-    func testTrainCommandWritesAModelAndResumes() throws {
-        _ = try writeClip("train.mkv", frames: 12, size: 32)
-        let output = path("trained.safetensors")
-        let common = ["train", "--preset", "tiny", "--data", path("train.mkv"), "--eval", path("train.mkv"), "--batch", "2",
-                      "--log-every", "4", "--checkpoint-every", "4", "-o", output]
-        var r = try magvit(common + ["--steps", "8"])
-        XCTAssertEqual(r.status, 0, r.output)
-        XCTAssertTrue(r.output.contains("step 8/8") && r.output.contains("held-out:"), r.output)
-        let model = try VideoTokenizer.load(from: URL(fileURLWithPath: output))
-        XCTAssertEqual(model.config.name, "tiny")
-        r = try magvit(common + ["--steps", "12", "--resume"])
-        XCTAssertEqual(r.status, 0, r.output)
-        XCTAssertTrue(r.output.contains("resumed at step 8") && r.output.contains("step 12/12"), r.output)
-        r = try magvit(["train", "--preset", "nope", "--data", path("train.mkv"), "-o", output])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.output.contains("unknown preset 'nope'"), r.output)
     }
 
     func testShippedDefaultTokenizerReconstructsAHeldOutClip() throws {

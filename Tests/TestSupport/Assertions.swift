@@ -73,15 +73,28 @@ public func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-/// A small deterministic random generator for fuzzing and sampling in tests (SplitMix64).
-public struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// The seeded generator of the library, under the name tests have used.
+public typealias SplitMix64 = SeededRandom
+
+/// The `magvit` executable next to the test bundle (`swift build --build-tests` builds it).
+public var magvitTool: String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
+}
+
+/// Runs the `magvit` tool to completion; standard output and error together.
+@discardableResult
+public func magvit(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    guard FileManager.default.isExecutableFile(atPath: magvitTool) else {
+        throw XCTSkip("\(magvitTool) is not built (swift build --build-tests builds it)")
     }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: magvitTool)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }

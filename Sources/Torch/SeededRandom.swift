@@ -10,7 +10,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// The stream of step `step` of a run seeded with `seed`.
     public init(seed: UInt64, step: Int, stream: UInt64 = 0) {
-        var mixer = SeededRandom(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* (UInt64(step) &+ 1)) ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        var mixer = SeededRandom(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* (UInt64(bitPattern: Int64(step)) &+ 1)) ^ (stream &* 0xD1B5_4A32_D192_ED03))
         state = mixer.next()
     }
 

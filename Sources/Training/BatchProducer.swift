@@ -1,0 +1,65 @@
+// Loading that runs ahead of the model: a background thread prepares the batches of the next steps
+// (each a pure function of the seed and its step, so prefetching changes nothing in the numbers).
+import Foundation
+import Torch
+
+final class BatchProducer: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var ready: [Int: Result<Tensor, Error>] = [:]
+    private var nextToMake: Int
+    private var nextToTake: Int
+    private let end: Int
+    private let depth: Int
+    private var stopped = false
+    private var thread: Thread?
+
+    /// Batches for steps `steps` from `make`, at most `depth` ahead of the consumer.
+    init(steps: Range<Int>, depth: Int, make: @escaping @Sendable (Int) throws -> Tensor) {
+        nextToMake = steps.lowerBound
+        nextToTake = steps.lowerBound
+        end = steps.upperBound
+        self.depth = depth
+        let thread = Thread { [unowned self] in self.produce(make) }
+        thread.name = "magvit-batches"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    private func produce(_ make: (Int) throws -> Tensor) {
+        while true {
+            condition.lock()
+            while !stopped && nextToMake < end && nextToMake - nextToTake >= depth { condition.wait() }
+            if stopped || nextToMake >= end { condition.unlock(); return }
+            let step = nextToMake
+            nextToMake += 1
+            condition.unlock()
+            let result = Result { try make(step) }
+            condition.lock()
+            ready[step] = result
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// The batch of the next step, waiting for it if it is not ready.
+    func next() throws -> Tensor {
+        condition.lock()
+        defer { condition.unlock() }
+        let step = nextToTake
+        guard step < end else { throw ConfigError("no batches left: the producer covers steps before \(end)") }
+        while ready[step] == nil { condition.wait() }
+        nextToTake += 1
+        condition.broadcast()
+        return try ready.removeValue(forKey: step)!.get()
+    }
+
+    /// Lets the thread finish; batches not taken are dropped.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

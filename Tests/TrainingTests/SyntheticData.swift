@@ -1,0 +1,42 @@
+// Small datasets made by the tests themselves: IDX files of synthetic 28×28 "items" (a bright
+// rectangle whose place and size follow the class) with labels.
+import Foundation
+import Torch
+
+enum SyntheticData {
+    /// Writes train/t10k IDX image and label files (uncompressed, or gzip'd when `gzip`) into `folder`.
+    static func writeIDX(to folder: URL, train: Int, test: Int, side: Int = 28, gzip: Bool = false) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var random = SeededRandom(seed: 11)
+        for (prefix, count) in [("train", train), ("t10k", test)] {
+            var pixels = [UInt8](repeating: 0, count: count * side * side)
+            var labels: [UInt8] = []
+            for i in 0..<count {
+                let label = Int(random.next() % 10)
+                labels.append(UInt8(label))
+                let top = 2 + label % 5 * 3, left = 2 + label / 5 * 8, height = 6 + Int(random.next() % 8), width = 6 + Int(random.next() % 8)
+                for r in top..<Swift.min(side, top + height) {
+                    for c in left..<Swift.min(side, left + width) { pixels[(i * side + r) * side + c] = UInt8(128 + random.next() % 128) }
+                }
+            }
+            try write(header: [0, 0, 8, 3] + bigEndian([count, side, side]), body: pixels,
+                      to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"), gzip: gzip)
+            try write(header: [0, 0, 8, 1] + bigEndian([count]), body: labels,
+                      to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"), gzip: gzip)
+        }
+    }
+
+    private static func bigEndian(_ values: [Int]) -> [UInt8] {
+        values.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
+    }
+
+    private static func write(header: [UInt8], body: [UInt8], to url: URL, gzip: Bool) throws {
+        try Data(header + body).write(to: url)
+        guard gzip else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-f", url.path]
+        try process.run()
+        process.waitUntilExit()
+    }
+}

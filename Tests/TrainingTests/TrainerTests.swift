@@ -1,0 +1,137 @@
+import Foundation
+import TestSupport
+import Tokenizer
+import Torch
+import Training
+import XCTest
+
+final class TrainerTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-train-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try SyntheticData.writeIDX(to: folder.appendingPathComponent("data"), train: 64, test: 16)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// A tiny image tokenizer on the synthetic IDX set, with every loss of the recipe but the
+    /// perceptual one (which needs converted weights; it has its own test in MetricsTests).
+    var imageConfig: String {
+        """
+        model:
+          preset: image-small
+          baseChannels: 8
+          quantizer: {bits: 6, latentChannels: 6, annealSteps: 20}
+        data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)], flip: true, evalSamples: 8}
+        loss: {adversarialWeight: 0.1, discriminatorStart: 4, discriminatorChannels: 8, lecamWeight: 0.01}
+        optimizer: {learningRate: 0.003, warmupSteps: 5}
+        run: {steps: 40, batch: 8, logEvery: 1, evalEvery: 20, checkpointEvery: 10, emaDecay: 0.9, threads: 1, seed: 5}
+        """
+    }
+
+    func records(_ run: URL) throws -> [[String: Any]] {
+        try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    func testTinyImageTokenizerLearnsWithGANAndWritesItsOutputs() throws {
+        let run = folder.appendingPathComponent("run")
+        let trainer = try TokenizerTrainer(config: TrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil, echo: { _ in })
+        let scores = try XCTUnwrap(try trainer.train())
+        let log = try records(run).filter { $0["kind"] == nil }
+        XCTAssertEqual(log.count, 40)
+        let reconstruction = log.map { $0["reconstruction"] as! Double }
+        let first = reconstruction.prefix(5).reduce(0, +) / 5, last = reconstruction.suffix(5).reduce(0, +) / 5
+        XCTAssertLessThan(last, 0.7 * first, "reconstruction loss \(first) -> \(last)")
+        // The GAN starts at step 4: its terms appear from the fifth record on.
+        XCTAssertNil(log[3]["discriminator"])
+        XCTAssertNotNil(log[4]["discriminator"])
+        XCTAssertNotNil(log[4]["lecam"])
+        XCTAssertNotNil(log[4]["generator_adversarial"])
+        XCTAssertEqual(scores.samples, 16)
+        XCTAssertGreaterThan(scores.codesUsed, 1)
+        for name in ["config.json", "checkpoint.safetensors", "tokenizer.safetensors", "samples/step-0000020.png", "samples/step-0000040.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), name)
+        }
+        let model = try VideoTokenizer.load(from: run.appendingPathComponent("tokenizer.safetensors"))
+        XCTAssertEqual(model.config.quantizer.bits, 6)
+        // A second run into the same folder must not overwrite it.
+        XCTAssertThrowsError(try TokenizerTrainer(config: TrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil)) {
+            XCTAssertTrue("\($0)".contains("--resume"), "\($0)")
+        }
+    }
+
+    func testTinyVideoTokenizerLearnsOnMovingDigits() throws {
+        let config = try TrainingConfig.parse("""
+            model: {preset: tiny, resolution: 32}
+            data: {kind: moving-digits, train: [\(folder.appendingPathComponent("data").path)], digits: 1, evalSamples: 4}
+            loss: {reconstruction: l1, adversarialWeight: 0.1, discriminatorChannels: 4, r1Weight: 1}
+            optimizer: {learningRate: 0.003, warmupSteps: 3}
+            run: {steps: 16, batch: 2, logEvery: 1, evalEvery: 100, checkpointEvery: 100, emaDecay: 0, threads: 2}
+            """)
+        let run = folder.appendingPathComponent("video")
+        let scores = try XCTUnwrap(try TokenizerTrainer(config: config, directory: run, resume: false, perceptual: nil, echo: { _ in }).train())
+        XCTAssertEqual(scores.frames, 4 * 5)
+        let log = try records(run).filter { $0["kind"] == nil }
+        let loss = log.map { $0["reconstruction"] as! Double }
+        XCTAssertLessThan(loss.suffix(4).reduce(0, +), loss.prefix(4).reduce(0, +), "\(loss)")
+        XCTAssertNotNil(log.last?["r1"])
+    }
+
+    /// The issue's resume test: a run killed with SIGKILL and resumed logs exactly the numbers of an
+    /// uninterrupted run with the same seed (CPU, one thread).
+    func testKilledAndResumedRunMatchesAnUninterruptedOne() throws {
+        let config = folder.appendingPathComponent("config.yaml")
+        try imageConfig.replacingOccurrences(of: "steps: 40", with: "steps: 50").write(to: config, atomically: true, encoding: .utf8)
+        let whole = folder.appendingPathComponent("whole"), killed = folder.appendingPathComponent("killed")
+        var r = try magvit(["train", config.path, "-o", whole.path])
+        XCTAssertEqual(r.status, 0, r.output)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: magvitTool)
+        process.arguments = ["train", config.path, "-o", killed.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let log = killed.appendingPathComponent("log.jsonl")
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline {
+            let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines >= 25 { break }  // past the checkpoint at step 20, before the one at 30
+            usleep(2_000)
+        }
+        XCTAssertTrue(process.isRunning, "the run finished before it could be killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+
+        r = try magvit(["train", config.path, "-o", killed.path, "--resume"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let a = try records(whole), b = try records(killed)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) {
+            var x = x, y = y
+            for key in ["steps_per_second", "clips_per_second"] { x[key] = nil; y[key] = nil }
+            XCTAssertEqual(NSDictionary(dictionary: x), NSDictionary(dictionary: y), "step \(x["step"] ?? "?")")
+        }
+        let wholeModel = try VideoTokenizer.load(from: whole.appendingPathComponent("tokenizer.safetensors"))
+        let resumedModel = try VideoTokenizer.load(from: killed.appendingPathComponent("tokenizer.safetensors"))
+        XCTAssertEqual(try wholeModel.weightsHash(), try resumedModel.weightsHash())
+    }
+
+    func testToolRefusesBadConfigs() throws {
+        let config = folder.appendingPathComponent("bad.yaml")
+        try "run: {stpes: 10}".write(to: config, atomically: true, encoding: .utf8)
+        var r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("x").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("unknown setting 'run.stpes'"), r.output)
+        r = try magvit(["train", folder.appendingPathComponent("missing.yaml").path, "-o", folder.appendingPathComponent("x").path])
+        XCTAssertTrue(r.output.contains("cannot read the config file"), r.output)
+        try "model: {preset: image-small}".write(to: config, atomically: true, encoding: .utf8)
+        r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("x").path, "--resume"])
+        XCTAssertTrue(r.output.contains("no checkpoint.safetensors to resume from"), r.output)
+        r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("x").path, "--set", "data.train=[/nonexistent]"])
+        XCTAssertTrue(r.output.contains("/nonexistent"), r.output)
+    }
+}
