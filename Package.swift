@@ -51,12 +51,12 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(
-            name: "MetricsTests", dependencies: ["Metrics", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
+            name: "MetricsTests", dependencies: ["Metrics", "Media", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "TrainingTests", dependencies: ["Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(
             name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],

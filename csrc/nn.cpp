@@ -10,6 +10,14 @@ ct_error ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out) {
   CT_GUARD("matmul", *out = wrap(at::matmul(T(a), T(b))))
 }
 
+ct_error ct_eigh(const ct_tensor *a, ct_tensor **values, ct_tensor **vectors) {
+  CT_GUARD("eigh", {
+    auto [w, v] = at::linalg_eigh(T(a));
+    *values = wrap(w);
+    *vectors = wrap(v);
+  })
+}
+
 ct_error ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, ct_tensor **out) {
   CT_GUARD("linear", *out = wrap(at::linear(T(x), T(w), opt(b))))
 }

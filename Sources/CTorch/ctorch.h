@@ -117,6 +117,8 @@ ct_error ct_multinomial(const ct_tensor *probs, int64_t n, bool replacement, ct_
 /* ---- linear algebra and networks -------------------------------------- */
 ct_error ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
 ct_error ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, ct_tensor **out);
+/* Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices (torch.linalg.eigh). */
+ct_error ct_eigh(const ct_tensor *a, ct_tensor **values, ct_tensor **vectors);
 /* n spatial dims (1, 2 or 3); stride, padding, dilation have n entries; b may be NULL. */
 ct_error ct_conv(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int n, const int64_t *stride,
                  const int64_t *padding, const int64_t *dilation, int64_t groups, ct_tensor **out);

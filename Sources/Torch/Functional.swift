@@ -9,6 +9,13 @@ public func matmul(_ a: Tensor, _ b: Tensor) throws(TorchError) -> Tensor {
     return y
 }
 
+/// Eigenvalues (ascending) and orthonormal eigenvectors (as columns) of a symmetric matrix, or a
+/// batch of them (torch.linalg.eigh; only the lower triangle is read).
+public func symmetricEigen(_ a: Tensor) throws(TorchError) -> (values: Tensor, vectors: Tensor) {
+    let (w, v) = try produce2 { ct_eigh(a.handle, $0, $1) }
+    return (w, v)
+}
+
 /// y = x Wᵀ + b, with W of shape (out, in).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws(TorchError) -> Tensor {
     let y = try produce { ct_linear(x.handle, weight.handle, bias?.handle, $0) }

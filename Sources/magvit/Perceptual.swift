@@ -1,9 +1,15 @@
-// The perceptual distance for `magvit train`. LPIPS needs its pretrained network, which Magvit does
-// not have yet (the metrics issue converts stlpips-pytorch's weights); until then a config asking for
-// the perceptual loss is refused before training starts, with what to do instead.
+// The perceptual distance for `magvit train`: shift-tolerant LPIPS (loss.perceptualNetwork alex or
+// vgg) from the converted stlpips-pytorch weights, on the training device, frozen.
+import Foundation
+import Metrics
+import Torch
 import Training
 
 func perceptualDistance(_ settings: TrainingConfig) throws -> PerceptualDistance? {
     guard settings.loss.perceptualWeight > 0 else { return nil }
-    throw ConfigError("loss.perceptualWeight is \(settings.loss.perceptualWeight), but the LPIPS network is not part of Magvit yet; set loss.perceptualWeight to 0")
+    guard let network = LPIPS.Network(rawValue: settings.loss.perceptualNetwork) else {
+        throw ConfigError("loss.perceptualNetwork is \(settings.loss.perceptualNetwork), expected alex or vgg")
+    }
+    let lpips = try LPIPS(weights: LPIPS.defaultWeights(network), device: Device(parsing: settings.run.device))
+    return { x, y in try lpips(x, y) }
 }

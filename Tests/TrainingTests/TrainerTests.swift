@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import TestSupport
 import Tokenizer
 import Torch
@@ -16,7 +17,7 @@ final class TrainerTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     /// A tiny image tokenizer on the synthetic IDX set, with every loss of the recipe but the
-    /// perceptual one (which needs converted weights; it has its own test in MetricsTests).
+    /// perceptual one (testPerceptualLossTrainsThroughLPIPS adds it).
     var imageConfig: String {
         """
         model:
@@ -60,6 +61,24 @@ final class TrainerTests: XCTestCase {
         // A second run into the same folder must not overwrite it.
         XCTAssertThrowsError(try TokenizerTrainer(config: TrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil)) {
             XCTAssertTrue("\($0)".contains("--resume"), "\($0)")
+        }
+    }
+
+    /// The LPIPS term (shift-tolerant AlexNet, the converted weights setup writes) is logged and
+    /// falls, and its gradient reaches the tokenizer.
+    func testPerceptualLossTrainsThroughLPIPS() throws {
+        let run = folder.appendingPathComponent("perceptual")
+        let config = try TrainingConfig.parse(imageConfig, assignments: [
+            "loss.perceptualWeight=1", "loss.perceptualNetwork=alex", "loss.adversarialWeight=0", "run.steps=24", "run.evalEvery=100"])
+        let lpips = try LPIPS(weights: LPIPS.defaultWeights(.alex))
+        let trainer = try TokenizerTrainer(config: config, directory: run, resume: false, perceptual: { try lpips($0, $1) }, echo: { _ in })
+        try trainer.train()
+        let perceptual = try records(run).filter { $0["kind"] == nil }.map { try XCTUnwrap($0["perceptual"] as? Double) }
+        XCTAssertEqual(perceptual.count, 24)
+        let first = perceptual.prefix(4).reduce(0, +) / 4, last = perceptual.suffix(4).reduce(0, +) / 4
+        XCTAssertLessThan(last, 0.8 * first, "LPIPS term \(first) -> \(last)")
+        XCTAssertThrowsError(try TokenizerTrainer(config: config, directory: folder.appendingPathComponent("p2"), resume: false, perceptual: nil)) {
+            XCTAssertTrue("\($0)".contains("no perceptual network"), "\($0)")
         }
     }
 
