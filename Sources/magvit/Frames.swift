@@ -17,6 +17,9 @@ struct Frames: ParsableCommand {
     @OptionGroup var frames: FrameOptions
 
     func run() throws {
+        guard output.hasSuffix(".safetensors") else {
+            throw ValidationError("-o \(output): a frames file is written as .safetensors (use `magvit reconstruct` or ffmpeg for images and videos)")
+        }
         let reader = try VideoReader(path: input, options: frames.readOptions())
         guard let all = try reader.readAll() else { throw ValidationError("\(input): no frames decoded") }
         let bytes = try (all * 255).round().to(.uint8)

@@ -1,0 +1,50 @@
+// `magvit eval gen`: FID between folders of images, the statistics cache and file, and bad sets.
+import Foundation
+import Media
+import TestSupport
+import Torch
+import XCTest
+
+final class EvaluateGenerationTests: XCTestCase {
+    func testFIDBetweenFoldersWithCacheAndStatisticsFile() throws {
+        let clip = repositoryRoot.appendingPathComponent(".deps/media/bikes.mp4").path
+        guard FileManager.default.fileExists(atPath: clip) else { throw XCTSkip("run scripts/setup.sh for the sample clips") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-gen-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        // Two folders of 4 frames: the clip's frames and brightened copies.
+        let frames = try XCTUnwrap(VideoReader(path: clip, options: ReadOptions(size: (64, 48), maxFrames: 60)).readAll())
+        for (set, gain) in [("real", 1.0), ("fake", 1.6)] {
+            try FileManager.default.createDirectory(atPath: path(set), withIntermediateDirectories: true)
+            for i in 0..<4 {
+                let writer = try VideoWriter(path: path("\(set)/\(i).png"), width: 64, height: 48)
+                try writer.write((frames.narrow(0, start: i * 10, length: 1) * gain).clamp(min: 0, max: 1))
+                try writer.finish()
+            }
+        }
+        let cache = ["--cache", path("cache")]
+        var r = try magvit(["eval", "gen", path("real"), path("real"), "--json", path("self.json")] + cache)
+        XCTAssertEqual(r.status, 0, r.output)
+        let same = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("self.json")))) as? [String: Any])
+        XCTAssertEqual(same["real_images"] as? Int, 4)
+        XCTAssertEqual(try XCTUnwrap(same["fid"] as? Double), 0, accuracy: 1e-6)
+        XCTAssertTrue(r.output.contains("statistics from the cache"), "the second read of a set comes from the cache: \(r.output)")
+        r = try magvit(["eval", "gen", path("real"), path("fake"), "--json", path("fake.json"), "--save-stats", path("fake-stats.safetensors")] + cache)
+        XCTAssertEqual(r.status, 0, r.output)
+        let fid = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("fake.json")))) as? [String: Any])?["fid"] as? Double)
+        XCTAssertGreaterThan(fid, 1, r.output)
+        // Saved statistics stand in for the set.
+        r = try magvit(["eval", "gen", path("real"), path("fake-stats.safetensors"), "--json", path("again.json")] + cache)
+        XCTAssertEqual(r.status, 0, r.output)
+        let again = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("again.json")))) as? [String: Any])?["fid"] as? Double)
+        XCTAssertEqual(again, fid, accuracy: 1e-9)
+        // Bad sets: a missing folder, an empty one, a file of unknown kind.
+        try FileManager.default.createDirectory(atPath: path("empty"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path("notes.txt")))
+        for (bad, expected) in [(path("missing"), "no such file or folder"), (path("empty"), "no images or videos"), (path("notes.txt"), "unknown kind of file")] {
+            r = try magvit(["eval", "gen", path("real"), bad] + cache)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.output.contains(expected), r.output)
+        }
+    }
+}
