@@ -38,6 +38,8 @@ public struct DataConfig: Codable, Sendable {
     public var digits: Int = 2
     /// Batches prepared ahead of the model by the background producer.
     public var prefetch: Int = 4
+
+    public init() {}
 }
 
 /// The loss terms and their weights. The quantizer's entropy and commitment weights are the model's
@@ -79,6 +81,8 @@ public struct OptimizerConfig: Codable, Sendable {
     public var finalRatio: Double = 0.05
     /// Global gradient-norm clipping (0 disables).
     public var clipNorm: Double = 1
+
+    public init() {}
 }
 
 /// Steps, batches, bookkeeping.
@@ -102,6 +106,8 @@ public struct RunConfig: Codable, Sendable {
     public var timeBudget: Double = 0
     /// Stored dtype of the final tokenizer: float32, float16 or bfloat16.
     public var saveDtype: String = "float32"
+
+    public init() {}
 }
 
 /// Everything `magvit train` needs.

@@ -82,7 +82,7 @@ public final class TrainingData: @unchecked Sendable {
 
     /// The (Fashion-)MNIST splits named by the config: IDX folders (default: Debian's Fashion-MNIST),
     /// or an mnist.pkl.gz pickle.
-    static func digitSets(_ d: DataConfig) throws -> (train: ImageSet, test: ImageSet?) {
+    public static func digitSets(_ d: DataConfig) throws -> (train: ImageSet, test: ImageSet?) {
         let path = d.train.first ?? (d.kind == .mnist ? MNISTPickle.defaultPath : ImageSet.fashionMNISTFolder)
         if path.hasSuffix(".pkl.gz") || path.hasSuffix(".pkl") {
             let splits = try MNISTPickle.read(path)

@@ -3,9 +3,9 @@
 import Foundation
 import Torch
 
-enum SyntheticData {
+public enum SyntheticData {
     /// Writes train/t10k IDX image and label files (uncompressed, or gzip'd when `gzip`) into `folder`.
-    static func writeIDX(to folder: URL, train: Int, test: Int, side: Int = 28, gzip: Bool = false) throws {
+    public static func writeIDX(to folder: URL, train: Int, test: Int, side: Int = 28, gzip: Bool = false) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var random = SeededRandom(seed: 11)
         for (prefix, count) in [("train", train), ("t10k", test)] {

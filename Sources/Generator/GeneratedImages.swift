@@ -1,0 +1,92 @@
+// From generated token ids to pictures: decoding through the tokenizer, cropping the padding the
+// image sets were trained with, and PNG grids and files.
+import Foundation
+import Media
+import NN
+import Tokenizer
+import Torch
+
+public enum GeneratedImages {
+    /// Frames (B, C, T, H, W) in [-1, 1] of token ids (B, L) on a (t, h, w) grid.
+    public static func decode(_ ids: Tensor, grid: [Int], tokenizer: VideoTokenizer, batch: Int = 256) throws -> Tensor {
+        var parts: [Tensor] = []
+        for first in stride(from: 0, to: ids.size(0), by: batch) {
+            let n = Swift.min(batch, ids.size(0) - first)
+            let chunk = try ids.narrow(0, start: first, length: n).reshape([n, grid[0], grid[1], grid[2]])
+            parts.append(try tokenizer.decode(chunk).to(.float32, .cpu).clamp(min: -1, max: 1))
+        }
+        return try concatenate(parts, dim: 0)
+    }
+
+    /// (B, C, T, H, W) in [-1, 1] as (B·T, H, W, 3) in [0, 1], the centre `crop`×`crop` when given.
+    public static func pictures(_ frames: Tensor, crop: Int? = nil) throws -> Tensor {
+        let (b, c, t, h, w) = (frames.size(0), frames.size(1), frames.size(2), frames.size(3), frames.size(4))
+        var x = try frames.permute([0, 2, 3, 4, 1]).reshape([b * t, h, w, c])
+        if let crop, crop < h, crop < w {
+            x = try x.narrow(1, start: (h - crop) / 2, length: crop).narrow(2, start: (w - crop) / 2, length: crop)
+        }
+        if c == 1 { x = try x.expand([x.size(0), x.size(1), x.size(2), 3]) }
+        return try ((x + 1.0) / 2.0).contiguous()
+    }
+
+    /// One PNG of the frames (B, C, T, H, W) in [-1, 1]: `columns` per row, a 1-pixel white border each.
+    public static func writeGrid(_ frames: Tensor, columns: Int, crop: Int? = nil, to url: URL) throws {
+        let x = try pictures(frames, crop: crop)
+        let (n, h, w) = (x.size(0), x.size(1), x.size(2))
+        let rows = (n + columns - 1) / columns
+        var lines: [Tensor] = []
+        for r in 0..<rows {
+            var tiles: [Tensor] = []
+            for c in 0..<columns {
+                let i = r * columns + c
+                let tile = i < n ? try x.select(0, i) : try Tensor.ones([h, w, 3])
+                tiles.append(try tile.pad([0, 0, 1, 1, 1, 1], value: 1))
+            }
+            lines.append(try concatenate(tiles, dim: 1))
+        }
+        let grid = try concatenate(lines, dim: 0)
+        let writer = try VideoWriter(path: url.path, width: grid.size(1), height: grid.size(0))
+        try writer.write(grid.unsqueeze(0))
+        try writer.finish()
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// A trained generator file (generator.safetensors) with the tokenizer it was trained on.
+public struct GeneratorCheckpoint {
+    public let model: MaskedTransformer
+    public let tokenizer: VideoTokenizer
+    public let metadata: [String: String]
+
+    /// Image sets were padded from 28×28: samples are cropped back for display and FID.
+    public var crop: Int? {
+        (metadata["data"] == "fashion-mnist" || metadata["data"] == "mnist") && metadata["pad"] == "true" ? 28 : nil
+    }
+
+    public init(_ url: URL, tokenizer tokenizerPath: String? = nil, device: Device = .cpu) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw GeneratorError("\(url.path): no such generator checkpoint") }
+        let file = try SafeTensors.read(url)
+        guard file.metadata["magvit.format"] == "generator-v1", let json = file.metadata["generator_config"] else {
+            throw GeneratorError("\(url.path) is not a Magvit generator (train one with `magvit train-generator`)")
+        }
+        let config = try JSONDecoder().decode(GeneratorConfig.self, from: Data(json.utf8))
+        let model = try MaskedTransformer(config: config, device: device)
+        try model.store.load(file.tensors)
+        guard let path = tokenizerPath ?? file.metadata["tokenizer"] else { throw GeneratorError("\(url.path) names no tokenizer; pass --tokenizer") }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GeneratorError("the tokenizer \(path) of \(url.lastPathComponent) is missing; pass --tokenizer with the same weights")
+        }
+        let tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: path), device: device)
+        if let expected = file.metadata["tokenizer_hash"], try tokenizer.weightsHash() != expected {
+            throw GeneratorError("\(path) is not the tokenizer \(url.lastPathComponent) was trained on (weights hash differs)")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        metadata = file.metadata
+    }
+}

@@ -1,0 +1,205 @@
+// Trains the masked token model on the tokens of a labelled image set: the set is encoded once with
+// the tokenizer (cached in the run folder), batches are a pure function of (seed, step), and the run
+// keeps the tokenizer trainer's habits: JSONL log, progress line, sample grids, atomic checkpoints
+// that resume exactly, and a final generator.safetensors.
+import Foundation
+import NN
+import Tokenizer
+import Torch
+import Training
+
+public final class GeneratorTrainer {
+    public let config: GeneratorTrainingConfig
+    public let directory: URL
+    public let model: MaskedTransformer
+    let tokenizer: VideoTokenizer
+    let device: Device
+    let optimizer: AdamW
+    let ema: ExponentialMovingAverage?
+    var schedule: WarmupCosine
+    let log: TrainingLog
+    let tokens: Tensor  // (N, L) int64, CPU
+    let labels: Tensor  // (N) int64, CPU
+    private(set) var step = 0
+    var elapsed = 0.0
+
+    var checkpointURL: URL { directory.appendingPathComponent("checkpoint.safetensors") }
+    public var generatorURL: URL { directory.appendingPathComponent("generator.safetensors") }
+
+    public init(config: GeneratorTrainingConfig, directory: URL, resume: Bool, echo: @escaping (String) -> Void = { print($0) }) throws {
+        self.config = config
+        self.directory = directory
+        let fm = FileManager.default
+        if !resume, fm.fileExists(atPath: directory.appendingPathComponent("checkpoint.safetensors").path) {
+            throw ConfigError("\(directory.path) already holds a run; pass --resume to continue it or choose another folder")
+        }
+        if resume, !fm.fileExists(atPath: directory.appendingPathComponent("checkpoint.safetensors").path) {
+            throw ConfigError("\(directory.path): no checkpoint to resume from")
+        }
+        try fm.createDirectory(at: directory.appendingPathComponent("samples"), withIntermediateDirectories: true)
+        device = try Device(parsing: config.run.device)
+        if config.run.threads > 0 { Torch.threads = config.run.threads }
+        tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
+        Torch.manualSeed(config.run.seed)
+        model = try MaskedTransformer(config: config.generator, device: device)
+        let o = config.optimizer
+        optimizer = AdamW(model.store.parameters, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
+        ema = config.run.emaDecay > 0 ? try ExponentialMovingAverage(model.store.parameters, decay: config.run.emaDecay) : nil
+        schedule = WarmupCosine(peak: o.learningRate, warmupSteps: o.warmupSteps, totalSteps: config.run.steps, floor: o.learningRate * o.finalRatio)
+        log = try TrainingLog(url: directory.appendingPathComponent("log.jsonl"), keepingThrough: resume ? try Self.savedStep(directory) : nil, echo: echo)
+        (tokens, labels) = try Self.tokenSet(config: config, tokenizer: tokenizer, directory: directory, log: log)
+        if resume { try restore() }
+        try Data(try config.json().utf8).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+    }
+
+    /// The training images as token ids, encoded once and cached beside the run (keyed by the tokenizer's weights).
+    static func tokenSet(config: GeneratorTrainingConfig, tokenizer: VideoTokenizer, directory: URL, log: TrainingLog) throws -> (Tensor, Tensor) {
+        let cache = directory.appendingPathComponent("tokens.safetensors")
+        let hash = try tokenizer.weightsHash()
+        if let file = try? SafeTensors.read(cache), file.metadata["tokenizer_hash"] == hash, let t = file.tensors["tokens"], let l = file.tensors["labels"] {
+            return (t, l)
+        }
+        let (train, _) = try TrainingData.digitSets(config.data)
+        guard let labels = train.labels else { throw ConfigError("\(config.data.kind.rawValue): the training images have no labels") }
+        let m = tokenizer.config
+        var parts: [Tensor] = []
+        let start = Date()
+        for first in stride(from: 0, to: train.count, by: 500) {
+            let indices = Array(first..<min(first + 500, train.count))
+            let clips = try train.clips(indices, channels: m.imageChannels, size: m.resolution, pad: config.data.pad).to(tokenizer.device)
+            parts.append(try tokenizer.encode(clips).reshape([indices.count, -1]).to(.int64, .cpu))
+            log.progress(step: indices.last! + 1, of: train.count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: 0)
+        }
+        let tokens = try concatenate(parts, dim: 0)
+        let labelTensor = try Tensor(labels.map(Int64.init), shape: [labels.count])
+        try SafeTensors.write(["tokens": tokens, "labels": labelTensor], metadata: ["tokenizer_hash": hash], to: cache)
+        log.say(String(format: "encoded %d training images into %d tokens each in %.0f s", train.count, tokens.size(1), Date().timeIntervalSince(start)))
+        return (tokens, labelTensor)
+    }
+
+    /// The examples of a step: a pure function of the seed and the step.
+    func batch(_ step: Int) throws -> (tokens: Tensor, classes: Tensor) {
+        var random = SeededRandom(seed: config.run.seed, step: step, stream: 1)
+        let n = tokens.size(0)
+        let picks = (0..<config.run.batch).map { _ in Int64(Swift.min(n - 1, Int(random.uniform() * Double(n)))) }
+        let index = try Tensor(picks, shape: [picks.count])
+        return (try tokens.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
+    }
+
+    /// Trains to run.steps and saves generator.safetensors; with `stoppingAt`, stops after that
+    /// step's checkpoint instead (a run continued later with resume).
+    @discardableResult
+    public func train(stoppingAt stop: Int? = nil) throws -> URL? {
+        let run = config.run
+        log.say("training the masked token model: \(model.parameterCount) parameters, \(tokens.size(0)) sequences of \(tokens.size(1)) tokens, factors \(config.generator.factorBits), batch \(run.batch), steps \(step)..<\(run.steps) on \(device)")
+        let began = Date(), firstStep = step
+        var sums: [String: Double] = [:], counted = 0
+        while step < run.steps {
+            let started = Date()
+            let (x, classes) = try batch(step)
+            Torch.manualSeed(run.seed &+ 0x5DEE_CE66 &* UInt64(step + 1))
+            optimizer.learningRate = schedule(step)
+            try optimizer.zeroGrad()
+            let result = try model.maskedLoss(tokens: x, classes: config.generator.classes > 0 ? classes : nil)
+            try result.loss.backward()
+            let norm = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
+            try optimizer.update()
+            try ema?.update()
+            elapsed += Date().timeIntervalSince(started)
+            step += 1
+            for (k, v) in ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction, "grad_norm": norm] {
+                sums[k, default: 0] += v
+            }
+            counted += 1
+            let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
+            log.progress(step: step, of: run.steps, stepsPerSecond: rate, loss: try result.loss.item())
+            let last = step == run.steps
+            if step % run.logEvery == 0 || last {
+                var record: [String: Any] = sums.mapValues { $0 / Double(counted) }
+                record["step"] = step
+                record["lr"] = schedule(step - 1)
+                record["steps_per_second"] = rate
+                try log.record(record)
+                log.say(String(format: "step %d/%d  loss %.4f  masked-token accuracy %.3f  lr %.2e  %.2f steps/s  ETA %@", step, run.steps,
+                               sums["loss", default: 0] / Double(counted), sums["accuracy", default: 0] / Double(counted), schedule(step - 1), rate,
+                               TrainingLog.duration(Double(run.steps - step) / rate)))
+                sums = [:]; counted = 0
+            }
+            if step % run.checkpointEvery == 0 || last {
+                sums = [:]; counted = 0
+                try saveCheckpoint()
+            }
+            if step % run.evalEvery == 0 || last { try writeSamples() }
+            if let stop, step >= stop, step % run.checkpointEvery == 0 { return nil }
+        }
+        try withEMAWeights { try saveGenerator(to: generatorURL) }
+        log.say(String(format: "saved %@ after %d steps: %.0f s in training steps", generatorURL.path, step, elapsed))
+        return generatorURL
+    }
+
+    func withEMAWeights<R>(_ body: () throws -> R) throws -> R {
+        guard let ema else { return try body() }
+        let trained = try model.store.snapshot()
+        try ema.copy(into: model.store)
+        defer { try? model.store.load(trained) }
+        return try body()
+    }
+
+    /// A grid of samples: a row per class (8 each), or 4 rows of unconditional samples.
+    func writeSamples() throws {
+        let s = config.sampling
+        let classes = config.generator.classes > 0 ? (0..<config.generator.classes).flatMap { Array(repeating: $0, count: 8) } : nil
+        let count = classes?.count ?? 32
+        let ids = try withEMAWeights {
+            try model.sample(count: count, classes: classes, options: SamplingOptions(steps: s.steps, guidance: s.guidance, temperature: s.temperature, seed: config.run.seed))
+        }
+        let url = directory.appendingPathComponent(String(format: "samples/step-%07d.png", step))
+        try GeneratedImages.writeGrid(GeneratedImages.decode(ids, grid: config.generator.grid, tokenizer: tokenizer), columns: 8, to: url)
+    }
+
+    /// The generator's weights with its config and tokenizer in the metadata.
+    public func saveGenerator(to url: URL) throws {
+        let metadata = ["magvit.format": "generator-v1", "generator_config": try GeneratedImages.json(config.generator),
+                        "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": try tokenizer.weightsHash(),
+                        "data": config.data.kind.rawValue, "pad": "\(config.data.pad)", "training_steps": "\(step)",
+                        "training_seconds": String(format: "%.0f", elapsed)]
+        try SafeTensors.write(try model.store.snapshot(), metadata: metadata, to: url)
+    }
+
+    // MARK: checkpoints
+
+    static func savedStep(_ directory: URL) throws -> Int? {
+        let url = directory.appendingPathComponent("checkpoint.safetensors")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try SafeTensors.read(url).metadata["step"].flatMap(Int.init)
+    }
+
+    func saveCheckpoint() throws {
+        var tensors: [String: Tensor] = [:]
+        for (k, v) in try model.store.snapshot() { tensors["model." + k] = v }
+        for (k, v) in try optimizer.state() { tensors["optimizer." + k] = v }
+        if let ema { for (k, v) in ema.shadow { tensors["ema." + k] = v } }
+        let metadata = ["magvit.format": "generator-training-state-v1", "step": "\(step)", "seed": "\(config.run.seed)",
+                        "elapsed_seconds": "\(elapsed)", "generator_config": try GeneratedImages.json(config.generator)]
+        try SafeTensors.write(tensors, metadata: metadata, to: checkpointURL)
+    }
+
+    func restore() throws {
+        let state = try SafeTensors.read(checkpointURL)
+        let m = state.metadata
+        guard m["magvit.format"] == "generator-training-state-v1", let s = m["step"].flatMap(Int.init), let seed = m["seed"].flatMap(UInt64.init) else {
+            throw ConfigError("\(checkpointURL.path) is not a Magvit generator training checkpoint")
+        }
+        guard m["generator_config"] == (try GeneratedImages.json(config.generator)), seed == config.run.seed else {
+            throw ConfigError("\(checkpointURL.path) was trained with another generator config or seed; resume with the config it was started with")
+        }
+        func section(_ prefix: String) -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: state.tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        }
+        try model.store.load(section("model."))
+        try optimizer.load(state: section("optimizer."))
+        if let ema { try ema.load(section("ema.")) }
+        elapsed = m["elapsed_seconds"].flatMap(Double.init) ?? 0
+        step = s
+    }
+}

@@ -1,0 +1,51 @@
+// The training objective: mask a cosine-scheduled random fraction of each example's free tokens
+// (MaskSchedule.trainingMaskCount), predict them, cross-entropy with label smoothing on the masked
+// sub-tokens averaged over factors; the class is replaced by the null class with probability
+// conditionDropout so one model serves conditional and unconditional logits (guidance).
+import Foundation
+import NN
+import Torch
+
+public struct MaskedLoss {
+    public let loss: Tensor
+    /// Fraction of masked tokens whose every sub-token was predicted right (argmax).
+    public let accuracy: Double
+    public let maskedFraction: Double
+}
+
+extension MaskedTransformer {
+    /// Loss on token ids (B, L). Draws from torch's generator (seed it for reproducibility).
+    public func maskedLoss(tokens: Tensor, classes: Tensor? = nil) throws -> MaskedLoss {
+        let (b, l) = (tokens.size(0), tokens.size(1))
+        let given = config.givenTokens, free = config.generatedTokens
+        // Mask counts per example from u ~ U(0, 1), then the positions: the `count` smallest of random keys.
+        let u = try Tensor.rand([b], dtype: .float64).toArray(Double.self)
+        let counts = try Tensor(u.map { Int64(MaskSchedule.trainingMaskCount(uniform: $0, count: free)) }, shape: [b, 1], device: device)
+        let ranks = try Tensor.rand([b, free], device: device).sorted(dim: 1).indices.sorted(dim: 1).indices
+        var masked = try ranks.lt(counts)  // (B, free) bool
+        if given > 0 { masked = try concatenate([Tensor.zeros([b, given], dtype: .bool, device: device), masked], dim: 1) }
+        let ids = try tokens.to(.int64, device)
+        let targets = try factorization.split(ids)
+        let inputs = try targets.enumerated().map { i, t in try which(masked, Tensor(scalar: Double(maskID(i)), dtype: .int64, device: device), t) }
+        var condition: Tensor? = nil
+        if let classes, config.classes > 0 {
+            let drop = try Tensor.rand([b], device: device).lt(config.conditionDropout)
+            condition = try which(drop, Tensor(scalar: Double(nullClass), dtype: .int64, device: device), classes.to(.int64, device))
+        }
+        let logits = try self.logits(inputs, classes: condition, training: true)
+        let weight = try masked.to(.float32).reshape([b * l])
+        let maskedCount = try weight.sum()
+        var loss: Tensor? = nil
+        var allRight = try masked
+        for (logit, target) in zip(logits, targets) {
+            let flat = try logit.reshape([b * l, logit.size(2)])
+            let ce = try crossEntropy(flat, target.reshape([b * l]), reduction: .none, labelSmoothing: config.labelSmoothing)
+            let term = try (ce * weight).sum() / maskedCount
+            loss = try loss.map { try $0 + term } ?? term
+            allRight = try allRight.logicalAnd(logit.argmax(dim: 2).eq(target))
+        }
+        let n = try maskedCount.item()
+        return MaskedLoss(loss: try loss! / Double(logits.count), accuracy: try allRight.to(.float32).sum().item() / n,
+                          maskedFraction: n / Double(b * free))
+    }
+}

@@ -1,0 +1,97 @@
+// Generator training end to end on a tiny tokenizer and synthetic labelled images: the loss falls,
+// outputs are written, a stopped and resumed run equals an uninterrupted one, and the tool samples
+// from the result.
+import Foundation
+import Generator
+import NN
+import TestSupport
+import Tokenizer
+import Torch
+import Training
+import XCTest
+
+final class GeneratorTrainerTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-gen-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try SyntheticData.writeIDX(to: folder.appendingPathComponent("data"), train: 64, test: 16)
+        var t = TokenizerConfig.presets["image-small"]!
+        t.baseChannels = 8
+        t.quantizer = QuantizerConfig(kind: .lfq, bits: 6)
+        Torch.manualSeed(2)
+        try VideoTokenizer(config: t).save(to: folder.appendingPathComponent("tokenizer.safetensors"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func config(steps: Int = 40) throws -> GeneratorTrainingConfig {
+        try GeneratorTrainingConfig.parse("""
+            tokenizer: \(folder.appendingPathComponent("tokenizer.safetensors").path)
+            data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)]}
+            generator: {classes: 10, factorBits: [2, 4], width: 32, depth: 1, heads: 2, dropout: 0}
+            optimizer: {learningRate: 0.003, warmupSteps: 5}
+            run: {steps: \(steps), batch: 16, logEvery: 1, evalEvery: 20, checkpointEvery: 10, seed: 3, threads: 1}
+            sampling: {steps: 4}
+            """)
+    }
+
+    func records(_ run: URL) throws -> [[String: Any]] {
+        try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    func testTrainsResumesExactlyAndGenerates() throws {
+        let c = try config()
+        XCTAssertEqual(c.generator.vocabularyBits, 6, "taken from the tokenizer")
+        XCTAssertEqual(c.generator.grid, [1, 8, 8])
+        let whole = folder.appendingPathComponent("whole")
+        let url = try XCTUnwrap(try GeneratorTrainer(config: c, directory: whole, resume: false, echo: { _ in }).train())
+        let losses = try records(whole).map { try XCTUnwrap($0["loss"] as? Double) }
+        XCTAssertEqual(losses.count, 40)
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +), 0.9 * losses.prefix(5).reduce(0, +), "loss \(losses)")
+        for name in ["config.json", "tokens.safetensors", "checkpoint.safetensors", "generator.safetensors", "samples/step-0000020.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: whole.appendingPathComponent(name).path), name)
+        }
+        // Stopped after step 20's checkpoint, then resumed: the same records and weights.
+        let split = folder.appendingPathComponent("split")
+        XCTAssertNil(try GeneratorTrainer(config: c, directory: split, resume: false, echo: { _ in }).train(stoppingAt: 20))
+        XCTAssertThrowsError(try GeneratorTrainer(config: c, directory: split, resume: false)) { XCTAssertTrue("\($0)".contains("--resume"), "\($0)") }
+        try GeneratorTrainer(config: c, directory: split, resume: true, echo: { _ in }).train()
+        let a = try records(whole), b = try records(split)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) {
+            for key in ["loss", "accuracy", "grad_norm", "step"] { XCTAssertEqual("\(x[key]!)", "\(y[key]!)", "\(key) at step \(x["step"]!)") }
+        }
+        let wa = try SafeTensors.read(url).tensors, wb = try SafeTensors.read(split.appendingPathComponent("generator.safetensors")).tensors
+        for (k, v) in wa { XCTAssertEqual(try v.toArray(Float.self), try wb[k]!.toArray(Float.self), k) }
+        // The tool: a grid for every class, a folder of files, and clear errors.
+        var r = try magvit(["generate", "--checkpoint", url.path, "--class", "all", "--count", "2", "--steps", "4", "-o", folder.appendingPathComponent("grid.png").path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("tokens/s"), r.output)
+        r = try magvit(["generate", "--checkpoint", url.path, "--class", "3", "--count", "3", "--steps", "4", "-o", folder.appendingPathComponent("out").path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("out").path).sorted(),
+                       ["00000-class-3.png", "00001-class-3.png", "00002-class-3.png"])
+        r = try magvit(["generate", "--checkpoint", url.path, "--count", "2", "-o", folder.appendingPathComponent("x.png").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("class-conditional"), r.output)
+        r = try magvit(["generate", "--checkpoint", folder.appendingPathComponent("tokenizer.safetensors").path, "--class", "1", "-o", folder.appendingPathComponent("y.png").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("not a Magvit generator"), r.output)
+    }
+
+    func testConfigErrors() throws {
+        XCTAssertThrowsError(try GeneratorTrainingConfig.parse("data: {kind: fashion-mnist}")) { XCTAssertTrue("\($0)".contains("tokenizer"), "\($0)") }
+        let tokenizer = folder.appendingPathComponent("tokenizer.safetensors").path
+        XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: \(tokenizer)\ngenerator: {factorBits: [3, 4]}")) {
+            XCTAssertTrue("\($0)".contains("sum to vocabularyBits"), "\($0)")
+        }
+        XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: \(tokenizer)\ngenerator: {grid: [1, 4, 4]}")) {
+            XCTAssertTrue("\($0)".contains("latent grid"), "\($0)")
+        }
+        XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: \(tokenizer)\ngenerator: {widht: 3}")) { XCTAssertTrue("\($0)".contains("widht"), "\($0)") }
+        XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: /nonexistent.safetensors")) { XCTAssertTrue("\($0)".contains("no such file"), "\($0)") }
+    }
+}
