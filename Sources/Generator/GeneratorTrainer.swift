@@ -52,7 +52,8 @@ public final class GeneratorTrainer {
         try Data(try config.json().utf8).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
     }
 
-    /// The training images as token ids, encoded once and cached beside the run (keyed by the tokenizer's weights).
+    /// The training set as token ids, encoded once and cached beside the run (keyed by the tokenizer's
+    /// weights): the labelled images of an image set, or `movingDigitClips` moving-digit clips.
     static func tokenSet(config: GeneratorTrainingConfig, tokenizer: VideoTokenizer, directory: URL, log: TrainingLog) throws -> (Tensor, Tensor) {
         let cache = directory.appendingPathComponent("tokens.safetensors")
         let hash = try tokenizer.weightsHash()
@@ -60,21 +61,39 @@ public final class GeneratorTrainer {
             return (t, l)
         }
         let (train, _) = try TrainingData.digitSets(config.data)
-        guard let labels = train.labels else { throw ConfigError("\(config.data.kind.rawValue): the training images have no labels") }
         let m = tokenizer.config
+        let moving = config.data.kind == .movingDigits
+        let count = moving ? config.movingDigitClips : train.count
+        var labels = [Int](repeating: 0, count: count)
+        if !moving {
+            guard let l = train.labels else { throw ConfigError("\(config.data.kind.rawValue): the training images have no labels") }
+            labels = l
+        }
         var parts: [Tensor] = []
         let start = Date()
-        for first in stride(from: 0, to: train.count, by: 500) {
-            let indices = Array(first..<min(first + 500, train.count))
-            let clips = try train.clips(indices, channels: m.imageChannels, size: m.resolution, pad: config.data.pad).to(tokenizer.device)
-            parts.append(try tokenizer.encode(clips).reshape([indices.count, -1]).to(.int64, .cpu))
-            log.progress(step: indices.last! + 1, of: train.count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: 0)
+        let chunk = moving ? 64 : 500
+        for first in stride(from: 0, to: count, by: chunk) {
+            let indices = Array(first..<min(first + chunk, count))
+            let clips = moving
+                ? try movingDigitClips(train, config: config, tokenizer: m, indices: indices, stream: 1)
+                : try train.clips(indices, channels: m.imageChannels, size: m.resolution, pad: config.data.pad)
+            parts.append(try tokenizer.encode(clips.to(tokenizer.device)).reshape([indices.count, -1]).to(.int64, .cpu))
+            log.progress(step: indices.last! + 1, of: count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: 0)
         }
         let tokens = try concatenate(parts, dim: 0)
         let labelTensor = try Tensor(labels.map(Int64.init), shape: [labels.count])
         try SafeTensors.write(["tokens": tokens, "labels": labelTensor], metadata: ["tokenizer_hash": hash], to: cache)
-        log.say(String(format: "encoded %d training images into %d tokens each in %.0f s", train.count, tokens.size(1), Date().timeIntervalSince(start)))
+        log.say(String(format: "encoded %d training %@ into %d tokens each in %.0f s", count, moving ? "clips" : "images", tokens.size(1), Date().timeIntervalSince(start)))
         return (tokens, labelTensor)
+    }
+
+    /// Moving-digit clips (B, C, T, S, S) number `indices` of a stream (1: training, 2: held out), each a pure function of its index.
+    static func movingDigitClips(_ glyphs: ImageSet, config: GeneratorTrainingConfig, tokenizer m: TokenizerConfig, indices: [Int], stream: UInt64) throws -> Tensor {
+        let digits = try MovingDigits(source: glyphs, digits: config.data.digits)
+        return try stacked(indices.map { i in
+            var random = SeededRandom(seed: config.run.seed, step: i, stream: 100 + stream)
+            return try digits.clip(frames: m.clipFrames, size: m.resolution, channels: m.imageChannels, random: &random)
+        }, dim: 0)
     }
 
     /// The examples of a step: a pure function of the seed and the step.
@@ -145,9 +164,14 @@ public final class GeneratorTrainer {
         return try body()
     }
 
-    /// A grid of samples: a row per class (8 each), or 4 rows of unconditional samples.
+    /// A grid of samples: a row per class (8 each), or 4 rows of unconditional samples; frame
+    /// prediction models score held-out clips instead (`predictionScores`).
     func writeSamples() throws {
         let s = config.sampling
+        if config.generator.conditionFrames > 0 {
+            try log.record(try predictionScores().merging(["kind": "eval", "step": step]) { $1 })
+            return
+        }
         let classes = config.generator.classes > 0 ? (0..<config.generator.classes).flatMap { Array(repeating: $0, count: 8) } : nil
         let count = classes?.count ?? 32
         let ids = try withEMAWeights {
@@ -155,6 +179,41 @@ public final class GeneratorTrainer {
         }
         let url = directory.appendingPathComponent(String(format: "samples/step-%07d.png", step))
         try GeneratedImages.writeGrid(GeneratedImages.decode(ids, grid: config.generator.grid, tokenizer: tokenizer), columns: 8, to: url)
+    }
+
+    /// Frame prediction on `predictionClips` held-out moving-digit clips: the first conditionFrames
+    /// latent frames given, the rest sampled; mean PSNR of the predicted frames against the real
+    /// ones, against the tokenizer's own reconstruction (the ceiling) and against repeating the last
+    /// given frame (the baseline). Writes a grid: real, reconstructed and predicted rows of 3 clips.
+    func predictionScores() throws -> [String: Any] {
+        let m = tokenizer.config, g = config.generator
+        let (glyphs, test) = try TrainingData.digitSets(config.data)
+        let clips = try Self.movingDigitClips(test ?? glyphs, config: config, tokenizer: m, indices: Array(0..<config.predictionClips), stream: 2)
+        let ids = try tokenizer.encode(clips.to(device)).reshape([clips.size(0), -1])
+        let given = try ids.narrow(1, start: 0, length: g.givenTokens)
+        let s = config.sampling
+        let predicted = try withEMAWeights {
+            try model.sample(count: clips.size(0), given: given, options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed))
+        }
+        let real = try (clips + 1.0) / 2.0
+        let reconstruction = try (GeneratedImages.decode(ids, grid: g.grid, tokenizer: tokenizer) + 1.0) / 2.0
+        let prediction = try (GeneratedImages.decode(predicted, grid: g.grid, tokenizer: tokenizer) + 1.0) / 2.0
+        let known = 1 + (g.conditionFrames - 1) * m.temporalFactor, future = m.clipFrames - known
+        func psnr(_ a: Tensor) throws -> Double {  // mean over clips and future frames of per-frame PSNR
+            let x = try a.narrow(2, start: known, length: future), y = try real.narrow(2, start: known, length: future)
+            let mse = try (x - y).square().mean([1, 3, 4]).clamp(min: 1e-10)  // (B, future)
+            return try (mse.log() * (-10 / Foundation.log(10.0))).mean().item()
+        }
+        let copy = try real.narrow(2, start: known - 1, length: 1).expand(real.shape)
+        let scores: [String: Any] = ["psnr_predicted": try psnr(prediction), "psnr_reconstruction": try psnr(reconstruction),
+                                     "psnr_copy_last_frame": try psnr(copy), "clips": clips.size(0), "given_frames": known]
+        log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",
+                       clips.size(0), known, future, scores["psnr_predicted"] as! Double, scores["psnr_copy_last_frame"] as! Double, scores["psnr_reconstruction"] as! Double))
+        let rows = try (0..<3).flatMap { i in try [real, reconstruction, prediction].map { try $0.narrow(0, start: i, length: 1) } }
+        let grid = try concatenate(rows, dim: 0) * 2.0 - 1.0  // (9, C, T, H, W): each row a clip's frames
+        let frames = try grid.permute([0, 2, 1, 3, 4]).reshape([9 * m.clipFrames, m.imageChannels, 1, m.resolution, m.resolution])
+        try GeneratedImages.writeGrid(frames, columns: m.clipFrames, to: directory.appendingPathComponent(String(format: "samples/step-%07d.png", step)))
+        return scores
     }
 
     /// The generator's weights with its config and tokenizer in the metadata.

@@ -21,6 +21,9 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
     public var optimizer = OptimizerConfig()
     public var run = RunConfig()
     public var sampling = SamplingConfig()
+    /// moving-digits: clips made and encoded once for training, and held-out clips scored at evaluations.
+    public var movingDigitClips = 20000
+    public var predictionClips = 64
 
     public init() {
         optimizer.learningRate = 1e-3
@@ -36,11 +39,11 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw ConfigError("\(url.path): cannot read the config file (\(error.localizedDescription))")
         }
-        return try parse(text, name: url.lastPathComponent, relativeTo: url.deletingLastPathComponent(), assignments: assignments)
+        return try parse(text, name: url.lastPathComponent, assignments: assignments)
     }
 
-    public static func parse(_ text: String, name: String = "config.yaml", relativeTo base: URL? = nil,
-                             assignments: [String] = []) throws -> GeneratorTrainingConfig {
+    /// Paths (tokenizer, data) are relative to the working directory, as in tokenizer configs.
+    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = []) throws -> GeneratorTrainingConfig {
         let overrides = ConfigFile.combine(try ConfigFile.parse(text, name: name), try ConfigFile.assignments(assignments))
         var config: GeneratorTrainingConfig
         do { config = try ConfigFile.decode(GeneratorTrainingConfig.self, overrides: overrides, defaults: GeneratorTrainingConfig()) } catch let e as ConfigError {
@@ -70,8 +73,12 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         try require(optimizer.learningRate > 0 && optimizer.betas.count == 2, "optimizer.learningRate must be positive and optimizer.betas two numbers")
         try require((0..<1).contains(run.emaDecay), "run.emaDecay must be in [0, 1)")
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
-        try require([.fashionMNIST, .mnist].contains(data.kind), "data.kind must be fashion-mnist or mnist (labelled image sets), got \(data.kind.rawValue)")
-        try require(generator.classes == 0 || generator.classes == 10, "generator.classes must be 0 or the 10 classes of \(data.kind.rawValue)")
+        try require([.fashionMNIST, .mnist, .movingDigits].contains(data.kind),
+                    "data.kind must be fashion-mnist or mnist (labelled image sets) or moving-digits (clips), got \(data.kind.rawValue)")
+        try require(generator.classes == 0 || (generator.classes == 10 && data.kind != .movingDigits),
+                    "generator.classes must be 0, or the 10 classes of an image set")
+        try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
+        try require(generator.conditionFrames == 0 || data.kind == .movingDigits, "frame prediction (generator.conditionFrames) needs clips: data.kind moving-digits")
     }
 
     public func json() throws -> String {

