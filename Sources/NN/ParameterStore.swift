@@ -92,10 +92,11 @@ public final class ParameterStore: @unchecked Sendable {
         }
     }
 
-    /// Detached copies of every tensor by name, for saving.
+    /// Copies of every tensor by name (own storage, no autograd history), for saving and for
+    /// restoring after a temporary swap such as evaluating EMA weights.
     public func snapshot() throws -> [String: Tensor] {
         var out: [String: Tensor] = [:]
-        for name in order { out[name] = try entries[name]!.tensor.detach() }
+        for name in order { out[name] = try entries[name]!.tensor.detach().clone() }
         return out
     }
 

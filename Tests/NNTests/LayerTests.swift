@@ -119,6 +119,21 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(try layer(Tensor.randn([1, 3], dtype: .float64)).dtype, .float64)
     }
 
+    /// A snapshot keeps its values when the live weights change: swapping in EMA weights for an
+    /// evaluation and restoring the snapshot must give back the trained weights.
+    func testSnapshotIsACopyThatRestoresTheWeights() throws {
+        let store = ParameterStore()
+        let layer = try Linear(store.root("fc"), inputFeatures: 3, outputFeatures: 2)
+        let trained = try layer.weight.toArray(Float.self)
+        let snapshot = try store.snapshot()
+        let ema = try ExponentialMovingAverage(store.parameters, decay: 0.5)
+        try withNoGrad { try layer.weight.copy_(Tensor.zeros([2, 3])) }
+        XCTAssertEqual(try snapshot["fc.weight"]!.toArray(Float.self), trained, "the snapshot must not follow the live tensor")
+        try ema.copy(into: store)
+        try store.load(snapshot)
+        XCTAssertEqual(try layer.weight.toArray(Float.self), trained)
+    }
+
     func testWarmupCosineSchedule() {
         let s = WarmupCosine(peak: 1e-3, warmupSteps: 10, totalSteps: 110, floor: 1e-5)
         XCTAssertEqual(s(0), 1e-4, accuracy: 1e-12)
