@@ -69,14 +69,17 @@ public final class GeneratorTrainer {
             guard let l = train.labels else { throw ConfigError("\(config.data.kind.rawValue): the training images have no labels") }
             labels = l
         }
+        let digits = moving ? try MovingDigits(source: train, digits: config.data.digits) : nil
         var parts: [Tensor] = []
         let start = Date()
         let chunk = moving ? 64 : 500
         for first in stride(from: 0, to: count, by: chunk) {
             let indices = Array(first..<min(first + chunk, count))
-            let clips = moving
-                ? try movingDigitClips(train, config: config, tokenizer: m, indices: indices, stream: 1)
-                : try train.clips(indices, channels: m.imageChannels, size: m.resolution, pad: config.data.pad)
+            let clips = if let digits {
+                try movingDigitClips(digits, config: config, tokenizer: m, indices: indices, stream: 1)
+            } else {
+                try train.clips(indices, channels: m.imageChannels, size: m.resolution, pad: config.data.pad)
+            }
             parts.append(try tokenizer.encode(clips.to(tokenizer.device)).reshape([indices.count, -1]).to(.int64, .cpu))
             log.progress(step: indices.last! + 1, of: count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: 0)
         }
@@ -88,9 +91,8 @@ public final class GeneratorTrainer {
     }
 
     /// Moving-digit clips (B, C, T, S, S) number `indices` of a stream (1: training, 2: held out), each a pure function of its index.
-    static func movingDigitClips(_ glyphs: ImageSet, config: GeneratorTrainingConfig, tokenizer m: TokenizerConfig, indices: [Int], stream: UInt64) throws -> Tensor {
-        let digits = try MovingDigits(source: glyphs, digits: config.data.digits)
-        return try stacked(indices.map { i in
+    static func movingDigitClips(_ digits: MovingDigits, config: GeneratorTrainingConfig, tokenizer m: TokenizerConfig, indices: [Int], stream: UInt64) throws -> Tensor {
+        try stacked(indices.map { i in
             var random = SeededRandom(seed: config.run.seed, step: i, stream: 100 + stream)
             return try digits.clip(frames: m.clipFrames, size: m.resolution, channels: m.imageChannels, random: &random)
         }, dim: 0)
@@ -126,12 +128,13 @@ public final class GeneratorTrainer {
             try ema?.update()
             elapsed += Date().timeIntervalSince(started)
             step += 1
-            for (k, v) in ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction, "grad_norm": norm] {
+            let loss = try result.loss.item()
+            for (k, v) in ["loss": loss, "accuracy": result.accuracy, "masked": result.maskedFraction, "grad_norm": norm] {
                 sums[k, default: 0] += v
             }
             counted += 1
             let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
-            log.progress(step: step, of: run.steps, stepsPerSecond: rate, loss: try result.loss.item())
+            log.progress(step: step, of: run.steps, stepsPerSecond: rate, loss: loss)
             let last = step == run.steps
             if step % run.logEvery == 0 || last {
                 var record: [String: Any] = sums.mapValues { $0 / Double(counted) }
@@ -158,10 +161,7 @@ public final class GeneratorTrainer {
 
     func withEMAWeights<R>(_ body: () throws -> R) throws -> R {
         guard let ema else { return try body() }
-        let trained = try model.store.snapshot()
-        try ema.copy(into: model.store)
-        defer { try? model.store.load(trained) }
-        return try body()
+        return try ema.withAverages(in: model.store, body)
     }
 
     /// A grid of samples: a row per class (8 each), or 4 rows of unconditional samples; frame
@@ -188,7 +188,8 @@ public final class GeneratorTrainer {
     func predictionScores() throws -> [String: Any] {
         let m = tokenizer.config, g = config.generator
         let (glyphs, test) = try TrainingData.digitSets(config.data)
-        let clips = try Self.movingDigitClips(test ?? glyphs, config: config, tokenizer: m, indices: Array(0..<config.predictionClips), stream: 2)
+        let digits = try MovingDigits(source: test ?? glyphs, digits: config.data.digits)
+        let clips = try Self.movingDigitClips(digits, config: config, tokenizer: m, indices: Array(0..<config.predictionClips), stream: 2)
         let ids = try tokenizer.encode(clips.to(device)).reshape([clips.size(0), -1])
         let given = try ids.narrow(1, start: 0, length: g.givenTokens)
         let s = config.sampling
@@ -252,12 +253,9 @@ public final class GeneratorTrainer {
         guard m["generator_config"] == (try GeneratedImages.json(config.generator)), seed == config.run.seed else {
             throw ConfigError("\(checkpointURL.path) was trained with another generator config or seed; resume with the config it was started with")
         }
-        func section(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: state.tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-        }
-        try model.store.load(section("model."))
-        try optimizer.load(state: section("optimizer."))
-        if let ema { try ema.load(section("ema.")) }
+        try model.store.load(state.tensors(prefixed: "model."))
+        try optimizer.load(state: state.tensors(prefixed: "optimizer."))
+        if let ema { try ema.load(state.tensors(prefixed: "ema.")) }
         elapsed = m["elapsed_seconds"].flatMap(Double.init) ?? 0
         step = s
     }

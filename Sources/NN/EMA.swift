@@ -25,6 +25,15 @@ public final class ExponentialMovingAverage {
         try store.load(shadow, strict: false)
     }
 
+    /// Runs `body` with the averages in `store`'s parameters (an evaluation), then puts the trained
+    /// values back.
+    public func withAverages<R>(in store: ParameterStore, _ body: () throws -> R) throws -> R {
+        let trained = try store.snapshot()
+        try copy(into: store)
+        defer { try? store.load(trained) }
+        return try body()
+    }
+
     /// Restores averages from a checkpoint; every parameter must be present with its shape.
     public func load(_ tensors: [String: Tensor]) throws {
         for (name, p) in parameters {

@@ -16,6 +16,11 @@ public enum SafeTensors {
     public struct Contents {
         public var tensors: [String: Tensor]
         public var metadata: [String: String]
+
+        /// The tensors whose names start with `prefix`, named without it (one part of a checkpoint).
+        public func tensors(prefixed prefix: String) -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        }
     }
 
     /// Header larger than this is refused as corrupt (the reference implementation uses 100 MB).

@@ -255,10 +255,7 @@ public final class TokenizerTrainer {
     /// Runs `body` with the EMA weights in the model, then puts the trained weights back.
     func withEMAWeights<R>(_ body: () throws -> R) throws -> R {
         guard let ema else { return try body() }
-        let trained = try model.store.snapshot().mapValues { try $0.clone() }
-        try ema.copy(into: model.store)
-        defer { try? model.store.load(trained) }
-        return try body()
+        return try ema.withAverages(in: model.store, body)
     }
 
     // MARK: checkpoints
@@ -293,19 +290,16 @@ public final class TokenizerTrainer {
         guard try previous.model.json() == config.model.json(), seed == config.run.seed else {
             throw ConfigError("\(checkpointURL.path) was trained with another model or seed; resume with the config it was started with")
         }
-        func section(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: state.tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-        }
-        try model.store.load(section("model."))
-        try optimizer.load(state: section("optimizer."))
-        if let ema { try ema.load(section("ema.")) }
+        try model.store.load(state.tensors(prefixed: "model."))
+        try optimizer.load(state: state.tensors(prefixed: "optimizer."))
+        if let ema { try ema.load(state.tensors(prefixed: "ema.")) }
         if let discriminator, let discriminatorOptimizer {
-            let weights = section("discriminator.")
+            let weights = state.tensors(prefixed: "discriminator.")
             if weights.isEmpty {
                 throw ConfigError("\(checkpointURL.path) has no discriminator; it was trained without the GAN loss")
             }
             try discriminator.store.load(weights)
-            try discriminatorOptimizer.load(state: section("discriminator_optimizer."))
+            try discriminatorOptimizer.load(state: state.tensors(prefixed: "discriminator_optimizer."))
         }
         if let json = m["lecam"] { lecam = try JSONDecoder().decode(LeCAM.self, from: Data(json.utf8)) }
         elapsed = m["elapsed_seconds"].flatMap(Double.init) ?? 0
