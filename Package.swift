@@ -51,7 +51,7 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(
-            name: "MetricsTests", dependencies: ["Metrics", "Media", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
+            name: "MetricsTests", dependencies: ["Metrics", "Media", "NN", "Torch", "Training", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),

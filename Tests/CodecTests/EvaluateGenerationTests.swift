@@ -1,4 +1,5 @@
-// `magvit eval gen`: FID between folders of images, the statistics cache and file, and bad sets.
+// `magvit eval gen`: FID between folders of images, FVD between folders of videos, the statistics
+// cache and file, and bad sets.
 import Foundation
 import Media
 import TestSupport
@@ -46,5 +47,46 @@ final class EvaluateGenerationTests: XCTestCase {
             XCTAssertNotEqual(r.status, 0)
             XCTAssertTrue(r.output.contains(expected), r.output)
         }
+    }
+
+    func testFVDBetweenFoldersOfVideos() throws {
+        let clip = repositoryRoot.appendingPathComponent(".deps/media/bikes.mp4").path
+        guard FileManager.default.fileExists(atPath: clip) else { throw XCTSkip("run scripts/setup.sh for the sample clips") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fvd-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        // Two folders of three 10-frame 32x32 videos: stretches of the clip, and the same played backwards.
+        let frames = try XCTUnwrap(VideoReader(path: clip, options: ReadOptions(size: (32, 32), maxFrames: 40)).readAll())
+        for (set, reversed) in [("real", false), ("fake", true)] {
+            try FileManager.default.createDirectory(atPath: path(set), withIntermediateDirectories: true)
+            for i in 0..<3 {
+                let writer = try VideoWriter(path: path("\(set)/\(i).y4m"), width: 32, height: 32)
+                for t in 0..<10 { try writer.write(frames.narrow(0, start: i * 10 + (reversed ? 9 - t : t), length: 1)) }
+                try writer.finish()
+            }
+        }
+        let common = ["--metric", "fvd", "--clip-frames", "9", "--no-cache"]
+        var r = try magvit(["eval", "gen", path("real"), path("real"), "--json", path("self.json")] + common)
+        XCTAssertEqual(r.status, 0, r.output)
+        let same = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("self.json")))) as? [String: Any])
+        XCTAssertEqual(same["real_clips"] as? Int, 3)
+        XCTAssertEqual(try XCTUnwrap(same["fvd"] as? Double), 0, accuracy: 1e-6)
+        r = try magvit(["eval", "gen", path("real"), path("fake"), "--json", path("fake.json")] + common)
+        XCTAssertEqual(r.status, 0, r.output)
+        let fvd = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("fake.json")))) as? [String: Any])?["fvd"] as? Double)
+        XCTAssertGreaterThan(fvd, 0.01, r.output)
+        // Clips longer than the videos, images, too-short clips and two metrics' statistics in one file are refused.
+        for (arguments, expected) in [
+            (["--metric", "fvd", "--clip-frames", "16"], "shorter than one 16-frame FVD clip"),
+            (["--metric", "fvd", "--clip-frames", "8"], "at least 9"),
+            (["--metric", "both", "--save-stats", path("s.safetensors")], "one metric"),
+        ] {
+            r = try magvit(["eval", "gen", path("real"), path("fake"), "--no-cache"] + arguments)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.output.contains(expected), r.output)
+        }
+        r = try magvit(["eval", "gen", "fashion-mnist", path("fake"), "--metric", "fvd", "--no-cache"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("FVD needs videos"), r.output)
     }
 }
