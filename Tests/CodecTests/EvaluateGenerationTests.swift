@@ -1,7 +1,8 @@
 // `magvit eval gen`: FID between folders of images, FVD between folders of videos, the statistics
-// cache and file, and bad sets.
+// cache and file, and bad sets; `magvit eval is` with a logits layer file.
 import Foundation
 import Media
+import NN
 import TestSupport
 import Torch
 import XCTest
@@ -88,5 +89,34 @@ final class EvaluateGenerationTests: XCTestCase {
         r = try magvit(["eval", "gen", "fashion-mnist", path("fake"), "--metric", "fvd", "--no-cache"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.output.contains("FVD needs videos"), r.output)
+    }
+
+    func testInceptionScoreWithALogitsLayerFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-is-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        // A stand-in head (the real one cannot be had offline) over 4 random images.
+        try SafeTensors.write(["weight": Tensor.randn([1008, 2048]), "bias": Tensor.zeros([1008])],
+                              metadata: ["network": "inception-v3-logits"], to: URL(fileURLWithPath: path("head.safetensors")))
+        try FileManager.default.createDirectory(atPath: path("images"), withIntermediateDirectories: true)
+        for i in 0..<4 {
+            let writer = try VideoWriter(path: path("images/\(i).png"), width: 40, height: 40)
+            try writer.write(Tensor.rand([1, 40, 40, 3]))
+            try writer.finish()
+        }
+        var r = try magvit(["eval", "is", path("images"), "--head", path("head.safetensors"), "--splits", "2", "--json", path("is.json")])
+        XCTAssertEqual(r.status, 0, r.output)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("is.json")))) as? [String: Any])
+        XCTAssertEqual(result["images"] as? Int, 4)
+        let score = try XCTUnwrap(result["is_mean"] as? Double)
+        XCTAssertGreaterThanOrEqual(score, 1, "a score is at least 1")
+        XCTAssertLessThanOrEqual(score, 2, "at most the images in a part (2)")
+        r = try magvit(["eval", "is", path("images"), "--head", path("missing.safetensors")])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("convert-weights.py inception-logits"), r.output)
+        r = try magvit(["eval", "is", path("images"), "--head", path("head.safetensors"), "--splits", "5"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("fewer than the 5 splits"), r.output)
     }
 }
