@@ -50,6 +50,28 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    func testInflatedKernelsMakeAVideoTokenizerWorkFrameByFrame() throws {
+        // Without temporal downsampling, an inflated model's latents of each frame are those of the
+        // frame alone; its kernels keep only their last temporal slice, scaled by √kt. (The decoder's
+        // adaptive norm takes statistics of the whole clip's latents, so decoded frames are not
+        // compared.)
+        var config = TokenizerConfig.tiny
+        config.temporalDownsamplings = 0
+        let model = try VideoTokenizer(config: config)
+        let name = "encoder.conv_in.weight"
+        let before = try XCTUnwrap(model.store[name]).clone()
+        XCTAssertGreaterThan(try model.inflateTemporalKernels(), 10)
+        let after = try XCTUnwrap(model.store[name])
+        XCTAssertEqual(try after.narrow(2, start: 0, length: 2).abs().max().item(), 0)
+        try assertClose(after.select(2, 2), before.select(2, 2) * 3.0.squareRoot(), rtol: 1e-6, atol: 0)
+        let video = try Tensor.rand([1, 3, 5, 16, 16]) * 2 - 1
+        let latents = try withNoGrad { try model.latents(video) }
+        for t in [1, 4] {
+            let alone = try video.narrow(2, start: t, length: 1)
+            try assertClose(latents.narrow(2, start: t, length: 1), withNoGrad { try model.latents(alone) }, rtol: 1e-4, atol: 1e-5, "latents of frame \(t)")
+        }
+    }
+
     func testDecodeGivesBackFourKPlusOneFrames() throws {
         var config = TokenizerConfig.tiny
         config.temporalDownsamplings = 2

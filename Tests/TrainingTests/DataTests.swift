@@ -79,6 +79,20 @@ final class DataTests: XCTestCase {
         XCTAssertThrowsError(try moving.clip(frames: 2, size: 20, channels: 1, random: &r1))
     }
 
+    func testMovingDigitsShrinkToDigitSize() throws {
+        let set = try ImageSet.idx(folder: folder.path, train: true)
+        let small = try MovingDigits(source: set, digits: 1, size: 14)
+        var random = SeededRandom(seed: 2)
+        let frame = try small.clip(frames: 1, size: 20, channels: 1, random: &random).select(0, 0).select(0, 0)  // (20, 20)
+        // Lit pixels fit in a 14x14 box.
+        let lit = try frame.gt(-1).to(.int64).toArray(Int64.self).map { $0 != 0 }
+        let rows = (0..<20).filter { r in (0..<20).contains { lit[r * 20 + $0] } }, columns = (0..<20).filter { c in (0..<20).contains { lit[$0 * 20 + c] } }
+        XCTAssertFalse(rows.isEmpty)
+        XCTAssertLessThanOrEqual(rows.max()! - rows.min()! + 1, 14)
+        XCTAssertLessThanOrEqual(columns.max()! - columns.min()! + 1, 14)
+        XCTAssertThrowsError(try MovingDigits(source: set, digits: 1, size: 10)) { XCTAssertTrue("\($0)".contains("must divide"), "\($0)") }
+    }
+
     func testMNISTPickleReads() throws {
         let url = Bundle.module.url(forResource: "mnist-sample", withExtension: "pkl.gz", subdirectory: "Fixtures")!
         let splits = try MNISTPickle.read(url.path)
