@@ -70,7 +70,7 @@ public final class GeneratorTrainer {
             guard let l = train.labels else { throw ConfigError("\(config.data.kind.rawValue): the training images have no labels") }
             labels = l
         }
-        let digits = moving ? try MovingDigits(source: train, digits: config.data.digits, size: config.data.digitSize > 0 ? config.data.digitSize : nil) : nil
+        let digits = moving ? try MovingDigits(source: train, data: config.data) : nil
         var parts: [Tensor] = []
         let start = Date()
         let chunk = moving ? 64 : 500
@@ -189,7 +189,7 @@ public final class GeneratorTrainer {
     func predictionScores() throws -> [String: Any] {
         let m = tokenizer.config, g = config.generator
         let (glyphs, test) = try TrainingData.digitSets(config.data)
-        let digits = try MovingDigits(source: test ?? glyphs, digits: config.data.digits, size: config.data.digitSize > 0 ? config.data.digitSize : nil)
+        let digits = try MovingDigits(source: test ?? glyphs, data: config.data)
         let clips = try Self.movingDigitClips(digits, config: config, tokenizer: m, indices: Array(0..<config.predictionClips), stream: 2)
         let ids = try tokenizer.encode(clips.to(device)).reshape([clips.size(0), -1])
         let given = try ids.narrow(1, start: 0, length: g.givenTokens)

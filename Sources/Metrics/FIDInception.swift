@@ -49,11 +49,8 @@ public final class FIDInception {
             if let p = layout[name + ".padding"] as? Int { padding = [p] } else if let p = layout[name + ".padding"] as? [Int] { padding = p } else {
                 throw Error(description: "\(url.path): conv \(name) has no padding")
             }
-            // BN(conv(x)) = (conv(x) - mean) / sqrt(var + 1e-3) + beta, folded into one conv with bias.
-            let inverse = try (variance.to(.float64) + 1e-3).rsqrt()
-            let weight = try (w.to(.float64) * inverse.reshape([-1, 1, 1, 1])).to(.float32, device)
-            let bias = try (beta.to(.float64) - mean.to(.float64) * inverse).to(.float32, device)
-            layers[name] = ConvBN(weight: weight, bias: bias, stride: stride, padding: padding)
+            let folded = try foldBatchNorm(weight: w, beta: beta, mean: mean, variance: variance, device: device)
+            layers[name] = ConvBN(weight: folded.weight, bias: folded.bias, stride: stride, padding: padding)
         }
         let expected = 94
         guard layers.count == expected else {

@@ -54,11 +54,8 @@ public final class I3D {
             guard let beta = file.tensors[name + ".beta"], let mean = file.tensors[name + ".mean"], let variance = file.tensors[name + ".var"] else {
                 throw Error(description: "\(url.path): unit \(name) lacks beta, mean or var")
             }
-            // BN(conv(x)) = (conv(x) − mean) / sqrt(var + 1e-3) + beta, folded into one conv with bias.
-            let inverse = try (variance.to(.float64) + 1e-3).rsqrt()
-            let weight = try (w.to(.float64) * inverse.reshape([-1, 1, 1, 1, 1])).to(.float32, device)
-            let bias = try (beta.to(.float64) - mean.to(.float64) * inverse).to(.float32, device)
-            units[name] = Unit(weight: weight, bias: bias, stride: stride, relu: true)
+            let folded = try foldBatchNorm(weight: w, beta: beta, mean: mean, variance: variance, device: device)
+            units[name] = Unit(weight: folded.weight, bias: folded.bias, stride: stride, relu: true)
         }
         let expected = 58
         guard units.count == expected, units["Logits.Conv3d_0c_1x1"] != nil else {

@@ -30,6 +30,11 @@ public struct MovingDigits: @unchecked Sendable {
         self.digits = digits
     }
 
+    /// Digits of `source` as a config's data section asks: `digits` per clip, `digitSize` pixels a side.
+    public init(source: ImageSet, data: DataConfig) throws {
+        try self.init(source: source, digits: data.digits, size: data.digitSize > 0 ? data.digitSize : nil)
+    }
+
     /// A clip (channels, frames, size, size) in [-1, 1]: each digit starts at a random place with a
     /// random velocity of 1 to 3 pixels a frame per axis and bounces off the borders; overlaps take
     /// the brighter pixel.

@@ -68,7 +68,7 @@ public final class TrainingData: @unchecked Sendable {
             summary = "videos: \(train.names.joined(separator: ", "))"
         case .movingDigits:
             let (digits, _) = try TrainingData.digitSets(d)
-            let moving = try MovingDigits(source: digits, digits: d.digits, size: d.digitSize > 0 ? d.digitSize : nil)
+            let moving = try MovingDigits(source: digits, data: d)
             source = .digits(moving)
             var random = SeededRandom(seed: config.run.seed, step: -1, stream: 7)
             let (frames, size, channels) = (frames, size, channels)

@@ -71,26 +71,18 @@ struct EvaluateGeneration: ParsableCommand {
         if metric != .fvd {
             let inception = try FIDInception(weights: FIDInception.defaultWeights(), device: device)
             let value = try score(Self.fid, device: device, results: &results) { source, body in
-                var pending: [Tensor] = []
-                try source.forEach(limit: limit) { images in  // (N, 3, H, W) in [0, 1]
-                    for i in 0..<images.size(0) {
-                        pending.append(try inception.prepare(images.narrow(0, start: i, length: 1)))
-                        if pending.count == batch { try body(inception.pool3(concatenate(pending, dim: 0))); pending.removeAll() }
-                    }
-                }
-                if !pending.isEmpty { try body(inception.pool3(concatenate(pending, dim: 0))) }
+                try source.forEachInceptionBatch(inception, batch: batch, limit: limit, body)
             }
             results["fid"] = value
         }
         if metric != .fid {
             let i3d = try I3D(weights: I3D.defaultWeights(), device: device)
             let value = try score(Self.fvd, device: device, results: &results) { source, body in
-                var pending: [Tensor] = []
+                var batches = Batching(size: clipBatch)
                 try source.forEachClip(frames: clipFrames, perVideo: clipsPerVideo, limit: limit) { clip in  // (1, C, T, H, W)
-                    pending.append(try i3d.prepare(clip))
-                    if pending.count == clipBatch { try body(i3d.logits(concatenate(pending, dim: 0))); pending.removeAll() }
+                    if let b = try batches.add(i3d.prepare(clip)) { try body(i3d.logits(b)) }
                 }
-                if !pending.isEmpty { try body(i3d.logits(concatenate(pending, dim: 0))) }
+                if let b = try batches.rest() { try body(i3d.logits(b)) }
             }
             results["fvd"] = value
             results["fvd_clip_frames"] = clipFrames
@@ -144,7 +136,7 @@ struct EvaluateGeneration: ParsableCommand {
         var s = try FeatureStatistics(dimension: network.dimension)
         let bar = ProgressBar(label: "\(network.metric) " + URL(fileURLWithPath: spec).lastPathComponent)
         let start = Date()
-        let total = network.unit == "images" ? source.count.map { limit > 0 ? min($0, limit) : $0 } : nil
+        let total = network.unit == "images" ? source.count(limit: limit) : nil
         try extract(source) { features in
             try s.add(features)
             bar.update(JobProgress(frames: s.count, total: total, seconds: Date().timeIntervalSince(start)))
@@ -215,6 +207,20 @@ struct ImageSource {
         case .files(let files):
             return files.allSatisfy { Self.imageExtensions.contains($0.pathExtension.lowercased()) } ? files.count : nil
         }
+    }
+
+    /// Images in the set when known before reading, at most `limit` (0: no limit).
+    func count(limit: Int) -> Int? { count.map { limit > 0 ? min($0, limit) : $0 } }
+
+    /// pool3 features (N, 2048) of the set's images, prepared for the FID Inception `batch` at a time.
+    func forEachInceptionBatch(_ inception: FIDInception, batch: Int, limit: Int, _ body: (Tensor) throws -> Void) throws {
+        var batches = Batching(size: batch)
+        try forEach(limit: limit) { images in  // (N, 3, H, W) in [0, 1]
+            for i in 0..<images.size(0) {
+                if let b = try batches.add(inception.prepare(images.narrow(0, start: i, length: 1))) { try body(inception.pool3(b)) }
+            }
+        }
+        if let b = try batches.rest() { try body(inception.pool3(b)) }
     }
 
     /// A name for the cache: what the set is and how it was read.
@@ -294,5 +300,28 @@ struct ImageSource {
         }
         defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
         try body(try VideoReader(path: path))
+    }
+}
+
+/// Collects tensors into batches of `size` along dim 0.
+struct Batching {
+    let size: Int
+    private var pending: [Tensor] = []
+
+    init(size: Int) { self.size = size }
+
+    /// Adds `x`; returns the batch it completes, if it completes one.
+    mutating func add(_ x: Tensor) throws -> Tensor? {
+        pending.append(x)
+        guard pending.count == size else { return nil }
+        defer { pending.removeAll() }
+        return try concatenate(pending, dim: 0)
+    }
+
+    /// What is left as a shorter last batch, if anything.
+    mutating func rest() throws -> Tensor? {
+        guard !pending.isEmpty else { return nil }
+        defer { pending.removeAll() }
+        return try concatenate(pending, dim: 0)
     }
 }

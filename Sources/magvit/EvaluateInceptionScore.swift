@@ -39,24 +39,14 @@ struct EvaluateInceptionScore: ParsableCommand {
         let inception = try FIDInception(weights: FIDInception.defaultWeights(), device: device)
         let source = try ImageSource(set, model: model, device: device)
         var parts: [Tensor] = []
-        var pending: [Tensor] = []
         var count = 0
         let bar = ProgressBar(label: "IS " + URL(fileURLWithPath: set).lastPathComponent)
         let start = Date()
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            parts.append(try logits.probabilities(inception.pool3(concatenate(pending, dim: 0))).to(.float64, .cpu))
-            count += pending.count
-            pending.removeAll()
-            bar.update(JobProgress(frames: count, total: source.count.map { limit > 0 ? min($0, limit) : $0 }, seconds: Date().timeIntervalSince(start)))
+        try source.forEachInceptionBatch(inception, batch: batch, limit: limit) { features in
+            parts.append(try logits.probabilities(features).to(.float64, .cpu))
+            count += features.size(0)
+            bar.update(JobProgress(frames: count, total: source.count(limit: limit), seconds: Date().timeIntervalSince(start)))
         }
-        try source.forEach(limit: limit) { images in
-            for i in 0..<images.size(0) {
-                pending.append(try inception.prepare(images.narrow(0, start: i, length: 1)))
-                if pending.count == batch { try flush() }
-            }
-        }
-        try flush()
         bar.done()
         guard count >= splits else { throw ValidationError("\(set): \(count) images, fewer than the \(splits) splits") }
         let (mean, std) = try InceptionScore.score(probabilities: concatenate(parts, dim: 0), splits: splits)
