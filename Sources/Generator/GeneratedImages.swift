@@ -31,6 +31,15 @@ public enum GeneratedImages {
 
     /// One PNG of the frames (B, C, T, H, W) in [-1, 1]: `columns` per row, a 1-pixel white border each.
     public static func writeGrid(_ frames: Tensor, columns: Int, crop: Int? = nil, to url: URL) throws {
+        let grid = try grid(frames, columns: columns, crop: crop)
+        let writer = try VideoWriter(path: url.path, width: grid.size(1), height: grid.size(0))
+        try writer.write(grid.unsqueeze(0))
+        try writer.finish()
+    }
+
+    /// The frames (B, C, T, H, W) in [-1, 1] as one picture (H', W', 3) in [0, 1]: `columns` per row,
+    /// a 1-pixel white border each.
+    public static func grid(_ frames: Tensor, columns: Int, crop: Int? = nil) throws -> Tensor {
         let x = try pictures(frames, crop: crop)
         let (n, h, w) = (x.size(0), x.size(1), x.size(2))
         let rows = (n + columns - 1) / columns
@@ -44,10 +53,7 @@ public enum GeneratedImages {
             }
             lines.append(try concatenate(tiles, dim: 1))
         }
-        let grid = try concatenate(lines, dim: 0)
-        let writer = try VideoWriter(path: url.path, width: grid.size(1), height: grid.size(0))
-        try writer.write(grid.unsqueeze(0))
-        try writer.finish()
+        return try concatenate(lines, dim: 0)
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

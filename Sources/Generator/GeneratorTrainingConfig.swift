@@ -1,6 +1,7 @@
 // `magvit train-generator CONFIG`: the tokenizer whose tokens are modelled, the image set, the
 // transformer, and the optimizer/run sections shared with tokenizer training.
 import Foundation
+import Harness
 import Tokenizer
 import Training
 
@@ -21,7 +22,8 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
     public var optimizer = OptimizerConfig()
     public var run = RunConfig()
     public var sampling = SamplingConfig()
-    /// moving-digits: clips made and encoded once for training, and held-out clips scored at evaluations.
+    /// Sources that draw clips at random (moving digits): how many are made and encoded once for
+    /// training; held-out clips scored at evaluations.
     public var movingDigitClips = 20000
     public var predictionClips = 64
     /// Also score frame prediction by FVD (I3D on the whole clips, against the real ones; needs the
@@ -38,11 +40,7 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
     /// Reads a config file over the defaults; `assignments` (key.path=value) override the file.
     /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them out.
     public static func load(_ url: URL, assignments: [String] = []) throws -> GeneratorTrainingConfig {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigError("\(url.path): cannot read the config file (\(error.localizedDescription))")
-        }
-        return try parse(text, name: url.lastPathComponent, assignments: assignments)
+        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments)
     }
 
     /// Paths (tokenizer, data) are relative to the working directory, as in tokenizer configs.
@@ -71,17 +69,14 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
 
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
-        try require(run.steps > 0 && run.batch > 0, "run.steps and run.batch must be positive")
-        try require(run.logEvery > 0 && run.evalEvery > 0 && run.checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
-        try require(optimizer.learningRate > 0 && optimizer.betas.count == 2, "optimizer.learningRate must be positive and optimizer.betas two numbers")
-        try require((0..<1).contains(run.emaDecay), "run.emaDecay must be in [0, 1)")
+        try run.validate()
+        try optimizer.validate()
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
-        try require([.fashionMNIST, .mnist, .movingDigits].contains(data.kind),
-                    "data.kind must be fashion-mnist or mnist (labelled image sets) or moving-digits (clips), got \(data.kind.rawValue)")
-        try require(generator.classes == 0 || (generator.classes == 10 && data.kind != .movingDigits),
-                    "generator.classes must be 0, or the 10 classes of an image set")
+        try DataSources.requireKnown(data.kind)
+        try require(generator.classes == 0 || data.kind != .movingDigits, "generator.classes must be 0 for moving digits (they have no labels)")
         try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
-        try require(generator.conditionFrames == 0 || data.kind == .movingDigits, "frame prediction (generator.conditionFrames) needs clips: data.kind moving-digits")
+        try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
+                    "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
     }
 
     public func json() throws -> String {

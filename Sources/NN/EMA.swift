@@ -26,12 +26,16 @@ public final class ExponentialMovingAverage {
     }
 
     /// Runs `body` with the averages in `store`'s parameters (an evaluation), then puts the trained
-    /// values back.
+    /// values back. Failing to put them back throws (training must never go on with the averages);
+    /// an error of `body` is thrown after the weights are back.
     public func withAverages<R>(in store: ParameterStore, _ body: () throws -> R) throws -> R {
         let trained = try store.snapshot()
         try copy(into: store)
-        defer { try? store.load(trained) }
-        return try body()
+        let result = Result { try body() }
+        do { try store.load(trained) } catch {
+            throw ParameterError("could not put the trained weights back after using the averaged ones: \(error)")
+        }
+        return try result.get()
     }
 
     /// Restores averages from a checkpoint; every parameter must be present with its shape.

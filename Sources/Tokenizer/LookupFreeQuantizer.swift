@@ -41,20 +41,15 @@ public final class LookupFreeQuantizer: Quantizer {
             let z32 = try z.to(.float32)
             let q = try z32.gt(0).to(.float32) * 2 - 1
             let straightThrough = try z + (q.to(z.dtype) - z).detach()
-            guard losses else {
-                let zero = try Tensor.zeros([], device: z.device)
-                return Quantization(latents: straightThrough, ids: ids, loss: zero, commitment: zero, perSampleEntropy: nil,
-                                    codebookEntropy: nil, codebookLoss: nil, codebookSize: config.codebookSize)
+            var terms = LossTerms()
+            if losses {
+                let flat = try z32.transpose(1, 4).reshape([-1, config.bits])  // (N, d)
+                let anneal = 1 + config.annealRatio * Swift.max(0, 1 - Double(step) / Double(Swift.max(config.annealSteps, 1)))
+                try terms.add("commitment", mseLoss(z32, q.detach()), weight: config.commitmentWeight)
+                try terms.add("entropy_sample", perSampleEntropy(flat), weight: config.entropyWeight * anneal)
+                try terms.add("entropy_codebook", codebookEntropy(flat), weight: -config.diversityGamma * config.entropyWeight * anneal)
             }
-            let commitment = try mseLoss(z32, q.detach())
-            let flat = try z32.transpose(1, 4).reshape([-1, config.bits])  // (N, d)
-            let perSample = try perSampleEntropy(flat)
-            let codebook = try codebookEntropy(flat)
-            let anneal = 1 + config.annealRatio * Swift.max(0, 1 - Double(step) / Double(Swift.max(config.annealSteps, 1)))
-            let entropyLoss = try perSample - codebook * config.diversityGamma
-            let loss = try entropyLoss * (config.entropyWeight * anneal) + commitment * config.commitmentWeight
-            return Quantization(latents: straightThrough, ids: ids, loss: loss, commitment: commitment,
-                                perSampleEntropy: perSample, codebookEntropy: codebook, codebookLoss: nil,
+            return Quantization(latents: straightThrough, ids: ids, terms: terms, loss: try terms.total() ?? Tensor.zeros([], device: z.device),
                                 codebookSize: config.codebookSize)
         }
     }

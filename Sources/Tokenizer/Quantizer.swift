@@ -9,16 +9,13 @@ public struct Quantization {
     public let latents: Tensor
     /// Token ids (B, t, h, w), int64.
     public let ids: Tensor
-    /// The weighted auxiliary loss to add to the training objective (scalar).
+    /// The quantizer's loss terms, unweighted values with their weights: LFQ "commitment",
+    /// "entropy_sample" (E[H(p(c|z))], nats) and "entropy_codebook" (H(E[p(c|z)]), exact or grouped,
+    /// see QuantizerConfig.entropyGroupBits, weighted −γ); VQ "commitment" and "codebook"
+    /// (mean((sg(z) − q)²)). Empty when losses were not asked for.
+    public let terms: LossTerms
+    /// Σ weight · value of the terms (0 without terms): the auxiliary loss to add to the objective.
     public let loss: Tensor
-    /// mean((z − sg(q))²), unweighted.
-    public let commitment: Tensor
-    /// LFQ: E[H(p(c|z))] in nats, unweighted.
-    public let perSampleEntropy: Tensor?
-    /// LFQ: H(E[p(c|z)]) in nats (exact or grouped, see QuantizerConfig.entropyGroupBits), unweighted.
-    public let codebookEntropy: Tensor?
-    /// VQ: mean((sg(z) − q)²), unweighted.
-    public let codebookLoss: Tensor?
     public let codebookSize: Int
 
     /// Distinct codes and perplexity of this batch's ids.

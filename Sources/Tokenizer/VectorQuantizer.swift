@@ -40,15 +40,12 @@ public final class VectorQuantizer: Quantizer {
         let ids = try self.ids(z)
         let q = try codes(ids)
         let straightThrough = try z + (q - z).detach()
-        guard losses else {
-            let zero = try Tensor.zeros([], device: z.device)
-            return Quantization(latents: straightThrough, ids: ids, loss: zero, commitment: zero, perSampleEntropy: nil,
-                                codebookEntropy: nil, codebookLoss: nil, codebookSize: config.codebookSize)
+        var terms = LossTerms()
+        if losses {
+            try terms.add("commitment", mseLoss(z, q.detach()), weight: config.commitmentWeight)
+            try terms.add("codebook", mseLoss(q, z.detach()), weight: config.codebookWeight)
         }
-        let commitment = try mseLoss(z, q.detach())
-        let codebookLoss = try mseLoss(q, z.detach())
-        let loss = try commitment * config.commitmentWeight + codebookLoss * config.codebookWeight
-        return Quantization(latents: straightThrough, ids: ids, loss: loss, commitment: commitment, perSampleEntropy: nil,
-                            codebookEntropy: nil, codebookLoss: codebookLoss, codebookSize: config.codebookSize)
+        return Quantization(latents: straightThrough, ids: ids, terms: terms, loss: try terms.total() ?? Tensor.zeros([], device: z.device),
+                            codebookSize: config.codebookSize)
     }
 }

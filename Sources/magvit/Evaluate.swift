@@ -60,16 +60,18 @@ struct EvaluateReconstruction: ParsableCommand {
 extension EvaluateReconstruction {
     /// The test split of an image set through the tokenizer: mean PSNR, SSIM, codebook usage.
     func scoreDataset(_ name: String) throws {
-        guard let kind = DataConfig.Kind(rawValue: name), kind != .videos, kind != .movingDigits else {
+        let kind = DataKind(rawValue: name)
+        guard [.fashionMNIST, .mnist, .images].contains(kind) else {
             throw ValidationError("--dataset must be fashion-mnist, mnist or images, got '\(name)'")
         }
         let device = try runtime.apply()
         let tokenizer = try model.load(device: device)
-        var config = TrainingConfig(model: tokenizer.config)
-        config.data.kind = kind
-        config.data.train = data
-        if kind == .images { config.data.eval = data }
-        guard let clips = try TrainingData(config).heldOut else { throw ValidationError("\(name): no held-out images") }
+        var data = DataConfig()
+        data.kind = kind
+        data.train = self.data
+        if kind == .images { data.eval = self.data }
+        let source = try DataSources.make(data, shape: tokenizer.config.clipShape, seed: 0)
+        guard let clips = try source.heldOut(limit: Int.max)?.clips else { throw ValidationError("\(name): no held-out images") }
         let scores = try HeldOutEvaluation.score(tokenizer, clips: clips, batch: 64)
         print("\(name): \(scores.summary)")
         if let json {

@@ -21,11 +21,11 @@ struct TrainGenerator: ParsableCommand {
 
     @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
-    @Option(name: .customLong("set"), help: "Override one setting: key.path=value (repeatable).") var assignments: [String] = []
+    @OptionGroup var overrides: RunOverrides
     @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
 
     func run() throws {
-        let settings = try GeneratorTrainingConfig.load(URL(fileURLWithPath: config), assignments: assignments)
+        let settings = try GeneratorTrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
         let trainer = try GeneratorTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume, echo: streamLine)
         try trainer.train()
     }

@@ -7,9 +7,11 @@ import Training
 
 func perceptualDistance(_ settings: TrainingConfig) throws -> PerceptualDistance? {
     guard settings.loss.perceptualWeight > 0 else { return nil }
-    guard let network = LPIPS.Network(rawValue: settings.loss.perceptualNetwork) else {
-        throw ConfigError("loss.perceptualNetwork is \(settings.loss.perceptualNetwork), expected alex or vgg")
+    let network: LPIPS.Network = switch settings.loss.perceptualNetwork {
+    case .alex: .alex
+    case .vgg: .vgg
     }
-    let lpips = try LPIPS(weights: LPIPS.defaultWeights(network), device: Device(parsing: settings.run.device))
+    try settings.run.device.checkAvailable()
+    let lpips = try LPIPS(weights: LPIPS.defaultWeights(network), device: settings.run.device.device)
     return { x, y in try lpips(x, y) }
 }

@@ -3,6 +3,7 @@
 // final tokenizer.
 import ArgumentParser
 import Foundation
+import Harness
 import Torch
 import Training
 
@@ -18,11 +19,11 @@ struct Train: ParsableCommand {
 
     @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
-    @Option(name: .customLong("set"), help: "Override one setting: key.path=value (repeatable).") var assignments: [String] = []
+    @OptionGroup var overrides: RunOverrides
     @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
 
     func run() throws {
-        let settings = try TrainingConfig.load(URL(fileURLWithPath: config), assignments: assignments)
+        let settings = try TrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
         let perceptual = try perceptualDistance(settings)
         let trainer = try TokenizerTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume,
                                            perceptual: perceptual, echo: streamLine)
@@ -33,4 +34,16 @@ struct Train: ParsableCommand {
 /// Writes a line to standard output at once (print is buffered when piped, and logs should stream).
 func streamLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Settings of a training config given on the command line: --set key.path=value, and --device and
+/// --threads as on the other commands (they override run.device and run.threads).
+struct RunOverrides: ParsableArguments {
+    @Option(name: .customLong("set"), help: "Override one setting: key.path=value (repeatable).") var assignments: [String] = []
+    @Option(help: "Device to train on: cpu, cuda or cuda:N (overrides run.device).") var device: String?
+    @Option(help: "CPU threads for libtorch's kernels (overrides run.threads).") var threads: Int?
+
+    var all: [String] {
+        assignments + (device.map { ["run.device=\($0)"] } ?? []) + (threads.map { ["run.threads=\($0)"] } ?? [])
+    }
 }

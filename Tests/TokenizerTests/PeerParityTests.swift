@@ -42,17 +42,17 @@ final class PeerParityTests: XCTestCase {
         try (q.latents * f["grad_weights"]!).sum().backward()
         try assertClose(z.grad!, f["om2_grad"]!, rtol: 1e-6, atol: 0, "straight-through gradient")
         // Loss terms.
-        try assertClose(q.perSampleEntropy!.reshape([1]), f["om2_per_sample"]!, rtol: 1e-5, atol: 1e-6, "per-sample entropy vs Open-MAGVIT2")
+        try assertClose(q.terms.values["entropy_sample"]!.reshape([1]), f["om2_per_sample"]!, rtol: 1e-5, atol: 1e-6, "per-sample entropy vs Open-MAGVIT2")
         if compareClampedEntropies {
-            try assertClose(q.perSampleEntropy!.reshape([1]), f["vqp_per_sample"]!, rtol: 1e-5, atol: 1e-6, "per-sample entropy vs vector-quantize-pytorch")
+            try assertClose(q.terms.values["entropy_sample"]!.reshape([1]), f["vqp_per_sample"]!, rtol: 1e-5, atol: 1e-6, "per-sample entropy vs vector-quantize-pytorch")
         }
-        try assertClose(q.codebookEntropy!.reshape([1]), f["om2_codebook"]!, rtol: 1e-5, atol: 1e-6, "codebook entropy vs Open-MAGVIT2")
-        try assertClose(q.commitment.reshape([1]), f["om2_commitment"]!, rtol: 1e-5, atol: 0, "commitment vs Open-MAGVIT2")
-        try assertClose(q.commitment.reshape([1]), f["vqp_commitment"]!, rtol: 1e-5, atol: 0, "commitment vs vector-quantize-pytorch")
+        try assertClose(q.terms.values["entropy_codebook"]!.reshape([1]), f["om2_codebook"]!, rtol: 1e-5, atol: 1e-6, "codebook entropy vs Open-MAGVIT2")
+        try assertClose(q.terms.values["commitment"]!.reshape([1]), f["om2_commitment"]!, rtol: 1e-5, atol: 0, "commitment vs Open-MAGVIT2")
+        try assertClose(q.terms.values["commitment"]!.reshape([1]), f["vqp_commitment"]!, rtol: 1e-5, atol: 0, "commitment vs vector-quantize-pytorch")
         // vector-quantize-pytorch takes log(max(p, 1e-5)) where the official code (and we) take
         // log(p + 1e-5): for p̄ above 1e-5 the two differ by Σ_c p̄_c·log(1 + 1e-5/p̄_c) ≤ 2^bits·1e-5.
         if compareClampedEntropies {
-            let gap = try q.codebookEntropy!.item() - f["vqp_codebook"]!.item()
+            let gap = try q.terms.values["entropy_codebook"]!.item() - f["vqp_codebook"]!.item()
             XCTAssertLessThanOrEqual(Swift.abs(gap), Double(1 << bits) * 1e-5 + 1e-5, "codebook entropy vs vector-quantize-pytorch")
         }
         // Open-MAGVIT2's aux loss is per-sample − codebook entropy; with annealing done our weighted loss is

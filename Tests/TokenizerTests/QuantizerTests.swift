@@ -49,8 +49,8 @@ final class QuantizerTests: XCTestCase {
         let lfq = LookupFreeQuantizer(config: config)
         let z = try Tensor.randn([2, 4, 1, 3, 3]) * 0.01
         let start = try lfq(z, step: 0), middle = try lfq(z, step: 50), end = try lfq(z, step: 200)
-        let entropy = try start.perSampleEntropy!.item() - start.codebookEntropy!.item()
-        let commitment = try start.commitment.item() * 0.25
+        let entropy = try start.terms.values["entropy_sample"]!.item() - start.terms.values["entropy_codebook"]!.item()
+        let commitment = try start.terms.values["commitment"]!.item() * 0.25
         XCTAssertEqual(try start.loss.item(), 0.1 * 4 * entropy + commitment, accuracy: 1e-5)
         XCTAssertEqual(try middle.loss.item(), 0.1 * 2.5 * entropy + commitment, accuracy: 1e-5)
         XCTAssertEqual(try end.loss.item(), 0.1 * entropy + commitment, accuracy: 1e-5)
@@ -60,8 +60,8 @@ final class QuantizerTests: XCTestCase {
         let lfq = LookupFreeQuantizer(config: QuantizerConfig(kind: .lfq, bits: 6))
         let z = try Tensor.randn([1, 6, 1, 4, 4]).to(.bfloat16)
         let q = try withAutocast(device: .cpu, dtype: .bfloat16) { try lfq(z) }
-        XCTAssertEqual(q.codebookEntropy!.dtype, .float32)
-        XCTAssertEqual(q.perSampleEntropy!.dtype, .float32)
+        XCTAssertEqual(q.terms.values["entropy_codebook"]!.dtype, .float32)
+        XCTAssertEqual(q.terms.values["entropy_sample"]!.dtype, .float32)
         XCTAssertEqual(q.latents.dtype, .bfloat16)
         XCTAssertFalse(try q.loss.isNaN().item() != 0)
     }
@@ -105,7 +105,7 @@ final class QuantizerTests: XCTestCase {
         try (q.loss + q.latents.square().mean()).backward()
         let peak = peakResidentBytes()
         XCTAssertNotNil(z.grad)
-        XCTAssertGreaterThan(try q.codebookEntropy!.item(), 0)
+        XCTAssertGreaterThan(try q.terms.values["entropy_codebook"]!.item(), 0)
         let growth = peak - before
         print("LFQ 2^18 codes, 4096 tokens, loss + backward: peak resident growth \(growth >> 20) MiB")
         XCTAssertLessThan(growth, 256 << 20, "peak grew by \(growth >> 20) MiB; a 4096 x 2^18 float tensor is 4096 MiB")

@@ -50,15 +50,16 @@ final class DataTests: XCTestCase {
             data: {kind: fashion-mnist, train: [\(folder.path)], flip: true}
             run: {seed: 3}
             """)
-        let data = try TrainingData(config)
-        XCTAssertEqual(data.heldOut?.shape, [12, 1, 1, 32, 32])
-        XCTAssertEqual(data.heldOutLabels?.count, 12)
-        let a = try data.batch(step: 5, size: 6), b = try data.batch(step: 5, size: 6), c = try data.batch(step: 6, size: 6)
+        let data = try DataSources.make(config.data, shape: config.model.clipShape, seed: config.run.seed)
+        let held = try XCTUnwrap(try data.heldOut(limit: .max))
+        XCTAssertEqual(held.clips.shape, [12, 1, 1, 32, 32])
+        XCTAssertEqual(held.labels?.shape, [12])
+        let a = try data.batch(step: 5, size: 6).clips, b = try data.batch(step: 5, size: 6).clips, c = try data.batch(step: 6, size: 6).clips
         XCTAssertEqual(a.shape, [6, 1, 1, 32, 32])
         XCTAssertEqual(try a.toArray(Float.self), try b.toArray(Float.self))
         XCTAssertNotEqual(try a.toArray(Float.self), try c.toArray(Float.self))
-        let other = try TrainingData(try TrainingConfig.parse(try config.json(), name: "c.json", assignments: ["run.seed=4"]))
-        XCTAssertNotEqual(try a.toArray(Float.self), try other.batch(step: 5, size: 6).toArray(Float.self))
+        let other = try DataSources.make(config.data, shape: config.model.clipShape, seed: 4)
+        XCTAssertNotEqual(try a.toArray(Float.self), try other.batch(step: 5, size: 6).clips.toArray(Float.self))
     }
 
     func testMovingDigitsBounceInsideTheFrame() throws {

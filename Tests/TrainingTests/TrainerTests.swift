@@ -24,7 +24,7 @@ final class TrainerTests: XCTestCase {
           preset: image-small
           baseChannels: 8
           quantizer: {bits: 6, latentChannels: 6, annealSteps: 20}
-        data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)], flip: true, evalSamples: 8}
+        data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)], flip: true, evalSamples: 8, evalWholeSet: true}
         loss: {adversarialWeight: 0.1, discriminatorStart: 4, discriminatorChannels: 8, lecamWeight: 0.01}
         optimizer: {learningRate: 0.003, warmupSteps: 5}
         run: {steps: 40, batch: 8, logEvery: 1, evalEvery: 20, checkpointEvery: 10, emaDecay: 0.9, threads: 1, seed: 5}
@@ -131,7 +131,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(a.count, b.count)
         for (x, y) in zip(a, b) {
             var x = x, y = y
-            for key in ["steps_per_second", "clips_per_second"] { x[key] = nil; y[key] = nil }
+            for key in ["steps_per_second", "examples_per_second"] { x[key] = nil; y[key] = nil }
             XCTAssertEqual(NSDictionary(dictionary: x), NSDictionary(dictionary: y), "step \(x["step"] ?? "?")")
         }
         let wholeModel = try VideoTokenizer.load(from: whole.appendingPathComponent("tokenizer.safetensors"))

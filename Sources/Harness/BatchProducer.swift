@@ -1,11 +1,11 @@
 // Loading that runs ahead of the model: a background thread prepares the batches of the next steps
 // (each a pure function of the seed and its step, so prefetching changes nothing in the numbers).
 import Foundation
-import Torch
 
-final class BatchProducer: @unchecked Sendable {
+/// Batches of consecutive steps made on a background thread, taken in order.
+public final class BatchProducer<Batch>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var ready: [Int: Result<Tensor, Error>] = [:]
+    private var ready: [Int: Result<Batch, Error>] = [:]
     private var nextToMake: Int
     private var nextToTake: Int
     private let end: Int
@@ -14,7 +14,7 @@ final class BatchProducer: @unchecked Sendable {
     private var thread: Thread?
 
     /// Batches for steps `steps` from `make`, at most `depth` ahead of the consumer.
-    init(steps: Range<Int>, depth: Int, make: @escaping @Sendable (Int) throws -> Tensor) {
+    public init(steps: Range<Int>, depth: Int, make: @escaping @Sendable (Int) throws -> Batch) {
         nextToMake = steps.lowerBound
         nextToTake = steps.lowerBound
         end = steps.upperBound
@@ -27,7 +27,7 @@ final class BatchProducer: @unchecked Sendable {
 
     deinit { stop() }
 
-    private func produce(_ make: (Int) throws -> Tensor) {
+    private func produce(_ make: (Int) throws -> Batch) {
         while true {
             condition.lock()
             while !stopped && nextToMake < end && nextToMake - nextToTake >= depth { condition.wait() }
@@ -44,7 +44,7 @@ final class BatchProducer: @unchecked Sendable {
     }
 
     /// The batch of the next step, waiting for it if it is not ready.
-    func next() throws -> Tensor {
+    public func next() throws -> Batch {
         condition.lock()
         defer { condition.unlock() }
         let step = nextToTake
@@ -56,7 +56,7 @@ final class BatchProducer: @unchecked Sendable {
     }
 
     /// Lets the thread finish; batches not taken are dropped.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()

@@ -11,6 +11,13 @@ public struct ConfigError: Error, CustomStringConvertible {
 }
 
 public enum ConfigFile {
+    /// The text of a config file, or an error naming it.
+    public static func text(of url: URL) throws -> String {
+        do { return try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ConfigError("\(url.path): cannot read the config file (\(error.localizedDescription))")
+        }
+    }
+
     /// Parses JSON (`.json`) or YAML (anything else; JSON is YAML too) into a dictionary.
     public static func parse(_ text: String, name: String) throws -> [String: Any] {
         let value: Any?

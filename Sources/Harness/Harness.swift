@@ -1,0 +1,213 @@
+// One run harness for every trainer (the loop of nanoGPT's train.py, shared): the run folder and its
+// lock, per-step seeding from (seed, step), batches made ahead on a background thread, the warmup +
+// cosine learning rate fitted to a time budget, windowed means in a JSONL log and TensorBoard,
+// evaluations and sample images with the EMA weights swapped in, and atomic checkpoints of named
+// state groups that resume exactly. A trainer supplies its state, `step`, `evaluate` and `samples`.
+import Foundation
+import NN
+import Torch
+
+/// What a step is given besides its batch.
+public struct StepContext {
+    public let step: Int
+    public let learningRate: Double
+    public let device: Device
+    let mixedPrecision: Bool
+
+    /// Runs `body` under bf16 autocast on CUDA when `run.mixedPrecision` is on; as is otherwise.
+    public func autocast<R>(_ body: () throws -> R) throws -> R {
+        if case .cuda = device, mixedPrecision { return try withAutocast(device: device, dtype: .bfloat16, body) }
+        return try body()
+    }
+}
+
+/// A model trained by the harness.
+public protocol Trainer: AnyObject {
+    associatedtype Batch
+    /// One line on what is trained (model size, data), said when the loop starts.
+    var summary: String { get }
+    /// Keys of `step`'s numbers worth showing in the log lines, besides the loss.
+    var headline: [String] { get }
+    /// The state a checkpoint holds, by group name ("model", "optimizer", "ema", ...).
+    var checkpointGroups: [String: any CheckpointGroup] { get }
+    /// Weights averaged for evaluation and the final model, and the store they are swapped into.
+    var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { get }
+    /// Settings a resumed run must share with the checkpoint (model config, seed), by name.
+    var identity: [String: String] { get }
+    /// Small state beyond tensors (running means), saved in the checkpoint as text.
+    func extraState() throws -> [String: String]
+    func restore(extraState: [String: String]) throws
+    /// Work that needs the run folder before the first step (caches beside the run).
+    func prepare(_ folder: RunFolder, log: RunLog) throws
+    /// Makes the batch of a step on the producer thread: a pure function of the seed and the step.
+    func batchMaker() throws -> @Sendable (Int) throws -> Batch
+    /// One optimisation step; the numbers to log (averaged over each log window).
+    func step(_ batch: Batch, context: StepContext) throws -> [String: Double]
+    /// Held-out scores (averaged weights in place); `final` at the end of the run.
+    func evaluate(step: Int, final: Bool, log: RunLog) throws -> [String: Any]
+    /// Sample images (H, W, 3) in [0, 1] by name (averaged weights in place).
+    func samples(step: Int) throws -> [String: Tensor]
+    /// Saves the final model (averaged weights in place) with `metadata`; returns where.
+    func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL
+}
+
+extension Trainer {
+    public func extraState() throws -> [String: String] { [:] }
+    public func restore(extraState: [String: String]) throws {}
+    public func prepare(_ folder: RunFolder, log: RunLog) throws {}
+}
+
+public final class Harness<T: Trainer> {
+    public let trainer: T
+    public let folder: RunFolder
+    public let run: RunConfig
+    let resume: Bool
+    let config: String
+    let prefetch: Int
+    let echo: (String) -> Void
+    var schedule: WarmupCosine
+
+    /// Completed optimizer steps.
+    public private(set) var step = 0
+    /// Seconds in training steps, and wall-clock seconds of the whole run (evaluations included),
+    /// over every session of the run.
+    var elapsed = 0.0
+    var wallBefore = 0.0
+    var sessionStart = Date()
+
+    /// `config` is the trainer's whole config as JSON (config.json, and kept in checkpoints).
+    public init(trainer: T, folder: RunFolder, resume: Bool, run: RunConfig, optimizer: OptimizerConfig, config: String,
+                prefetch: Int = 4, echo: @escaping (String) -> Void) {
+        self.trainer = trainer
+        self.folder = folder
+        self.resume = resume
+        self.run = run
+        self.config = config
+        self.prefetch = prefetch
+        self.echo = echo
+        schedule = WarmupCosine(peak: optimizer.learningRate, warmupSteps: optimizer.warmupSteps, totalSteps: run.steps,
+                                floor: optimizer.learningRate * optimizer.finalRatio)
+    }
+
+    /// The run's learning rate at a step (the schedule, fitted to any time budget).
+    public func learningRate(_ step: Int) -> Double { schedule(step) }
+
+    /// Trains to `run.steps` (or what fits the time budget), evaluating, sampling and checkpointing
+    /// on the way, and saves the final model; with `stoppingAt`, stops after the first checkpoint at
+    /// or after that step instead and returns nil (a run continued later with resume).
+    @discardableResult
+    public func train(stoppingAt stop: Int? = nil) throws -> URL? {
+        let lock = try folder.create()
+        defer { withExtendedLifetime(lock) {} }
+        if resume { try restore() }
+        let log = try RunLog(url: folder.log, keepingThrough: resume ? step : nil, progressEvery: run.progressEvery, echo: echo)
+        try writeAtomically(Data(config.utf8), to: folder.config)
+        try trainer.prepare(folder, log: log)
+
+        var total = schedule.totalSteps  // run.steps, or the fitted count of a resumed time-budgeted run
+        log.say("\(trainer.summary); batch \(run.batch), steps \(step)..<\(total) on \(run.device)")
+        let producer = BatchProducer(steps: step..<total, depth: prefetch, make: try trainer.batchMaker())
+        defer { producer.stop() }
+        sessionStart = Date()
+        let began = sessionStart, firstStep = step
+        var sums: [String: Double] = [:], counted = 0
+        var timing: (Date, Int)?
+        while step < total {
+            if run.timeBudget > 0, step >= firstStep + 80, (step - firstStep) % 20 == 0, let (t, s) = timing {
+                // Fit the step count to the wall-clock budget (evaluations included) from the pace since
+                // step 30 of this session; the cosine follows the new end.
+                let perStep = Date().timeIntervalSince(t) / Double(step - s)
+                let left = run.timeBudget - wallBefore - Date().timeIntervalSince(began)
+                let fitted = Swift.min(run.steps, step + Swift.max(1, Int(left / perStep)))
+                if abs(fitted - total) * 50 > total || step == firstStep + 80 {
+                    log.say(String(format: "time budget %.0f s at %.3f s/step: %d steps", run.timeBudget, perStep, fitted))
+                }
+                total = fitted
+                schedule.totalSteps = total
+            }
+            if step == firstStep + 30 { timing = (Date(), step) }
+            let started = Date()
+            // Any torch-side randomness (dropout, masks, noise) is a function of the step too.
+            Torch.manualSeed(run.seed &+ 0x5DEE_CE66 &* UInt64(step + 1))
+            let context = StepContext(step: step, learningRate: schedule(step), device: run.device.device, mixedPrecision: run.mixedPrecision)
+            let values = try trainer.step(try producer.next(), context: context)
+            elapsed += Date().timeIntervalSince(started)
+            step += 1
+            for (k, v) in values { sums[k, default: 0] += v }
+            counted += 1
+            let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
+            log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"])
+            let last = step == total
+            if step % run.logEvery == 0 || last {
+                var record: [String: Any] = sums.mapValues { $0 / Double(counted) }
+                record["lr"] = schedule(step - 1)
+                record["steps_per_second"] = rate
+                record["examples_per_second"] = rate * Double(run.batch)
+                if case .cuda(let index) = run.device.device { record["cuda_peak_mib"] = try Torch.cudaMemory(device: index).peak >> 20 }
+                try log.record(record, step: step)
+                let means = sums.mapValues { $0 / Double(counted) }
+                let headline = trainer.headline.compactMap { key in means[key].map { String(format: "  %@ %.4g", key, $0) } }.joined()
+                log.say(String(format: "step %d/%d  loss %.4f%@  lr %.2e  %.2f steps/s  ETA %@", step, total, means["loss"] ?? .nan, headline,
+                               schedule(step - 1), rate, RunLog.duration(Double(total - step) / rate)))
+                sums = [:]; counted = 0
+            }
+            if step % run.checkpointEvery == 0 || last {
+                sums = [:]; counted = 0  // windows restart at checkpoints, so a resumed run logs the same numbers
+                try saveCheckpoint()
+                if let stop, step >= stop, !last { return nil }
+            }
+            if step % run.evalEvery == 0 && !last { try evaluate(final: false, log: log) }
+        }
+        try evaluate(final: true, log: log)
+        let wall = wallBefore + Date().timeIntervalSince(sessionStart)
+        let metadata = ["training_steps": "\(step)", "training_seconds": String(format: "%.0f", elapsed),
+                        "wall_seconds": String(format: "%.0f", wall), "training_device": "\(run.device)", "training_config": config]
+        let url = try withAverages { try trainer.finish(folder, metadata: metadata, dtype: run.saveDtype.dtype) }
+        log.say(String(format: "saved %@ after %d steps: %.0f s in training steps, %.0f s wall-clock with evaluations", url.path, step, elapsed, wall))
+        return url
+    }
+
+    /// Scores and samples with the averaged weights; logs the record ("kind": "eval" or "final_eval"),
+    /// writes samples/step-N.png (samples/NAME-step-N.png for several) and the TensorBoard images.
+    func evaluate(final: Bool, log: RunLog) throws {
+        try withAverages {
+            var record = try trainer.evaluate(step: step, final: final, log: log)
+            if !record.isEmpty {
+                record["kind"] = final ? "final_eval" : "eval"
+                try log.record(record, step: step)
+            }
+            let samples = try trainer.samples(step: step)
+            for (name, image) in samples.sorted(by: { $0.key < $1.key }) {
+                let png = try PNG.encode(image)
+                let file = samples.count == 1 ? String(format: "step-%07d.png", step) : String(format: "%@-step-%07d.png", name, step)
+                try writeAtomically(png, to: folder.samples.appendingPathComponent(file))
+                try log.image("samples/" + name, image, png: png, step: step)
+            }
+        }
+    }
+
+    /// Runs `body` with the averaged weights in the model, then puts the trained weights back; a
+    /// failure to put them back is an error, never a silent switch of the weights being trained.
+    func withAverages<R>(_ body: () throws -> R) throws -> R {
+        guard let (ema, store) = trainer.average else { return try body() }
+        return try ema.withAverages(in: store, body)
+    }
+
+    func saveCheckpoint() throws {
+        let counters = CheckpointCounters(step: step, totalSteps: schedule.totalSteps, elapsed: elapsed,
+                                          wall: wallBefore + Date().timeIntervalSince(sessionStart))
+        try Checkpoint.save(to: folder.checkpoint, groups: trainer.checkpointGroups, counters: counters,
+                            identity: identity, extra: try trainer.extraState(), config: config)
+    }
+
+    var identity: [String: String] { trainer.identity.merging(["seed": "\(run.seed)"]) { $1 } }
+
+    func restore() throws {
+        let (counters, extra) = try Checkpoint.restore(from: folder.checkpoint, groups: trainer.checkpointGroups, identity: identity)
+        try trainer.restore(extraState: extra)
+        step = counters.step
+        elapsed = counters.elapsed
+        wallBefore = counters.wall
+        if run.timeBudget > 0 { schedule.totalSteps = counters.totalSteps }
+    }
+}

@@ -1,0 +1,138 @@
+// The settings every trainer shares: steps, batches and bookkeeping (`run`) and AdamW with warmup
+// and cosine decay (`optimizer`). Trainer-specific sections live with each trainer's config.
+import Foundation
+import Torch
+
+/// A setting spelled as one of a fixed set of words; a wrong word is an error that lists the choices.
+public protocol ConfigChoice: RawRepresentable, CaseIterable, Codable, Sendable where RawValue == String {}
+
+extension ConfigChoice {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(rawValue: text) else {
+            let choices = Self.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected one of \(choices), got '\(text)'"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    /// Parses a word given outside a config file (a command-line option).
+    public init(parsing text: String, setting: String) throws {
+        guard let value = Self(rawValue: text) else {
+            throw ConfigError("\(setting) must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+        }
+        self = value
+    }
+}
+
+/// The stored dtype of a trained model.
+public enum SaveDType: String, ConfigChoice {
+    case float32, float16, bfloat16
+
+    public var dtype: DType {
+        switch self {
+        case .float32: .float32
+        case .float16: .float16
+        case .bfloat16: .bfloat16
+        }
+    }
+}
+
+/// A device written as "cpu", "cuda" or "cuda:N".
+public struct DeviceSetting: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var device: Device
+
+    public init(_ device: Device) { self.device = device }
+
+    public init(parsing text: String) throws {
+        do { device = try Device(parsing: text) } catch { throw ConfigError("\(error.message)") }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let device = try? Device(parsing: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected cpu, cuda or cuda:N, got '\(text)'"))
+        }
+        self.device = device
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(device.description)
+    }
+
+    public var description: String { device.description }
+
+    /// Fails with one line when the device is a GPU this libtorch or machine does not have.
+    public func checkAvailable() throws {
+        guard case .cuda(let index) = device else { return }
+        let count = Torch.cudaDeviceCount
+        guard index < count else {
+            throw ConfigError("\(device) requested, but libtorch \(Torch.version) here found \(count == 0 ? "no CUDA device" : "\(count) CUDA device(s)")\(Torch.cudaAvailable ? "" : " (a CPU-only build or no GPU)"); use --device cpu")
+        }
+    }
+}
+
+/// AdamW with linear warmup and cosine decay, and gradient clipping.
+public struct OptimizerConfig: Codable, Sendable {
+    public var learningRate: Double = 1e-3
+    /// The discriminator's rate; 0 uses `learningRate` (tokenizer GAN training only).
+    public var discriminatorLearningRate: Double = 0
+    public var betas: [Double] = [0.9, 0.99]
+    public var weightDecay: Double = 1e-4
+    public var warmupSteps: Int = 100
+    /// The cosine ends at learningRate × this.
+    public var finalRatio: Double = 0.05
+    /// Global gradient-norm clipping (0 disables).
+    public var clipNorm: Double = 1
+
+    public init() {}
+
+    public func validate() throws {
+        guard learningRate > 0, betas.count == 2 else {
+            throw ConfigError("optimizer.learningRate must be positive and optimizer.betas two numbers")
+        }
+        guard warmupSteps >= 0, finalRatio >= 0, clipNorm >= 0, weightDecay >= 0, discriminatorLearningRate >= 0 else {
+            throw ConfigError("optimizer.warmupSteps, finalRatio, clipNorm, weightDecay and discriminatorLearningRate must not be negative")
+        }
+    }
+}
+
+/// Steps, batches and bookkeeping of a run.
+public struct RunConfig: Codable, Sendable {
+    public var steps: Int = 1000
+    public var batch: Int = 32
+    public var seed: UInt64 = 0
+    public var logEvery: Int = 50
+    public var evalEvery: Int = 500
+    public var checkpointEvery: Int = 500
+    /// EMA decay of the weights used for evaluation and the final model (0 disables).
+    public var emaDecay: Double = 0.999
+    public var device = DeviceSetting(.cpu)
+    /// Intra-op threads (0 keeps libtorch's choice).
+    public var threads: Int = 0
+    /// bf16 autocast on CUDA (ignored on the CPU).
+    public var mixedPrecision: Bool = true
+    /// Stop after this many seconds of training (0: no limit); the schedule is fitted to the steps
+    /// that fit, timed over steps 30 to 80 of a session.
+    public var timeBudget: Double = 0
+    /// Stored dtype of the final model.
+    public var saveDtype: SaveDType = .float32
+    /// Seconds between plain progress lines when standard error is not a terminal (0: none).
+    public var progressEvery: Double = 30
+
+    public init() {}
+
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
+        try require(steps > 0 && batch > 0, "run.steps and run.batch must be positive")
+        try require(logEvery > 0 && evalEvery > 0 && checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
+        try require((0..<1).contains(emaDecay), "run.emaDecay must be in [0, 1)")
+        try require(threads >= 0 && timeBudget >= 0 && progressEvery >= 0, "run.threads, run.timeBudget and run.progressEvery must not be negative")
+    }
+}

