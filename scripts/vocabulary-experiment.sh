@@ -20,7 +20,7 @@ for kind in lfq vq; do
     rm -rf "$out"
     echo "== $kind 2^$bits"
     "$magvit" train configs/vocabulary.yaml -o "$out" --set run.steps="$steps" \
-      --set model.quantizer.kind=$kind --set model.quantizer.bits=$bits --set model.quantizer.latentChannels=$bits | tail -2
+      --set model.quantizer.kind=$kind --set model.quantizer.bits=$bits | tail -2
   done
 done
 # matplotlib for the plot, once, into .deps/plot (git-ignored).

@@ -14,15 +14,9 @@ public enum QuantizerKind: String, Codable, Sendable {
     case vq
 }
 
-/// The quantizer's settings and loss weights.
-public struct QuantizerConfig: Codable, Sendable, Equatable {
-    public var kind: QuantizerKind = .lfq
-    /// Bits per token: the vocabulary has 2^bits codes. For VQ, log2 of the codebook size.
-    public var bits: Int = 18
-    /// Latent channels per token: equals `bits` for LFQ; VQ codes can be any width.
-    public var latentChannels: Int = 18
-    public var commitmentWeight: Double = 0.25
-    /// Weight of the entropy penalty E[H(p(c|z))] − γ·H(E[p(c|z)]) (LFQ).
+/// Lookup-free quantization's settings (MAGVIT-v2 §3.1, REFERENCE.md §1).
+public struct LFQConfig: Codable, Sendable, Equatable {
+    /// Weight of the entropy penalty E[H(p(c|z))] − γ·H(E[p(c|z)]).
     public var entropyWeight: Double = 0.1
     /// γ, the weight of the codebook (batch) entropy inside the penalty.
     public var diversityGamma: Double = 1
@@ -34,16 +28,75 @@ public struct QuantizerConfig: Codable, Sendable, Equatable {
     /// Entropy weight multiplier 1 + r·max(0, 1 − step/S) (official MAGVIT code; r = 0 disables).
     public var annealRatio: Double = 3
     public var annealSteps: Int = 2000
-    /// VQ only: weight of the codebook loss ‖sg(z) − e‖².
+
+    public init() {}
+}
+
+/// Vector quantization's settings (VQ-VAE).
+public struct VQConfig: Codable, Sendable, Equatable {
+    /// Width of the codes (0: the number of bits, as LFQ).
+    public var latentChannels: Int = 0
+    /// Weight of the codebook loss ‖sg(z) − e‖².
     public var codebookWeight: Double = 1
+
+    public init() {}
+}
+
+/// The quantizer: its kind and size, the commitment weight every kind has, and each kind's own
+/// settings (`lfq`, `vq`; only the section of `kind` is used).
+public struct QuantizerConfig: Codable, Sendable, Equatable {
+    public var kind: QuantizerKind = .lfq
+    /// Bits per token: the vocabulary has 2^bits codes. For VQ, log2 of the codebook size.
+    public var bits: Int = 18
+    /// Weight of mean((z − sg(q))²).
+    public var commitmentWeight: Double = 0.25
+    public var lfq = LFQConfig()
+    public var vq = VQConfig()
 
     public init(kind: QuantizerKind = .lfq, bits: Int = 18) {
         self.kind = kind
         self.bits = bits
-        self.latentChannels = bits
     }
 
     public var codebookSize: Int { 1 << bits }
+
+    /// Latent channels per token: one per bit for LFQ; VQ's code width.
+    public var latentChannels: Int { kind == .vq && vq.latentChannels > 0 ? vq.latentChannels : bits }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, bits, commitmentWeight, lfq, vq
+        // The flat layout of checkpoints written before the per-kind sections.
+        case latentChannels, entropyWeight, diversityGamma, temperature, entropyGroupBits, annealRatio, annealSteps, codebookWeight
+    }
+
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(QuantizerKind.self, forKey: .kind) ?? .lfq
+        bits = try c.decodeIfPresent(Int.self, forKey: .bits) ?? 18
+        commitmentWeight = try c.decodeIfPresent(Double.self, forKey: .commitmentWeight) ?? 0.25
+        lfq = try c.decodeIfPresent(LFQConfig.self, forKey: .lfq) ?? LFQConfig()
+        vq = try c.decodeIfPresent(VQConfig.self, forKey: .vq) ?? VQConfig()
+        if !c.contains(.lfq), !c.contains(.vq) {
+            lfq.entropyWeight = try c.decodeIfPresent(Double.self, forKey: .entropyWeight) ?? lfq.entropyWeight
+            lfq.diversityGamma = try c.decodeIfPresent(Double.self, forKey: .diversityGamma) ?? lfq.diversityGamma
+            lfq.temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? lfq.temperature
+            lfq.entropyGroupBits = try c.decodeIfPresent(Int.self, forKey: .entropyGroupBits) ?? lfq.entropyGroupBits
+            lfq.annealRatio = try c.decodeIfPresent(Double.self, forKey: .annealRatio) ?? lfq.annealRatio
+            lfq.annealSteps = try c.decodeIfPresent(Int.self, forKey: .annealSteps) ?? lfq.annealSteps
+            vq.codebookWeight = try c.decodeIfPresent(Double.self, forKey: .codebookWeight) ?? vq.codebookWeight
+            let width = try c.decodeIfPresent(Int.self, forKey: .latentChannels) ?? bits
+            vq.latentChannels = width == bits ? 0 : width
+        }
+    }
+
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(bits, forKey: .bits)
+        try c.encode(commitmentWeight, forKey: .commitmentWeight)
+        try c.encode(lfq, forKey: .lfq)
+        try c.encode(vq, forKey: .vq)
+    }
 }
 
 /// The whole tokenizer: encoder, quantizer and decoder shapes.
@@ -101,10 +154,8 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
         }
         let q = quantizer
         guard q.bits >= 1, q.bits <= 30 else { throw fail("quantizer bits must be 1...30, got \(q.bits)") }
-        if q.kind == .lfq, q.latentChannels != q.bits {
-            throw fail("LFQ needs latentChannels == bits, got \(q.latentChannels) and \(q.bits)")
-        }
-        guard q.entropyGroupBits >= 1, q.temperature > 0 else { throw fail("entropyGroupBits and temperature must be positive") }
+        guard q.lfq.entropyGroupBits >= 1, q.lfq.temperature > 0 else { throw fail("quantizer.lfq.entropyGroupBits and temperature must be positive") }
+        guard q.vq.latentChannels >= 0 else { throw fail("quantizer.vq.latentChannels must not be negative (0: the number of bits)") }
     }
 }
 

@@ -44,10 +44,10 @@ public final class LookupFreeQuantizer: Quantizer {
             var terms = LossTerms()
             if losses {
                 let flat = try z32.transpose(1, 4).reshape([-1, config.bits])  // (N, d)
-                let anneal = 1 + config.annealRatio * Swift.max(0, 1 - Double(step) / Double(Swift.max(config.annealSteps, 1)))
+                let anneal = 1 + config.lfq.annealRatio * Swift.max(0, 1 - Double(step) / Double(Swift.max(config.lfq.annealSteps, 1)))
                 try terms.add("commitment", mseLoss(z32, q.detach()), weight: config.commitmentWeight)
-                try terms.add("entropy_sample", perSampleEntropy(flat), weight: config.entropyWeight * anneal)
-                try terms.add("entropy_codebook", codebookEntropy(flat), weight: -config.diversityGamma * config.entropyWeight * anneal)
+                try terms.add("entropy_sample", perSampleEntropy(flat), weight: config.lfq.entropyWeight * anneal)
+                try terms.add("entropy_codebook", codebookEntropy(flat), weight: -config.lfq.diversityGamma * config.lfq.entropyWeight * anneal)
             }
             return Quantization(latents: straightThrough, ids: ids, terms: terms, loss: try terms.total() ?? Tensor.zeros([], device: z.device),
                                 codebookSize: config.codebookSize)
@@ -56,19 +56,19 @@ public final class LookupFreeQuantizer: Quantizer {
 
     /// E_n Σ_i H_binary(σ(a_ni)) with a = 4z/T, using H = softplus(a) − a·σ(a) (stable for large |a|).
     public func perSampleEntropy(_ flat: Tensor) throws -> Tensor {
-        let a = try flat * (4 / config.temperature)
+        let a = try flat * (4 / config.lfq.temperature)
         return try (a.softplus() - a * a.sigmoid()).sum(dim: 1).mean()
     }
 
     /// Σ over bit groups of −Σ_c p̄_c log(p̄_c + 1e-5), p̄ the batch mean of softmax_c(2 z_g·c / T).
     public func codebookEntropy(_ flat: Tensor) throws -> Tensor {
         let d = config.bits
-        let group = Swift.min(config.entropyGroupBits, d)
+        let group = Swift.min(config.lfq.entropyGroupBits, d)
         var total: Tensor?
         for start in stride(from: 0, to: d, by: group) {
             let width = Swift.min(group, d - start)
             let codes = try groupCodes(bits: width, device: flat.device)  // (width, 2^width)
-            let logits = try matmul(flat.narrow(1, start: start, length: width), codes) * (2 / config.temperature)
+            let logits = try matmul(flat.narrow(1, start: start, length: width), codes) * (2 / config.lfq.temperature)
             let average = try logits.softmax(dim: 1).mean(dim: 0)  // (2^width)
             let h = try -(average * (average + 1e-5).log()).sum()
             total = try total.map { try $0 + h } ?? h

@@ -43,7 +43,7 @@ public final class VectorQuantizer: Quantizer {
         var terms = LossTerms()
         if losses {
             try terms.add("commitment", mseLoss(z, q.detach()), weight: config.commitmentWeight)
-            try terms.add("codebook", mseLoss(q, z.detach()), weight: config.codebookWeight)
+            try terms.add("codebook", mseLoss(q, z.detach()), weight: config.vq.codebookWeight)
         }
         return Quantization(latents: straightThrough, ids: ids, terms: terms, loss: try terms.total() ?? Tensor.zeros([], device: z.device),
                             codebookSize: config.codebookSize)

@@ -30,10 +30,10 @@ final class PeerParityTests: XCTestCase {
     private func checkLFQ(_ name: String, bits: Int, compareClampedEntropies: Bool) throws {
         let f = try fixture(name)
         var config = QuantizerConfig(kind: .lfq, bits: bits)
-        config.entropyGroupBits = bits  // exact codebook entropy, as both peers compute it
+        config.lfq.entropyGroupBits = bits  // exact codebook entropy, as both peers compute it
         let lfq = LookupFreeQuantizer(config: config)
         let z = try f["z"]!.requiresGrad(true)
-        let q = try lfq(z, step: config.annealSteps)
+        let q = try lfq(z, step: config.lfq.annealSteps)
         // Quantized values, ids (Open-MAGVIT2's bit order is ours), gradient straight through.
         try assertClose(q.latents, f["om2_quantized"]!, rtol: 0, atol: 0, "quantized vs Open-MAGVIT2")
         XCTAssertEqual(try q.ids.toArray(Int64.self), try f["om2_ids"]!.toArray(Int64.self), "ids vs Open-MAGVIT2")

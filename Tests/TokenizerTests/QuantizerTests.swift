@@ -26,9 +26,9 @@ final class QuantizerTests: XCTestCase {
         // With every token identical the batch distribution is a product over bits, so the grouped
         // entropy (sum over groups) equals the exact one.
         var config = QuantizerConfig(kind: .lfq, bits: 8)
-        config.entropyGroupBits = 8
+        config.lfq.entropyGroupBits = 8
         let exact = LookupFreeQuantizer(config: config)
-        config.entropyGroupBits = 3
+        config.lfq.entropyGroupBits = 3
         let grouped = LookupFreeQuantizer(config: config)
         let flat = try (Tensor.randn([1, 8]) * 0.004).expand([16, 8]).contiguous()
         try assertClose(grouped.codebookEntropy(flat), exact.codebookEntropy(flat), rtol: 1e-3, atol: 1e-4)
@@ -44,8 +44,8 @@ final class QuantizerTests: XCTestCase {
 
     func testEntropyAnnealingAndLossComposition() throws {
         var config = QuantizerConfig(kind: .lfq, bits: 4)
-        config.annealRatio = 3
-        config.annealSteps = 100
+        config.lfq.annealRatio = 3
+        config.lfq.annealSteps = 100
         let lfq = LookupFreeQuantizer(config: config)
         let z = try Tensor.randn([2, 4, 1, 3, 3]) * 0.01
         let start = try lfq(z, step: 0), middle = try lfq(z, step: 50), end = try lfq(z, step: 200)
@@ -79,7 +79,7 @@ final class QuantizerTests: XCTestCase {
     func testVectorQuantizerPicksNearestCodeAndTrainsTheCodebook() throws {
         let store = ParameterStore()
         var config = QuantizerConfig(kind: .vq, bits: 3)
-        config.latentChannels = 2
+        config.vq.latentChannels = 2
         let vq = try VectorQuantizer(store.root("quantize"), config: config)
         let table: [Float] = [0, 0, 1, 0, 0, 1, -1, 0, 0, -1, 1, 1, -1, -1, 2, 2]
         try store.load(["quantize.codebook.weight": Tensor(table, shape: [8, 2])])
@@ -113,7 +113,7 @@ final class QuantizerTests: XCTestCase {
         // Control: the exact codebook entropy on only 512 tokens does build 512 × 2^18 tensors (512 MiB
         // each), and the same measurement sees it, so the bound above is not vacuous.
         var exact = QuantizerConfig(kind: .lfq, bits: 18)
-        exact.entropyGroupBits = 18
+        exact.lfq.entropyGroupBits = 18
         let small = try Tensor.randn([2, 18, 1, 16, 16]) * 0.01
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
         let controlBefore = residentBytes()
@@ -130,4 +130,23 @@ func peakResidentBytes() -> Int {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kb * 1024
+}
+
+extension QuantizerTests {
+    /// Checkpoints written before the per-kind sections store the quantizer flat; they still load.
+    func testFlatQuantizerConfigOfOlderCheckpointsDecodes() throws {
+        let flat = """
+            {"kind": "vq", "bits": 6, "latentChannels": 4, "commitmentWeight": 0.5, "entropyWeight": 0.02, "diversityGamma": 3,
+             "temperature": 0.01, "entropyGroupBits": 9, "annealRatio": 0, "annealSteps": 2000, "codebookWeight": 2}
+            """
+        let q = try JSONDecoder().decode(QuantizerConfig.self, from: Data(flat.utf8))
+        XCTAssertEqual(q.kind, .vq)
+        XCTAssertEqual(q.latentChannels, 4)
+        XCTAssertEqual(q.vq.codebookWeight, 2)
+        XCTAssertEqual(q.lfq.entropyWeight, 0.02)
+        XCTAssertEqual(q.lfq.diversityGamma, 3)
+        XCTAssertEqual(q.commitmentWeight, 0.5)
+        let again = try JSONDecoder().decode(QuantizerConfig.self, from: JSONEncoder().encode(q))
+        XCTAssertEqual(again, q)
+    }
 }

@@ -6,7 +6,7 @@ final class ConfigTests: XCTestCase {
         let config = try TrainingConfig.parse("""
             model:
               preset: tiny
-              quantizer: {bits: 4, latentChannels: 4}
+              quantizer: {bits: 4}
             loss: {reconstruction: l1, perceptualWeight: 0.1}
             optimizer:
               learningRate: 3e-4
@@ -37,5 +37,10 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(message("loss: {reconstruction: l3}").contains("loss.reconstruction"))
         XCTAssertTrue(message("model: {preset: video-small}\ndata: {kind: fashion-mnist}").contains("1-frame"))
         XCTAssertTrue(message("[1, 2]").contains("mapping"))
+        XCTAssertTrue(message("model: {quantizer: {entropyWeight: 0.2}}").contains("unknown setting 'model.quantizer.entropyWeight'"))
+        XCTAssertTrue(message("run: {saveDtype: float8}").contains("expected one of float32, float16, bfloat16, got 'float8'"))
+        XCTAssertTrue(message("run: {device: gpu}").contains("expected cpu, cuda or cuda:N, got 'gpu'"))
+        XCTAssertTrue(message("loss: {perceptualNetwork: resnet}").contains("expected one of vgg, alex"))
+        XCTAssertTrue(message("initialization: zeros").contains("expected one of inflated, random"))
     }
 }

@@ -48,7 +48,7 @@ final class GradientSourceTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-gradients-\(getpid())-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = try TrainingConfig.parse("""
-            model: {preset: image-small, baseChannels: 8, quantizer: {bits: 6, latentChannels: 6}}
+            model: {preset: image-small, baseChannels: 8, quantizer: {bits: 6}}
             data: {kind: test-gradients, evalSamples: 4}
             optimizer: {learningRate: 0.003, warmupSteps: 3}
             run: {steps: 30, batch: 4, logEvery: 1, evalEvery: 15, checkpointEvery: 15, emaDecay: 0, threads: 1}

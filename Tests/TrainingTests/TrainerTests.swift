@@ -23,7 +23,7 @@ final class TrainerTests: XCTestCase {
         model:
           preset: image-small
           baseChannels: 8
-          quantizer: {bits: 6, latentChannels: 6, annealSteps: 20}
+          quantizer: {bits: 6, lfq: {annealSteps: 20}}
         data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)], flip: true, evalSamples: 8, evalWholeSet: true}
         loss: {adversarialWeight: 0.1, discriminatorStart: 4, discriminatorChannels: 8, lecamWeight: 0.01}
         optimizer: {learningRate: 0.003, warmupSteps: 5}
