@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Generator", targets: ["Generator"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
@@ -39,9 +40,12 @@ let package = Package(
             dependencies: ["Tokenizer", "Metrics", "Media", "NN", "Torch", .product(name: "Yams", package: "Yams")]),
         .target(name: "Generator", dependencies: ["Training", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
+        .target(
+            name: "Evaluation",
+            dependencies: ["Codec", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Training", "Generator", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .executableTarget(
             name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator"], linkerSettings: linkShim),
@@ -60,6 +64,9 @@ let package = Package(
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(
             name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
