@@ -63,7 +63,7 @@ let package = Package(
             name: "TrainingTests", dependencies: ["Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(
-            name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "GeneratorTests", dependencies: ["Generator", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
