@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Harness", targets: ["Harness"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Generator", targets: ["Generator"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
@@ -40,9 +41,12 @@ let package = Package(
         .target(name: "Training", dependencies: ["Harness", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Generator", dependencies: ["Harness", "Training", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
+        .target(
+            name: "Evaluation",
+            dependencies: ["Codec", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .executableTarget(
             name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator"], linkerSettings: linkShim),
@@ -61,7 +65,10 @@ let package = Package(
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "GeneratorTests", dependencies: ["Generator", "Harness", "Training", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "GeneratorTests", dependencies: ["Generator", "Harness", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],

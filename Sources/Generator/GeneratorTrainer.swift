@@ -26,6 +26,8 @@ public final class GeneratorTrainer: Trainer {
     var labels: Tensor?
     /// The frame-prediction grid of the last evaluation, for `samples`.
     var predictionGrid: Tensor?
+    /// The FVD network, loaded at the first evaluation that needs it.
+    var i3d: I3D?
 
     public var directory: URL { folder.url }
     public var generatorURL: URL { folder.url.appendingPathComponent("generator.safetensors") }
@@ -150,54 +152,28 @@ public final class GeneratorTrainer: Trainer {
         return generatorURL
     }
 
-    /// Frame prediction on `predictionClips` held-out moving-digit clips: the first conditionFrames
-    /// latent frames given, the rest sampled; mean PSNR of the predicted frames against the real
-    /// ones, against the tokenizer's own reconstruction (the ceiling) and against repeating the last
-    /// given frame (the baseline). Writes a grid: real, reconstructed and predicted rows of 3 clips.
+    /// Frame prediction on `predictionClips` held-out clips (FramePrediction): the first
+    /// conditionFrames latent frames given, the rest sampled; PSNR of the predicted frames against the
+    /// real ones, the tokenizer's reconstruction (the ceiling) and repeating the last given frame (the
+    /// baseline), and FVD with `predictionFVD`. Keeps the grid of real, reconstructed and predicted clips.
     func predictionScores(log: RunLog) throws -> [String: Any] {
-        let m = tokenizer.config, g = config.generator
+        let m = tokenizer.config
         guard let clips = try data.heldOut(limit: config.predictionClips)?.clips, clips.size(0) >= 3 else {
             throw ConfigError("frame prediction needs at least 3 held-out clips from \(config.data.kind)")
         }
-        let ids = try tokenizer.encode(clips.to(device)).reshape([clips.size(0), -1])
-        let given = try ids.narrow(1, start: 0, length: g.givenTokens)
         let s = config.sampling
-        let predicted = try model.sample(count: clips.size(0), given: given, options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed))
-        let real = try (clips + 1.0) / 2.0
-        let reconstruction = try (GeneratedImages.decode(ids, grid: g.grid, tokenizer: tokenizer) + 1.0) / 2.0
-        let prediction = try (GeneratedImages.decode(predicted, grid: g.grid, tokenizer: tokenizer) + 1.0) / 2.0
-        let known = 1 + (g.conditionFrames - 1) * m.temporalFactor, future = m.clipFrames - known
-        func psnr(_ a: Tensor) throws -> Double {  // mean over clips and future frames of per-frame PSNR
-            let x = try a.narrow(2, start: known, length: future), y = try real.narrow(2, start: known, length: future)
-            let mse = try (x - y).square().mean([1, 3, 4]).clamp(min: 1e-10)  // (B, future)
-            return try (mse.log() * (-10 / Foundation.log(10.0))).mean().item()
-        }
-        // Copying the last given frame into every later one.
-        let copy = try concatenate([real.narrow(2, start: 0, length: known),
-                                    real.narrow(2, start: known - 1, length: 1).expand([-1, -1, future, -1, -1])], dim: 2)
-        var scores: [String: Any] = ["psnr_predicted": try psnr(prediction), "psnr_reconstruction": try psnr(reconstruction),
-                                     "psnr_copy_last_frame": try psnr(copy), "clips": clips.size(0), "given_frames": known]
+        if config.predictionFVD, i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
+        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer, clips: clips,
+                                             options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: i3d)
+        let r = p.scores
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",
-                       clips.size(0), known, future, scores["psnr_predicted"] as! Double, scores["psnr_copy_last_frame"] as! Double, scores["psnr_reconstruction"] as! Double))
-        if config.predictionFVD {
-            let i3d = try I3D(weights: I3D.defaultWeights(), device: device)
-            func statistics(_ x: Tensor) throws -> FeatureStatistics {
-                var s = try FeatureStatistics(dimension: I3D.classCount)
-                for start in stride(from: 0, to: x.size(0), by: 8) { try s.add(i3d.features(x.narrow(0, start: start, length: min(8, x.size(0) - start)))) }
-                return s
-            }
-            let reference = try statistics(real)
-            for (name, set) in [("predicted", prediction), ("copy_last_frame", copy), ("reconstruction", reconstruction)] {
-                scores["fvd_" + name] = try FrechetDistance.distance(reference, statistics(set))
-            }
+                       r.clips, r.givenFrames, m.clipFrames - r.givenFrames, r.psnrPredicted, r.psnrCopyLastFrame, r.psnrReconstruction))
+        if let fp = r.fvdPredicted, let fc = r.fvdCopyLastFrame, let fr = r.fvdReconstruction {
             log.say(String(format: "FVD against the real clips (%d-frame clips, I3D logits): %.1f predicted, %.1f copying the last given frame, %.1f tokenizer reconstruction",
-                           m.clipFrames, scores["fvd_predicted"] as! Double, scores["fvd_copy_last_frame"] as! Double, scores["fvd_reconstruction"] as! Double))
+                           m.clipFrames, fp, fc, fr))
         }
-        let rows = try (0..<3).flatMap { i in try [real, reconstruction, prediction].map { try $0.narrow(0, start: i, length: 1) } }
-        let grid = try concatenate(rows, dim: 0) * 2.0 - 1.0  // (9, C, T, H, W): each row a clip's frames
-        let frames = try grid.permute([0, 2, 1, 3, 4]).reshape([9 * m.clipFrames, m.imageChannels, 1, m.resolution, m.resolution])
-        predictionGrid = try GeneratedImages.grid(frames, columns: m.clipFrames)
-        return scores
+        predictionGrid = try p.grid(clips: 3)
+        return try r.record()
     }
 
     /// The generator's weights with its config and tokenizer in the metadata.

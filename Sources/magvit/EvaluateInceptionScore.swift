@@ -1,11 +1,10 @@
 // `magvit eval is SET`: the Inception Score of a set of images with TensorFlow's Inception-v3 (the FID
 // network's pool3 features through its 1008-way logits layer, a file the user brings).
 import ArgumentParser
-import Codec
+import Evaluation
 import Foundation
 import Metrics
 import NN
-import Torch
 
 struct EvaluateInceptionScore: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,24 +34,13 @@ struct EvaluateInceptionScore: ParsableCommand {
     func run() throws {
         let device = try runtime.apply()
         let headURL = head.map { URL(fileURLWithPath: $0) } ?? InceptionLogits.defaultWeights()
-        let logits = try InceptionLogits(weights: headURL, device: device)
-        let inception = try FIDInception(weights: FIDInception.defaultWeights(), device: device)
-        let source = try ImageSource(set, model: model, device: device)
-        var parts: [Tensor] = []
-        var count = 0
-        let bar = ProgressBar(label: "IS " + URL(fileURLWithPath: set).lastPathComponent)
-        let start = Date()
-        try source.forEachInceptionBatch(inception, batch: batch, limit: limit) { features in
-            parts.append(try logits.probabilities(features).to(.float64, .cpu))
-            count += features.size(0)
-            bar.update(JobProgress(frames: count, total: source.count(limit: limit), seconds: Date().timeIntervalSince(start)))
+        let evaluation = GenerationEvaluation(options: .init(batch: batch, limit: limit), device: device, cache: nil) { [model] in
+            try model.load(device: device)
         }
-        bar.done()
-        guard count >= splits else { throw ValidationError("\(set): \(count) images, fewer than the \(splits) splits") }
-        let (mean, std) = try InceptionScore.score(probabilities: concatenate(parts, dim: 0), splits: splits)
-        print(String(format: "IS %.3f ± %.3f  (%d images, %d splits, %d classes)", mean, std, count, splits, logits.weight.size(0)))
+        let score = try evaluation.inceptionScore(of: set, head: headURL, splits: splits, progress: ProgressBar.show)
+        print(String(format: "IS %.3f ± %.3f  (%d images, %d splits, %d classes)", score.mean, score.std, score.images, score.splits, score.classes))
         if let json {
-            let result: [String: Any] = ["set": set, "images": count, "splits": splits, "is_mean": mean, "is_std": std,
+            let result: [String: Any] = ["set": set, "images": score.images, "splits": splits, "is_mean": score.mean, "is_std": score.std,
                                          "network": "fid-inception-v3 pool3 + \(headURL.lastPathComponent)"]
             try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
             print("wrote \(json)")

@@ -4,7 +4,6 @@ import ArgumentParser
 import Foundation
 import Generator
 import Media
-import Metrics
 import NN
 import Torch
 import Training
@@ -156,24 +155,15 @@ struct Predict: ParsableCommand {
         }
         var x = try clip.permute([3, 0, 1, 2]).unsqueeze(0) * 2.0 - 1.0  // (1, C, T, H, W) in [-1, 1]
         if t.imageChannels == 1 { x = try x.mean([1], keepDim: true) }
-        let ids = try g.tokenizer.encode(x.to(device)).reshape([1, -1])
-        let given = try ids.narrow(1, start: 0, length: config.givenTokens)
-        let out = try g.model.sample(count: 1, given: given, options: sampling.options)
-        let frames = try GeneratedImages.decode(out, grid: config.grid, tokenizer: g.tokenizer)
-        let pictures = try GeneratedImages.pictures(frames)  // (T, H, W, 3)
+        let p = try FramePrediction.evaluate(model: g.model, tokenizer: g.tokenizer, clips: x, options: sampling.options)
+        let pictures = try GeneratedImages.pictures(p.prediction)  // (T, H, W, 3)
         let writer = try VideoWriter(path: output, width: pictures.size(2), height: pictures.size(1))
         try writer.write(pictures)
         try writer.finish()
-        // Frames 0..<k come (in the tokenizer's causal layout) from the given latent frames.
-        let known = 1 + (config.conditionFrames - 1) * t.temporalFactor
-        let truth = try GeneratedImages.pictures(x.to(.float32, .cpu))
-        let predicted = try pictures.narrow(0, start: known, length: t.clipFrames - known)
-        let real = try truth.narrow(0, start: known, length: t.clipFrames - known)
-        let copy = try truth.narrow(0, start: known - 1, length: 1).expand(real.shape)
-        let ours = try Fidelity.psnr(predicted, real), baseline = try Fidelity.psnr(copy, real)
+        let known = p.scores.givenFrames, ours = p.framePSNR.predicted, baseline = p.framePSNR.copyLastFrame
         print("frame  PSNR predicted  PSNR copy-last-frame")
         for i in 0..<ours.count { print(String(format: "%5d  %14.2f  %20.2f", known + i, ours[i], baseline[i])) }
-        let mean = ours.reduce(0, +) / Double(ours.count), meanBaseline = baseline.reduce(0, +) / Double(baseline.count)
+        let mean = p.scores.psnrPredicted, meanBaseline = p.scores.psnrCopyLastFrame
         print(String(format: "mean   %14.2f  %20.2f   (%d given frames, %d predicted)", mean, meanBaseline, known, ours.count))
         print("wrote \(output)")
         if let json {
