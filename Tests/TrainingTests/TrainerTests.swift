@@ -152,5 +152,24 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(r.output.contains("no checkpoint.safetensors to resume from"), r.output)
         r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("x").path, "--set", "data.train=[/nonexistent]"])
         XCTAssertTrue(r.output.contains("/nonexistent"), r.output)
+        // A GPU this machine lacks: one line naming libtorch, and no run folder left behind.
+        r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("gpu").path, "--device", "cuda:3"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("cuda:3") && r.output.contains("libtorch"), r.output)
+        XCTAssertLessThanOrEqual(r.output.split(separator: "\n").count, 2, r.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("gpu").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("x").path), "refused configs leave no run folder")
+    }
+
+    /// Without a terminal the tool still shows progress: a plain line with step, rate and ETA.
+    func testProgressLinesWithoutATerminal() throws {
+        let config = folder.appendingPathComponent("config.yaml")
+        try imageConfig.write(to: config, atomically: true, encoding: .utf8)
+        let r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("progress").path, "--set", "run.steps=12",
+                            "--set", "run.logEvery=100", "--set", "run.progressEvery=0.001", "--set", "loss.adversarialWeight=0", "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let lines = r.output.split(separator: "\n").filter { $0.hasPrefix("progress: ") }
+        XCTAssertGreaterThanOrEqual(lines.count, 5, r.output)
+        XCTAssertTrue(lines.last!.contains("12/12") && lines.last!.contains("steps/s") && lines.last!.contains("ETA"), r.output)
     }
 }
