@@ -87,34 +87,14 @@ final class HarnessTests: XCTestCase {
         let whole = folder.appendingPathComponent("whole"), killed = folder.appendingPathComponent("killed")
         try Self.train(whole, steps: 200)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["HarnessTests.HarnessTests/testChildRun"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["MAGVIT_HARNESS_CHILD": killed.path]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let log = killed.appendingPathComponent("log.jsonl")
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning, Date() < deadline {
-            let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
-            if lines >= 125 { break }  // past the checkpoint at step 100, before the one at 150
-            usleep(1_000)
-        }
-        XCTAssertTrue(process.isRunning, "the child run finished (or failed) before it could be killed")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        // The child test trains into `killed`, slowed down, and is killed past the checkpoint at step 100.
+        try killWithSIGKILL(CommandLine.arguments[0], ["HarnessTests.HarnessTests/testChildRun"],
+                            environment: ProcessInfo.processInfo.environment.merging(["MAGVIT_HARNESS_CHILD": killed.path]) { $1 },
+                            whenLogAt: killed.appendingPathComponent("log.jsonl"), holds: 125)
         XCTAssertGreaterThan(try records(killed).count, 100, "the log of the killed run holds its records")
 
         try Self.train(killed, steps: 200, resume: true)
-        let a = try records(whole), b = try records(killed)
-        XCTAssertEqual(a.count, b.count)
-        for (x, y) in zip(a, b) {
-            var x = x, y = y
-            for key in ["steps_per_second", "examples_per_second"] { x[key] = nil; y[key] = nil }
-            XCTAssertEqual(NSDictionary(dictionary: x), NSDictionary(dictionary: y), "step \(x["step"] ?? "?")")
-        }
+        try assertSameRecords(whole.appendingPathComponent("log.jsonl"), killed.appendingPathComponent("log.jsonl"))
         let wa = try SafeTensors.read(whole.appendingPathComponent("tiny.safetensors")).tensors
         let wb = try SafeTensors.read(killed.appendingPathComponent("tiny.safetensors")).tensors
         XCTAssertEqual(Set(wa.keys), Set(wb.keys))

@@ -98,3 +98,41 @@ public func magvit(_ arguments: [String]) throws -> (status: Int32, output: Stri
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
+
+/// Starts `executable` and kills it with SIGKILL once its run log holds `lines` lines (a run past a
+/// checkpoint and before the next); fails the test if it ends first.
+public func killWithSIGKILL(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                            whenLogAt log: URL, holds lines: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning, Date() < deadline {
+        if ((try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) >= lines { break }
+        usleep(1_000)
+    }
+    XCTAssertTrue(process.isRunning, "the run finished (or failed) before it could be killed", file: file, line: line)
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationReason, .uncaughtSignal, file: file, line: line)
+}
+
+/// The records of two run logs are equal, but for the timing keys.
+public func assertSameRecords(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+    func records(_ url: URL) throws -> [[String: Any]] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+    let x = try records(a), y = try records(b)
+    XCTAssertEqual(x.count, y.count, file: file, line: line)
+    for (r, s) in zip(x, y) {
+        var r = r, s = s
+        for key in ["steps_per_second", "examples_per_second"] { r[key] = nil; s[key] = nil }
+        XCTAssertEqual(NSDictionary(dictionary: r), NSDictionary(dictionary: s), "step \(r["step"] ?? "?")", file: file, line: line)
+    }
+}

@@ -108,32 +108,11 @@ final class TrainerTests: XCTestCase {
         var r = try magvit(["train", config.path, "-o", whole.path])
         XCTAssertEqual(r.status, 0, r.output)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: magvitTool)
-        process.arguments = ["train", config.path, "-o", killed.path]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let log = killed.appendingPathComponent("log.jsonl")
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning, Date() < deadline {
-            let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
-            if lines >= 25 { break }  // past the checkpoint at step 20, before the one at 30
-            usleep(2_000)
-        }
-        XCTAssertTrue(process.isRunning, "the run finished before it could be killed")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
-
+        // Killed past the checkpoint at step 20, before the one at 30.
+        try killWithSIGKILL(magvitTool, ["train", config.path, "-o", killed.path], whenLogAt: killed.appendingPathComponent("log.jsonl"), holds: 25)
         r = try magvit(["train", config.path, "-o", killed.path, "--resume"])
         XCTAssertEqual(r.status, 0, r.output)
-        let a = try records(whole), b = try records(killed)
-        XCTAssertEqual(a.count, b.count)
-        for (x, y) in zip(a, b) {
-            var x = x, y = y
-            for key in ["steps_per_second", "examples_per_second"] { x[key] = nil; y[key] = nil }
-            XCTAssertEqual(NSDictionary(dictionary: x), NSDictionary(dictionary: y), "step \(x["step"] ?? "?")")
-        }
+        try assertSameRecords(whole.appendingPathComponent("log.jsonl"), killed.appendingPathComponent("log.jsonl"))
         let wholeModel = try VideoTokenizer.load(from: whole.appendingPathComponent("tokenizer.safetensors"))
         let resumedModel = try VideoTokenizer.load(from: killed.appendingPathComponent("tokenizer.safetensors"))
         XCTAssertEqual(try wholeModel.weightsHash(), try resumedModel.weightsHash())
