@@ -12,11 +12,15 @@ extension Tensor {
         return self
     }
 
-    /// The gradient accumulated by `backward`, if any.
+    /// The gradient accumulated by `backward`, or nil when none has been. Throws when libtorch
+    /// cannot give it, which is not the same as having none.
     public var grad: Tensor? {
-        var out: OpaquePointer?
-        guard ct_grad(handle, &out) == nil, let out else { return nil }
-        return Tensor(owning: out)
+        get throws(TorchError) {
+            var out: OpaquePointer?
+            try check(ct_grad(handle, &out))
+            guard let out else { return nil }
+            return Tensor(owning: out)
+        }
     }
 
     /// Drops the accumulated gradient.
