@@ -110,6 +110,14 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         }
     }
 
+    /// Throws unless tensors can be placed here, with one line naming this libtorch's version and
+    /// build and the CUDA devices it found, e.g. "cuda:0 requested, but this libtorch 2.15.0 (CPU
+    /// build) found no CUDA device; use --device cpu". Every operation given a device checks it the
+    /// same way; this asks before any work starts.
+    public func checkAvailable() throws(TorchError) {
+        try check(ct_check_device(kind, index))
+    }
+
     public var description: String {
         switch self {
         case .cpu: "cpu"

@@ -51,6 +51,32 @@ final class ErrorTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode([DType].self, from: Data(#"["float8"]"#.utf8)))
     }
 
+    /// Asking for a CUDA device this process does not have is one line naming libtorch's version,
+    /// its build and the devices found, from `checkAvailable` and from any op given the device
+    /// (not the dispatcher's table of backends).
+    func testMissingCUDADeviceIsOneClearLine() throws {
+        XCTAssertNoThrow(try Device.cpu.checkAvailable())
+        let count = Torch.cudaDeviceCount
+        let missing = Device.cuda(count)
+        let expected = "\(missing) requested, but this libtorch \(Torch.version) ("
+        assertTorchError("device", expected) { try missing.checkAvailable() }
+        assertTorchError("full", expected) { _ = try Tensor.zeros([2], device: missing) }
+        assertTorchError("to", expected) { _ = try Tensor.zeros([2]).to(missing) }
+        assertTorchError("random", expected) { _ = try Tensor.randn([2], device: missing) }
+        do {
+            try missing.checkAvailable()
+        } catch {
+            XCTAssertFalse(error.message.contains("\n"), error.message)
+            XCTAssertFalse(error.message.contains("Could not run"), error.message)
+            if count == 0 {
+                let build = Torch.cudaVersion.map { "CUDA \($0) build" } ?? "CPU build"
+                XCTAssertEqual(
+                    error.message, "cuda:0 requested, but this libtorch \(Torch.version) (\(build)) found no CUDA device; use --device cpu")
+            }
+            print("on this machine: \(error)")
+        }
+    }
+
     func testAutogradAndMemoryErrors() throws {
         let x = try Tensor.ones([3]).requiresGrad(true)
         let y = try x * 2
