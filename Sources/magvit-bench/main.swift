@@ -53,6 +53,13 @@ func defaultPython() -> String? {
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
+/// CPU threads for libtorch's kernels, and for the Python peer's torch where there is one.
+struct ThreadsOption: ParsableArguments {
+    @Option(help: "CPU threads for libtorch, and for the peer's torch.") var threads = 2
+
+    func validate() throws { try requirePositive(["--threads": threads]) }
+}
+
 /// Positive integers separated by commas, as in `--shape 1,64,17,64,64` or `--steps 8,12,24`.
 struct IntegerList: ExpressibleByArgument, CustomStringConvertible {
     var values: [Int]
