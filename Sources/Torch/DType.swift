@@ -1,12 +1,25 @@
-// Element types and devices of tensors.
+// Element types and devices of tensors, and how Swift enums take the shim's codes.
 import CTorch
+
+/// A Swift mirror of one of the shim's enumerations (the X-macro lists in ctorch.h). Each case
+/// names its C enumerator in an exhaustive switch, so a case without one does not compile and a
+/// renumbered C list is followed without a change here.
+protocol ShimEnumeration {
+    associatedtype Enumerator: RawRepresentable where Enumerator.RawValue: BinaryInteger
+    var enumerator: Enumerator { get }
+}
+
+extension ShimEnumeration {
+    /// The code passed to the shim.
+    var code: Int32 { Int32(enumerator.rawValue) }
+}
 
 /// The element type of a tensor.
 ///
 /// Its shim code and its name come from the shim's list of element types (`CT_DTYPES` in
 /// ctorch.h): a case without a C enumerator does not compile, and a code the list gains that
 /// Swift lacks is an error when it arrives (`init(code:)`), never a silent float32.
-public enum DType: CaseIterable, Codable, Sendable, CustomStringConvertible {
+public enum DType: CaseIterable, Codable, Sendable, CustomStringConvertible, ShimEnumeration {
     case float32, float64, bfloat16, float16, int64, int32, uint8, bool
 
     /// Bytes per element.
@@ -38,9 +51,8 @@ public enum DType: CaseIterable, Codable, Sendable, CustomStringConvertible {
         self = match
     }
 
-    /// The shim's code for this type.
-    var code: Int32 {
-        let code: ct_dtype_code = switch self {
+    var enumerator: ct_dtype_code {
+        switch self {
         case .float32: CT_FLOAT32
         case .float64: CT_FLOAT64
         case .bfloat16: CT_BFLOAT16
@@ -50,7 +62,6 @@ public enum DType: CaseIterable, Codable, Sendable, CustomStringConvertible {
         case .uint8: CT_UINT8
         case .bool: CT_BOOL
         }
-        return Int32(code.rawValue)
     }
 
     /// The name used by safetensors headers.

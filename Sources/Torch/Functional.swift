@@ -93,18 +93,16 @@ private func pool(_ x: Tensor, max: Bool, kernel: [Int], stride: [Int], padding:
     return try produce { ct_pool(x.handle, max, Int32(n), k, s, p, $0) }
 }
 
-public enum InterpolationMode: Sendable {
+public enum InterpolationMode: Sendable, ShimEnumeration {
     case nearest
     /// Linear, bilinear or trilinear by the number of spatial dims.
     case linear
 
-    /// The shim's code (CT_INTERP_MODES in ctorch.h).
-    var code: Int32 {
-        let code: ct_interp_mode = switch self {
+    var enumerator: ct_interp_mode {
+        switch self {
         case .nearest: CT_NEAREST
         case .linear: CT_LINEAR
         }
-        return Int32(code.rawValue)
     }
 }
 
@@ -148,17 +146,15 @@ public func scaledDotProductAttention(
 }
 
 /// How a loss combines its per-element values.
-public enum Reduction: Sendable {
+public enum Reduction: Sendable, ShimEnumeration {
     case none, mean, sum
 
-    /// The shim's code (CT_REDUCTIONS in ctorch.h).
-    var code: Int32 {
-        let code: ct_reduction = switch self {
+    var enumerator: ct_reduction {
+        switch self {
         case .none: CT_REDUCE_NONE
         case .mean: CT_REDUCE_MEAN
         case .sum: CT_REDUCE_SUM
         }
-        return Int32(code.rawValue)
     }
 }
 

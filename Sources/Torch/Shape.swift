@@ -2,17 +2,15 @@
 import CTorch
 
 /// How `pad` fills the new border.
-public enum PadMode: Sendable {
+public enum PadMode: Sendable, ShimEnumeration {
     case constant, replicate, reflect
 
-    /// The shim's code (CT_PAD_MODES in ctorch.h).
-    var code: Int32 {
-        let code: ct_pad_mode = switch self {
+    var enumerator: ct_pad_mode {
+        switch self {
         case .constant: CT_PAD_CONSTANT
         case .replicate: CT_PAD_REPLICATE
         case .reflect: CT_PAD_REFLECT
         }
-        return Int32(code.rawValue)
     }
 }
 
