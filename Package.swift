@@ -49,7 +49,9 @@ let package = Package(
             dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .executableTarget(
-            name: "magvit-bench", dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator"], linkerSettings: linkShim),
+            name: "magvit-bench",
+            dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(

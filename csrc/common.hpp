@@ -20,7 +20,14 @@ namespace ctorch {
 std::string &error_slot();
 at::ScalarType to_scalar_type(int dtype);
 int from_scalar_type(at::ScalarType s);
+// A device that tensors can be placed on (see ct_check_device), or an exception saying why not.
 at::Device to_device(int kind, int index);
+// The kind alone, unchecked (autocast state exists for a kind whether or not a device does).
+at::DeviceType to_device_type(int kind);
+// The name of `value` in `enumeration`, or `fallback` when it has none (an error is coming).
+const char *name_or(int enumeration, int value, const char *fallback);
+// "unknown <what> code N", for a value that no case of a dispatch switch took.
+std::invalid_argument unknown(const char *what, int value);
 
 inline const at::Tensor &T(const ct_tensor *h) { return h->t; }
 inline c10::optional<at::Tensor> opt(const ct_tensor *h) {

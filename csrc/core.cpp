@@ -17,6 +17,7 @@
 #endif
 
 #include <cstring>
+#include <iterator>
 
 namespace ctorch {
 
@@ -33,8 +34,46 @@ ct_error fail(const char *op, const char *what) {
   return s.c_str();
 }
 
+std::invalid_argument unknown(const char *what, int value) {
+  return std::invalid_argument(std::string("unknown ") + what + " code " + std::to_string(value));
+}
+
+// One name table per enumeration, expanded from its list in ctorch.h, so entry i names value i.
+#define CT_NAME_(id, name) name,
+static const char *const dtype_names[] = {CT_DTYPES(CT_NAME_)};
+static const char *const unary_names[] = {CT_UNARY_OPS(CT_NAME_)};
+static const char *const binary_names[] = {CT_BINARY_OPS(CT_NAME_)};
+static const char *const reduce_names[] = {CT_REDUCE_OPS(CT_NAME_)};
+static const char *const loss_names[] = {CT_LOSS_OPS(CT_NAME_)};
+static const char *const reduction_names[] = {CT_REDUCTIONS(CT_NAME_)};
+static const char *const pad_names[] = {CT_PAD_MODES(CT_NAME_)};
+static const char *const interp_names[] = {CT_INTERP_MODES(CT_NAME_)};
+#undef CT_NAME_
+
+static const char *enum_name(int enumeration, int value) {
+  auto pick = [value](const auto &names) -> const char * {
+    return value >= 0 && static_cast<size_t>(value) < std::size(names) ? names[value] : nullptr;
+  };
+  switch (static_cast<ct_enumeration>(enumeration)) {
+    case CT_ENUM_DTYPE: return pick(dtype_names);
+    case CT_ENUM_UNARY: return pick(unary_names);
+    case CT_ENUM_BINARY: return pick(binary_names);
+    case CT_ENUM_REDUCE: return pick(reduce_names);
+    case CT_ENUM_LOSS: return pick(loss_names);
+    case CT_ENUM_REDUCTION: return pick(reduction_names);
+    case CT_ENUM_PAD: return pick(pad_names);
+    case CT_ENUM_INTERP: return pick(interp_names);
+  }
+  return nullptr;
+}
+
+const char *name_or(int enumeration, int value, const char *fallback) {
+  const char *name = enum_name(enumeration, value);
+  return name ? name : fallback;
+}
+
 at::ScalarType to_scalar_type(int dtype) {
-  switch (dtype) {
+  switch (static_cast<ct_dtype_code>(dtype)) {
     case CT_FLOAT32: return at::kFloat;
     case CT_FLOAT64: return at::kDouble;
     case CT_BFLOAT16: return at::kBFloat16;
@@ -44,27 +83,52 @@ at::ScalarType to_scalar_type(int dtype) {
     case CT_UINT8: return at::kByte;
     case CT_BOOL: return at::kBool;
   }
-  throw std::invalid_argument("unknown dtype code " + std::to_string(dtype));
+  throw unknown("dtype", dtype);
 }
 
+// The inverse of to_scalar_type, walking the same list.
 int from_scalar_type(at::ScalarType s) {
-  switch (s) {
-    case at::kFloat: return CT_FLOAT32;
-    case at::kDouble: return CT_FLOAT64;
-    case at::kBFloat16: return CT_BFLOAT16;
-    case at::kHalf: return CT_FLOAT16;
-    case at::kLong: return CT_INT64;
-    case at::kInt: return CT_INT32;
-    case at::kByte: return CT_UINT8;
-    case at::kBool: return CT_BOOL;
-    default: return -1;
+#define CT_MATCH_(id, name) if (s == to_scalar_type(id)) return id;
+  CT_DTYPES(CT_MATCH_)
+#undef CT_MATCH_
+  return -1;
+}
+
+static const char *cuda_version() {
+  // "13.0" from CUDART's 13000; computed once, since the answer cannot change within a process.
+  static const std::string version = []() -> std::string {
+    if (!at::detail::getCUDAHooks().isBuilt()) return "";
+    long v = at::detail::getCUDAHooks().versionCUDART();
+    return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+  }();
+  return version.empty() ? nullptr : version.c_str();
+}
+
+static int cuda_device_count() {
+  try { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; } catch (...) { return 0; }
+}
+
+at::DeviceType to_device_type(int kind) {
+  switch (kind) {
+    case CT_CPU: return at::kCPU;
+    case CT_CUDA: return at::kCUDA;
   }
+  throw unknown("device kind", kind);
 }
 
 at::Device to_device(int kind, int index) {
-  if (kind == CT_CPU) return at::Device(at::kCPU);
-  if (kind == CT_CUDA) return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
-  throw std::invalid_argument("unknown device kind " + std::to_string(kind));
+  if (to_device_type(kind) == at::kCPU) return at::Device(at::kCPU);
+  int count = cuda_device_count();
+  if (index >= 0 && index < count) return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+  // One line instead of the dispatcher's table of backends, which is what libtorch would say.
+  const char *cuda = cuda_version();
+  std::string build = cuda ? std::string("CUDA ") + cuda + " build" : "CPU build";
+  std::string message = "cuda:" + std::to_string(index) + " requested, but this libtorch " + TORCH_VERSION + " (" +
+                        build + ") found ";
+  if (count == 0) throw std::invalid_argument(message + "no CUDA device; use --device cpu");
+  if (count == 1) throw std::invalid_argument(message + "1 CUDA device (cuda:0)");
+  throw std::invalid_argument(message + std::to_string(count) + " CUDA devices (cuda:0 to cuda:" +
+                              std::to_string(count - 1) + ")");
 }
 
 static at::TensorOptions options(int dtype, int device, int index) {
@@ -81,12 +145,8 @@ const char *ct_version(void) { return TORCH_VERSION; }
 void ct_manual_seed(uint64_t seed) { at::manual_seed(seed); }
 void ct_set_num_threads(int n) { at::set_num_threads(n); }
 int ct_get_num_threads(void) { return at::get_num_threads(); }
-bool ct_cuda_available(void) {
-  try { return at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0; } catch (...) { return false; }
-}
-int ct_cuda_device_count(void) {
-  try { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; } catch (...) { return 0; }
-}
+bool ct_cuda_available(void) { return cuda_device_count() > 0; }
+int ct_cuda_device_count(void) { return cuda_device_count(); }
 ct_error ct_cuda_synchronize(void) {
   CT_GUARD("cuda_synchronize", {
     if (at::hasCUDA()) at::detail::getCUDAHooks().deviceSynchronize(-1);
@@ -110,6 +170,14 @@ ct_error ct_cuda_memory(int index, int64_t *allocated, int64_t *peak, bool reset
   })
 }
 
+const char *ct_cuda_version(void) {
+  try { return cuda_version(); } catch (...) { return nullptr; }
+}
+
+ct_error ct_check_device(int kind, int index) { CT_GUARD("device", to_device(kind, index)) }
+
+const char *ct_enum_name(int enumeration, int value) { return enum_name(enumeration, value); }
+
 void ct_free(ct_tensor *t) { delete t; }
 int64_t ct_dim(const ct_tensor *t) { return t->t.dim(); }
 void ct_sizes(const ct_tensor *t, int64_t *sizes) {
@@ -117,6 +185,7 @@ void ct_sizes(const ct_tensor *t, int64_t *sizes) {
   std::memcpy(sizes, s.data(), s.size() * sizeof(int64_t));
 }
 int ct_dtype(const ct_tensor *t) { return from_scalar_type(t->t.scalar_type()); }
+const char *ct_scalar_type_name(const ct_tensor *t) { return c10::toString(t->t.scalar_type()); }
 void ct_device(const ct_tensor *t, int *kind, int *index) {
   auto d = t->t.device();
   *kind = d.is_cuda() ? CT_CUDA : CT_CPU;
@@ -220,7 +289,7 @@ void ct_set_grad_enabled(bool on) { c10::GradMode::set_enabled(on); }
 
 ct_error ct_set_autocast(int device, bool on, int dtype, bool *was_on, int *was_dtype) {
   CT_GUARD("autocast", {
-    auto kind = to_device(device, 0).type();
+    auto kind = to_device_type(device);
     *was_on = at::autocast::is_autocast_enabled(kind);
     *was_dtype = from_scalar_type(at::autocast::get_autocast_dtype(kind));
     if (on) at::autocast::set_autocast_dtype(kind, to_scalar_type(dtype));

@@ -70,22 +70,21 @@ ct_error ct_interpolate(const ct_tensor *x, int mode, int n, const int64_t *size
                         ct_tensor **out) {
   CT_GUARD("interpolate", {
     auto s = ints(size, n);
+    if (n < 1 || n > 3) throw std::invalid_argument("interpolation needs 1 to 3 spatial dims");
     if (T(x).dim() != n + 2) throw std::invalid_argument("input must have " + std::to_string(n + 2) + " dims");
-    if (mode == CT_NEAREST) {
-      switch (n) {
-        case 1: *out = wrap(at::upsample_nearest1d(T(x), s)); break;
-        case 2: *out = wrap(at::upsample_nearest2d(T(x), s)); break;
-        case 3: *out = wrap(at::upsample_nearest3d(T(x), s)); break;
-        default: throw std::invalid_argument("interpolation needs 1 to 3 spatial dims");
-      }
-    } else {
-      switch (n) {
-        case 1: *out = wrap(at::upsample_linear1d(T(x), s, align_corners)); break;
-        case 2: *out = wrap(at::upsample_bilinear2d(T(x), s, align_corners)); break;
-        case 3: *out = wrap(at::upsample_trilinear3d(T(x), s, align_corners)); break;
-        default: throw std::invalid_argument("interpolation needs 1 to 3 spatial dims");
-      }
+    switch (static_cast<ct_interp_mode>(mode)) {
+      case CT_NEAREST:
+        *out = wrap(n == 1 ? at::upsample_nearest1d(T(x), s)
+                    : n == 2 ? at::upsample_nearest2d(T(x), s)
+                             : at::upsample_nearest3d(T(x), s));
+        return nullptr;
+      case CT_LINEAR:
+        *out = wrap(n == 1 ? at::upsample_linear1d(T(x), s, align_corners)
+                    : n == 2 ? at::upsample_bilinear2d(T(x), s, align_corners)
+                             : at::upsample_trilinear3d(T(x), s, align_corners));
+        return nullptr;
     }
+    throw unknown("interpolation mode", mode);
   })
 }
 
@@ -115,21 +114,26 @@ ct_error ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v
   })
 }
 
+// ct_reduction's values are passed to ATen as they are.
+static_assert(CT_REDUCE_NONE == static_cast<int>(at::Reduction::None) &&
+              CT_REDUCE_MEAN == static_cast<int>(at::Reduction::Mean) &&
+              CT_REDUCE_SUM == static_cast<int>(at::Reduction::Sum));
+
 ct_error ct_loss(int op, const ct_tensor *input, const ct_tensor *target, int reduction, double label_smoothing,
                  ct_tensor **out) {
-  static const char *names[] = {"mse_loss", "l1_loss", "cross_entropy", "binary_cross_entropy_with_logits"};
-  CT_GUARD(op >= 0 && op <= CT_BCE_LOGITS ? names[op] : "loss", {
-    switch (op) {
-      case CT_MSE: *out = wrap(at::mse_loss(T(input), T(target), reduction)); break;
-      case CT_L1: *out = wrap(at::l1_loss(T(input), T(target), reduction)); break;
+  CT_GUARD(name_or(CT_ENUM_LOSS, op, "loss"), {
+    if (!name_or(CT_ENUM_REDUCTION, reduction, nullptr)) throw unknown("reduction", reduction);
+    switch (static_cast<ct_loss_op>(op)) {
+      case CT_MSE: *out = wrap(at::mse_loss(T(input), T(target), reduction)); return nullptr;
+      case CT_L1: *out = wrap(at::l1_loss(T(input), T(target), reduction)); return nullptr;
       case CT_CROSS_ENTROPY:
         *out = wrap(at::cross_entropy_loss(T(input), T(target), c10::nullopt, reduction, -100, label_smoothing));
-        break;
+        return nullptr;
       case CT_BCE_LOGITS:
         *out = wrap(at::binary_cross_entropy_with_logits(T(input), T(target), c10::nullopt, c10::nullopt, reduction));
-        break;
-      default: throw std::invalid_argument("unknown loss " + std::to_string(op));
+        return nullptr;
     }
+    throw unknown("loss", op);
   })
 }
 

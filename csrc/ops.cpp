@@ -3,8 +3,11 @@
 
 using namespace ctorch;
 
+// The dispatch switches below take every enumerator of their list (the build fails on a missing
+// one, -Werror=switch) and have no default: a code outside the list falls through to the throw.
+
 static at::Tensor unary(int op, const at::Tensor &a) {
-  switch (op) {
+  switch (static_cast<ct_unary_op>(op)) {
     case CT_NEG: return a.neg();
     case CT_ABS: return a.abs();
     case CT_EXP: return a.exp();
@@ -33,12 +36,14 @@ static at::Tensor unary(int op, const at::Tensor &a) {
     case CT_ISNAN: return a.isnan();
     case CT_LOGSIGMOID: return at::log_sigmoid(a);
   }
-  throw std::invalid_argument("unknown unary op " + std::to_string(op));
+  throw unknown("unary op", op);
 }
 
+// B is at::Tensor or at::Scalar; some ops have only one of the two forms.
 template <typename B>
 static at::Tensor binary(int op, const at::Tensor &a, const B &b) {
-  switch (op) {
+  constexpr bool tensor = std::is_same_v<B, at::Tensor>;
+  switch (static_cast<ct_binary_op>(op)) {
     case CT_ADD: return at::add(a, b);
     case CT_SUB: return at::sub(a, b);
     case CT_MUL: return at::mul(a, b);
@@ -51,35 +56,33 @@ static at::Tensor binary(int op, const at::Tensor &a, const B &b) {
     case CT_GT: return at::gt(a, b);
     case CT_GE: return at::ge(a, b);
     case CT_REMAINDER: return at::remainder(a, b);
+    case CT_FLOOR_DIVIDE: return at::floor_divide(a, b);
     case CT_BITWISE_AND: return at::bitwise_and(a, b);
     case CT_BITWISE_OR: return at::bitwise_or(a, b);
     case CT_BITWISE_XOR: return at::bitwise_xor(a, b);
     case CT_SHIFT_LEFT: return at::bitwise_left_shift(a, b);
     case CT_SHIFT_RIGHT: return at::bitwise_right_shift(a, b);
+    case CT_MAXIMUM:
+      if constexpr (tensor) return at::maximum(a, b); else return at::clamp_min(a, b);
+    case CT_MINIMUM:
+      if constexpr (tensor) return at::minimum(a, b); else return at::clamp_max(a, b);
+    case CT_LOGICAL_AND:
+      if constexpr (tensor) return at::logical_and(a, b); else break;
+    case CT_LOGICAL_OR:
+      if constexpr (tensor) return at::logical_or(a, b); else break;
+    case CT_RSUB:
+      if constexpr (tensor) break; else return at::rsub(a, b);
+    case CT_RDIV:
+      if constexpr (tensor) break; else return at::mul(at::reciprocal(a), b);
   }
-  if constexpr (std::is_same_v<B, at::Tensor>) {
-    switch (op) {
-      case CT_MAXIMUM: return at::maximum(a, b);
-      case CT_MINIMUM: return at::minimum(a, b);
-      case CT_LOGICAL_AND: return at::logical_and(a, b);
-      case CT_LOGICAL_OR: return at::logical_or(a, b);
-      case CT_FLOOR_DIVIDE: return at::floor_divide(a, b);
-    }
-  } else {
-    switch (op) {
-      case CT_MAXIMUM: return at::clamp_min(a, b);
-      case CT_MINIMUM: return at::clamp_max(a, b);
-      case CT_FLOOR_DIVIDE: return at::floor_divide(a, b);
-      case CT_RSUB: return at::rsub(a, b);
-      case CT_RDIV: return at::mul(at::reciprocal(a), b);
-    }
-  }
-  throw std::invalid_argument("unsupported binary op " + std::to_string(op));
+  if (name_or(CT_ENUM_BINARY, op, nullptr))
+    throw std::invalid_argument(tensor ? "no form with a tensor operand" : "no form with a scalar operand");
+  throw unknown("binary op", op);
 }
 
 static at::Tensor reduce(int op, const at::Tensor &a, at::IntArrayRef dims, bool keepdim) {
   bool all = dims.empty();
-  switch (op) {
+  switch (static_cast<ct_reduce_op>(op)) {
     case CT_SUM: return all ? (keepdim ? a.sum(at::OptionalIntArrayRef{}, true) : a.sum()) : a.sum(dims, keepdim);
     case CT_MEAN: return all ? (keepdim ? a.mean(at::OptionalIntArrayRef{}, true) : a.mean()) : a.mean(dims, keepdim);
     case CT_AMAX: return a.amax(dims, keepdim);
@@ -105,42 +108,21 @@ static at::Tensor reduce(int op, const at::Tensor &a, at::IntArrayRef dims, bool
       return r;
     }
   }
-  throw std::invalid_argument("unknown reduction " + std::to_string(op));
-}
-
-static const char *unary_name(int op) {
-  static const char *names[] = {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh",
-                                "sigmoid", "relu", "gelu", "gelu_tanh", "silu", "softplus", "sign",
-                                "floor", "ceil", "round", "logical_not", "erf", "log1p", "expm1",
-                                "reciprocal", "square", "isnan", "logsigmoid"};
-  return op >= 0 && op <= CT_LOGSIGMOID ? names[op] : "unary";
-}
-
-static const char *binary_name(int op) {
-  static const char *names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt",
-                                "le", "gt", "ge", "logical_and", "logical_or", "remainder", "floor_divide",
-                                "bitwise_and", "bitwise_or", "bitwise_xor", "shift_left", "shift_right",
-                                "rsub", "rdiv"};
-  return op >= 0 && op <= CT_RDIV ? names[op] : "binary";
-}
-
-static const char *reduce_name(int op) {
-  static const char *names[] = {"sum", "mean", "amax", "amin", "prod", "logsumexp", "all", "any"};
-  return op >= 0 && op <= CT_ANY ? names[op] : "reduce";
+  throw unknown("reduce op", op);
 }
 
 extern "C" {
 
 ct_error ct_unary(int op, const ct_tensor *a, ct_tensor **out) {
-  CT_GUARD(unary_name(op), *out = wrap(unary(op, T(a))))
+  CT_GUARD(name_or(CT_ENUM_UNARY, op, "unary"), *out = wrap(unary(op, T(a))))
 }
 
 ct_error ct_binary(int op, const ct_tensor *a, const ct_tensor *b, ct_tensor **out) {
-  CT_GUARD(binary_name(op), *out = wrap(binary(op, T(a), T(b))))
+  CT_GUARD(name_or(CT_ENUM_BINARY, op, "binary"), *out = wrap(binary(op, T(a), T(b))))
 }
 
 ct_error ct_binary_scalar(int op, const ct_tensor *a, double s, bool integral, ct_tensor **out) {
-  CT_GUARD(binary_name(op), {
+  CT_GUARD(name_or(CT_ENUM_BINARY, op, "binary"), {
     at::Scalar scalar = integral ? at::Scalar(static_cast<int64_t>(s)) : at::Scalar(s);
     *out = wrap(binary(op, T(a), scalar));
   })
@@ -163,7 +145,7 @@ ct_error ct_leaky_relu(const ct_tensor *a, double slope, ct_tensor **out) {
 }
 
 ct_error ct_reduce(int op, const ct_tensor *a, const int64_t *dims, int ndims, bool keepdim, ct_tensor **out) {
-  CT_GUARD(reduce_name(op), *out = wrap(reduce(op, T(a), ints(dims, ndims), keepdim)))
+  CT_GUARD(name_or(CT_ENUM_REDUCE, op, "reduce"), *out = wrap(reduce(op, T(a), ints(dims, ndims), keepdim)))
 }
 
 ct_error ct_var(const ct_tensor *a, const int64_t *dims, int ndims, int64_t correction, bool keepdim,
@@ -208,7 +190,7 @@ ct_error ct_multinomial(const ct_tensor *probs, int64_t n, bool replacement, ct_
 
 // In-place updates: they record autograd history like any op, so optimizers run them under no-grad.
 ct_error ct_inplace(int op, ct_tensor *a, const ct_tensor *b, double alpha) {
-  CT_GUARD(binary_name(op), {
+  CT_GUARD(name_or(CT_ENUM_BINARY, op, "binary"), {
     switch (op) {
       case CT_ADD: a->t.add_(T(b), alpha); break;
       case CT_SUB: a->t.sub_(T(b), alpha); break;
@@ -220,7 +202,7 @@ ct_error ct_inplace(int op, ct_tensor *a, const ct_tensor *b, double alpha) {
 }
 
 ct_error ct_inplace_scalar(int op, ct_tensor *a, double s) {
-  CT_GUARD(binary_name(op), {
+  CT_GUARD(name_or(CT_ENUM_BINARY, op, "binary"), {
     switch (op) {
       case CT_ADD: a->t.add_(s); break;
       case CT_SUB: a->t.sub_(s); break;

@@ -57,10 +57,11 @@ ct_error ct_cat(const ct_tensor *const *ts, int n, int64_t dim, bool stack, ct_t
 }
 ct_error ct_pad(const ct_tensor *a, const int64_t *pads, int n, int mode, double value, ct_tensor **out) {
   CT_GUARD("pad", {
-    static const char *modes[] = {"constant", "replicate", "reflect"};
-    if (mode < 0 || mode > CT_PAD_REFLECT) throw std::invalid_argument("unknown pad mode");
+    // The mode's name in the list is torch's name for it.
+    const char *name = name_or(CT_ENUM_PAD, mode, nullptr);
+    if (!name) throw unknown("pad mode", mode);
     c10::optional<double> v = mode == CT_PAD_CONSTANT ? c10::optional<double>(value) : c10::nullopt;
-    *out = wrap(at::pad(T(a), ints(pads, n), modes[mode], v));
+    *out = wrap(at::pad(T(a), ints(pads, n), name, v));
   })
 }
 ct_error ct_one_hot(const ct_tensor *a, int64_t classes, ct_tensor **out) {

@@ -18,7 +18,8 @@ out_dir=$(cd "$out_dir" && pwd)
 [ -f "$torch_dir/lib/libtorch_cpu.so" ] || { echo "build-shim: no libtorch_cpu.so under $torch_dir/lib" >&2; exit 1; }
 
 cxx=${CXX:-c++}
-flags=(-std=c++20 -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=1 -Wall -Wno-unused-variable -Wno-maybe-uninitialized
+# -Werror=switch: a dispatch switch that misses an enumerator of its list in ctorch.h is an error.
+flags=(-std=c++20 -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=1 -Wall -Werror=switch -Wno-unused-variable -Wno-maybe-uninitialized
        -I "$here/Sources/CTorch" -isystem "$torch_dir/include"
        -isystem "$torch_dir/include/torch/csrc/api/include")
 libs=(-L "$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -ltorch_cpu -lc10)

@@ -24,36 +24,71 @@ extern "C" {
 typedef struct ct_tensor ct_tensor;
 typedef const char *ct_error;
 
-/* Element types; the numbering is part of the interface. */
-enum {
-  CT_FLOAT32 = 0, CT_FLOAT64 = 1, CT_BFLOAT16 = 2, CT_FLOAT16 = 3,
-  CT_INT64 = 4, CT_INT32 = 5, CT_UINT8 = 6, CT_BOOL = 7
+/*
+ * Enumerations, each one X-macro list of X(enumerator, name). The enum, the shim's name table
+ * (ct_enum_name) and its dispatch switches are all expanded from or checked against the list
+ * (a switch that misses an enumerator fails the shim's build), so a value cannot drift from its
+ * name or its implementation. Values count from 0 in list order and are part of the interface:
+ * append entries, never reorder or remove them.
+ */
+#define CT_DTYPES(X)                                                                                    \
+  X(CT_FLOAT32, "float32") X(CT_FLOAT64, "float64") X(CT_BFLOAT16, "bfloat16") X(CT_FLOAT16, "float16") \
+  X(CT_INT64, "int64") X(CT_INT32, "int32") X(CT_UINT8, "uint8") X(CT_BOOL, "bool")
+
+#define CT_UNARY_OPS(X)                                                                                 \
+  X(CT_NEG, "neg") X(CT_ABS, "abs") X(CT_EXP, "exp") X(CT_LOG, "log") X(CT_SQRT, "sqrt")                \
+  X(CT_RSQRT, "rsqrt") X(CT_SIN, "sin") X(CT_COS, "cos") X(CT_TANH, "tanh") X(CT_SIGMOID, "sigmoid")    \
+  X(CT_RELU, "relu") X(CT_GELU, "gelu") X(CT_GELU_TANH, "gelu_tanh") X(CT_SILU, "silu")                 \
+  X(CT_SOFTPLUS, "softplus") X(CT_SIGN, "sign") X(CT_FLOOR, "floor") X(CT_CEIL, "ceil")                 \
+  X(CT_ROUND, "round") X(CT_LOGICAL_NOT, "logical_not") X(CT_ERF, "erf") X(CT_LOG1P, "log1p")           \
+  X(CT_EXPM1, "expm1") X(CT_RECIPROCAL, "reciprocal") X(CT_SQUARE, "square") X(CT_ISNAN, "isnan")       \
+  X(CT_LOGSIGMOID, "logsigmoid")
+
+/* CT_RSUB and CT_RDIV have only scalar forms: s - a, s / a. */
+#define CT_BINARY_OPS(X)                                                                                \
+  X(CT_ADD, "add") X(CT_SUB, "sub") X(CT_MUL, "mul") X(CT_DIV, "div") X(CT_POW, "pow")                  \
+  X(CT_MAXIMUM, "maximum") X(CT_MINIMUM, "minimum") X(CT_EQ, "eq") X(CT_NE, "ne") X(CT_LT, "lt")        \
+  X(CT_LE, "le") X(CT_GT, "gt") X(CT_GE, "ge") X(CT_LOGICAL_AND, "logical_and")                         \
+  X(CT_LOGICAL_OR, "logical_or") X(CT_REMAINDER, "remainder") X(CT_FLOOR_DIVIDE, "floor_divide")        \
+  X(CT_BITWISE_AND, "bitwise_and") X(CT_BITWISE_OR, "bitwise_or") X(CT_BITWISE_XOR, "bitwise_xor")      \
+  X(CT_SHIFT_LEFT, "shift_left") X(CT_SHIFT_RIGHT, "shift_right") X(CT_RSUB, "rsub") X(CT_RDIV, "rdiv")
+
+#define CT_REDUCE_OPS(X)                                                                                \
+  X(CT_SUM, "sum") X(CT_MEAN, "mean") X(CT_AMAX, "amax") X(CT_AMIN, "amin") X(CT_PROD, "prod")          \
+  X(CT_LOGSUMEXP, "logsumexp") X(CT_ALL, "all") X(CT_ANY, "any")
+
+#define CT_LOSS_OPS(X)                                                                                  \
+  X(CT_MSE, "mse_loss") X(CT_L1, "l1_loss") X(CT_CROSS_ENTROPY, "cross_entropy")                        \
+  X(CT_BCE_LOGITS, "binary_cross_entropy_with_logits")
+
+/* The same numbering as ATen's at::Reduction. */
+#define CT_REDUCTIONS(X) X(CT_REDUCE_NONE, "none") X(CT_REDUCE_MEAN, "mean") X(CT_REDUCE_SUM, "sum")
+
+/* The names are torch.nn.functional.pad's modes. */
+#define CT_PAD_MODES(X) X(CT_PAD_CONSTANT, "constant") X(CT_PAD_REPLICATE, "replicate") X(CT_PAD_REFLECT, "reflect")
+
+/* CT_LINEAR is linear, bilinear or trilinear by the number of spatial dims. */
+#define CT_INTERP_MODES(X) X(CT_NEAREST, "nearest") X(CT_LINEAR, "linear")
+
+#define CT_ENUMERATOR_(id, name) id,
+enum ct_dtype_code { CT_DTYPES(CT_ENUMERATOR_) };
+enum ct_unary_op { CT_UNARY_OPS(CT_ENUMERATOR_) };
+enum ct_binary_op { CT_BINARY_OPS(CT_ENUMERATOR_) };
+enum ct_reduce_op { CT_REDUCE_OPS(CT_ENUMERATOR_) };
+enum ct_loss_op { CT_LOSS_OPS(CT_ENUMERATOR_) };
+enum ct_reduction { CT_REDUCTIONS(CT_ENUMERATOR_) };
+enum ct_pad_mode { CT_PAD_MODES(CT_ENUMERATOR_) };
+enum ct_interp_mode { CT_INTERP_MODES(CT_ENUMERATOR_) };
+#undef CT_ENUMERATOR_
+
+/* The enumerations above, for ct_enum_name. */
+enum ct_enumeration {
+  CT_ENUM_DTYPE, CT_ENUM_UNARY, CT_ENUM_BINARY, CT_ENUM_REDUCE, CT_ENUM_LOSS, CT_ENUM_REDUCTION, CT_ENUM_PAD,
+  CT_ENUM_INTERP
 };
 
 /* Device kinds. */
 enum { CT_CPU = 0, CT_CUDA = 1 };
-
-enum ct_unary_op {
-  CT_NEG, CT_ABS, CT_EXP, CT_LOG, CT_SQRT, CT_RSQRT, CT_SIN, CT_COS, CT_TANH,
-  CT_SIGMOID, CT_RELU, CT_GELU, CT_GELU_TANH, CT_SILU, CT_SOFTPLUS, CT_SIGN,
-  CT_FLOOR, CT_CEIL, CT_ROUND, CT_LOGICAL_NOT, CT_ERF, CT_LOG1P, CT_EXPM1,
-  CT_RECIPROCAL, CT_SQUARE, CT_ISNAN, CT_LOGSIGMOID
-};
-
-enum ct_binary_op {
-  CT_ADD, CT_SUB, CT_MUL, CT_DIV, CT_POW, CT_MAXIMUM, CT_MINIMUM,
-  CT_EQ, CT_NE, CT_LT, CT_LE, CT_GT, CT_GE, CT_LOGICAL_AND, CT_LOGICAL_OR,
-  CT_REMAINDER, CT_FLOOR_DIVIDE, CT_BITWISE_AND, CT_BITWISE_OR,
-  CT_BITWISE_XOR, CT_SHIFT_LEFT, CT_SHIFT_RIGHT,
-  CT_RSUB, CT_RDIV /* scalar forms only: s - a, s / a */
-};
-
-enum ct_reduce_op { CT_SUM, CT_MEAN, CT_AMAX, CT_AMIN, CT_PROD, CT_LOGSUMEXP, CT_ALL, CT_ANY };
-
-enum ct_loss_op { CT_MSE, CT_L1, CT_CROSS_ENTROPY, CT_BCE_LOGITS };
-enum ct_reduction { CT_REDUCE_NONE = 0, CT_REDUCE_MEAN = 1, CT_REDUCE_SUM = 2 };
-enum ct_pad_mode { CT_PAD_CONSTANT, CT_PAD_REPLICATE, CT_PAD_REFLECT };
-enum ct_interp_mode { CT_NEAREST, CT_LINEAR };
 
 /* ---- library ---------------------------------------------------------- */
 const char *ct_version(void);
@@ -65,12 +100,23 @@ int ct_cuda_device_count(void);
 ct_error ct_cuda_synchronize(void);
 /* Bytes currently and at most allocated by the CUDA caching allocator on a device. */
 ct_error ct_cuda_memory(int index, int64_t *allocated, int64_t *peak, bool reset_peak);
+/* The CUDA version libtorch's CUDA backend was built with ("13.0"), or NULL when no CUDA backend
+   is loaded (a CPU-only libtorch, or a shim built without CUDA). */
+const char *ct_cuda_version(void);
+/* Fails, with one line naming libtorch's version and build and the CUDA devices it found, unless
+   tensors can be placed on the device. Every call that takes a device checks it the same way. */
+ct_error ct_check_device(int kind, int index);
+/* The name of `value` in an enumeration (enum ct_enumeration), or NULL when it has no such value. */
+const char *ct_enum_name(int enumeration, int value);
 
 /* ---- lifetime and facts ----------------------------------------------- */
 void ct_free(ct_tensor *t);
 int64_t ct_dim(const ct_tensor *t);
 void ct_sizes(const ct_tensor *t, int64_t *sizes); /* dim() entries */
+/* A ct_dtype_code, or -1 for an element type the interface does not map. */
 int ct_dtype(const ct_tensor *t);
+/* libtorch's name of the element type ("Float", "Char"), for messages about unmapped types. */
+const char *ct_scalar_type_name(const ct_tensor *t);
 void ct_device(const ct_tensor *t, int *kind, int *index);
 int64_t ct_numel(const ct_tensor *t);
 bool ct_requires_grad(const ct_tensor *t);

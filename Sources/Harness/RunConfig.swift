@@ -70,11 +70,7 @@ public struct DeviceSetting: Codable, Sendable, Equatable, CustomStringConvertib
 
     /// Fails with one line when the device is a GPU this libtorch or machine does not have.
     public func checkAvailable() throws {
-        guard case .cuda(let index) = device else { return }
-        let count = Torch.cudaDeviceCount
-        guard index < count else {
-            throw ConfigError("\(device) requested, but libtorch \(Torch.version) here found \(count == 0 ? "no CUDA device" : "\(count) CUDA device(s)")\(Torch.cudaAvailable ? "" : " (a CPU-only build or no GPU)"); use --device cpu")
-        }
+        do { try device.checkAvailable() } catch { throw ConfigError(error.message) }
     }
 }
 

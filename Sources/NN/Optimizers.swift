@@ -39,7 +39,7 @@ public class Adam {
         let correction2Root = (1 - pow(beta2, Double(step))).squareRoot()
         try withNoGrad { () throws in
             for (i, (_, p)) in parameters.enumerated() {
-                guard var g = p.grad else { continue }
+                guard var g = try p.grad else { continue }
                 if weightDecay != 0 {
                     if decoupled { try p.mul_(1 - learningRate * weightDecay) } else { g = try g + p * weightDecay }
                 }
@@ -103,7 +103,7 @@ public final class AdamW: Adam {
 /// Returns the norm before clipping.
 @discardableResult
 public func clipGradientNorm(_ parameters: [(name: String, tensor: Tensor)], maxNorm: Double) throws -> Double {
-    let grads = parameters.compactMap { $0.tensor.grad }
+    let grads = try parameters.compactMap { try $0.tensor.grad }
     guard !grads.isEmpty else { return 0 }
     return try withNoGrad { () throws -> Double in
         let norms = try grads.map { (g) throws in try g.to(.float32).square().sum() }

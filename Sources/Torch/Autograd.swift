@@ -12,11 +12,15 @@ extension Tensor {
         return self
     }
 
-    /// The gradient accumulated by `backward`, if any.
+    /// The gradient accumulated by `backward`, or nil when none has been. Throws when libtorch
+    /// cannot give it, which is not the same as having none.
     public var grad: Tensor? {
-        var out: OpaquePointer?
-        guard ct_grad(handle, &out) == nil, let out else { return nil }
-        return Tensor(owning: out)
+        get throws(TorchError) {
+            var out: OpaquePointer?
+            try check(ct_grad(handle, &out))
+            guard let out else { return nil }
+            return try Tensor(owning: out)
+        }
     }
 
     /// Drops the accumulated gradient.
@@ -49,7 +53,22 @@ public func gradients(
             try check(ct_autograd_grad(outs, nil, Int32(outs.count), ins, Int32(ins.count), createGraph, &results))
         }
     }
-    return results.map { $0.map(Tensor.init(owning:)) }
+    // Every handle is owned from here on: after a refused one, the rest are freed, not leaked.
+    var gradients: [Tensor?] = []
+    var refusal: TorchError?
+    for handle in results {
+        guard let handle else {
+            gradients.append(nil)
+            continue
+        }
+        if refusal != nil {
+            ct_free(handle)
+            continue
+        }
+        do { gradients.append(try Tensor(owning: handle)) } catch { refusal = error }
+    }
+    if let refusal { throw refusal }
+    return gradients
 }
 
 /// Runs `body` without recording autograd history (torch.no_grad) on this thread.
@@ -71,12 +90,19 @@ public func withGradMode<R, E: Error>(_ enabled: Bool, _ body: () throws(E) -> R
 /// With `enabled: false` it switches autocast off inside, for math that must stay in float32.
 public func withAutocast<R>(device: Device, dtype: DType = .bfloat16, enabled: Bool = true, _ body: () throws -> R) throws -> R {
     var wasOn = false
-    var wasDType: Int32 = 0
-    try check(ct_set_autocast(device.kind, enabled, dtype.rawValue, &wasOn, &wasDType))
-    defer {
+    var wasCode: Int32 = 0
+    try check(ct_set_autocast(device.kind, enabled, dtype.code, &wasOn, &wasCode))
+    func restore() throws(TorchError) {
         var ignoredOn = false
-        var ignoredDType: Int32 = 0
-        _ = ct_set_autocast(device.kind, wasOn, wasDType, &ignoredOn, &ignoredDType)
+        var ignoredCode: Int32 = 0
+        try check(ct_set_autocast(device.kind, wasOn, wasCode, &ignoredOn, &ignoredCode))
     }
-    return try body()
+    let result: R
+    do { result = try body() } catch {
+        try? restore()  // the body's error is the one to report
+        throw error
+    }
+    // A state that cannot be restored would leave every later op on this thread in reduced precision.
+    try restore()
+    return result
 }

@@ -1,9 +1,26 @@
-// Element types and devices of tensors.
+// Element types and devices of tensors, and how Swift enums take the shim's codes.
 import CTorch
 
+/// A Swift mirror of one of the shim's enumerations (the X-macro lists in ctorch.h). Each case
+/// names its C enumerator in an exhaustive switch, so a case without one does not compile and a
+/// renumbered C list is followed without a change here.
+protocol ShimEnumeration {
+    associatedtype Enumerator: RawRepresentable where Enumerator.RawValue: BinaryInteger
+    var enumerator: Enumerator { get }
+}
+
+extension ShimEnumeration {
+    /// The code passed to the shim.
+    var code: Int32 { Int32(enumerator.rawValue) }
+}
+
 /// The element type of a tensor.
-public enum DType: Int32, CaseIterable, Codable, Sendable, CustomStringConvertible {
-    case float32 = 0, float64 = 1, bfloat16 = 2, float16 = 3, int64 = 4, int32 = 5, uint8 = 6, bool = 7
+///
+/// Its shim code and its name come from the shim's list of element types (`CT_DTYPES` in
+/// ctorch.h): a case without a C enumerator does not compile, and a code the list gains that
+/// Swift lacks is an error when it arrives (`init(code:)`), never a silent float32.
+public enum DType: CaseIterable, Codable, Sendable, CustomStringConvertible, ShimEnumeration {
+    case float32, float64, bfloat16, float16, int64, int32, uint8, bool
 
     /// Bytes per element.
     public var byteSize: Int {
@@ -18,6 +35,34 @@ public enum DType: Int32, CaseIterable, Codable, Sendable, CustomStringConvertib
     public var isFloatingPoint: Bool { [.float32, .float64, .bfloat16, .float16].contains(self) }
 
     public var description: String { name }
+
+    /// The name in the shim's list: float32, bfloat16, int64, ...
+    public var name: String {
+        guard let name = ct_enum_name(Int32(CT_ENUM_DTYPE.rawValue), code) else { return "dtype \(code)" }
+        return String(cString: name)
+    }
+
+    /// The element type of a shim code; throws for any code outside the list, including the -1
+    /// the shim reports for a libtorch type it does not map.
+    init(code: Int32) throws(TorchError) {
+        guard let match = DType.allCases.first(where: { $0.code == code }) else {
+            throw TorchError(op: "dtype", message: "element type code \(code) is none of \(DType.allCases)")
+        }
+        self = match
+    }
+
+    var enumerator: ct_dtype_code {
+        switch self {
+        case .float32: CT_FLOAT32
+        case .float64: CT_FLOAT64
+        case .bfloat16: CT_BFLOAT16
+        case .float16: CT_FLOAT16
+        case .int64: CT_INT64
+        case .int32: CT_INT32
+        case .uint8: CT_UINT8
+        case .bool: CT_BOOL
+        }
+    }
 
     /// The name used by safetensors headers.
     public var safetensorsName: String {
@@ -38,17 +83,20 @@ public enum DType: Int32, CaseIterable, Codable, Sendable, CustomStringConvertib
         self = match
     }
 
-    var name: String {
-        switch self {
-        case .float32: "float32"
-        case .float64: "float64"
-        case .bfloat16: "bfloat16"
-        case .float16: "float16"
-        case .int64: "int64"
-        case .int32: "int32"
-        case .uint8: "uint8"
-        case .bool: "bool"
+    /// Encoded as its name ("float32").
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let match = DType.allCases.first(where: { $0.name == name }) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "dtype '\(name)' is none of \(DType.allCases)")
         }
+        self = match
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
     }
 }
 
@@ -71,6 +119,14 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
             }
             self = .cuda(index)
         }
+    }
+
+    /// Throws unless tensors can be placed here, with one line naming this libtorch's version and
+    /// build and the CUDA devices it found, e.g. "cuda:0 requested, but this libtorch 2.15.0 (CPU
+    /// build) found no CUDA device; use --device cpu". Every operation given a device checks it the
+    /// same way; this asks before any work starts.
+    public func checkAvailable() throws(TorchError) {
+        try check(ct_check_device(kind, index))
     }
 
     public var description: String {

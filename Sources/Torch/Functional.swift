@@ -93,16 +93,23 @@ private func pool(_ x: Tensor, max: Bool, kernel: [Int], stride: [Int], padding:
     return try produce { ct_pool(x.handle, max, Int32(n), k, s, p, $0) }
 }
 
-public enum InterpolationMode: Int32, Sendable {
-    case nearest = 0
+public enum InterpolationMode: Sendable, ShimEnumeration {
+    case nearest
     /// Linear, bilinear or trilinear by the number of spatial dims.
-    case linear = 1
+    case linear
+
+    var enumerator: ct_interp_mode {
+        switch self {
+        case .nearest: CT_NEAREST
+        case .linear: CT_LINEAR
+        }
+    }
 }
 
 /// Resamples the trailing spatial dims of (N, C, spatial...) to `size`.
 public func interpolate(_ x: Tensor, size: [Int], mode: InterpolationMode = .nearest, alignCorners: Bool = false) throws(TorchError) -> Tensor {
     let s = size.map(Int64.init)
-    return try produce { ct_interpolate(x.handle, mode.rawValue, Int32(s.count), s, alignCorners, $0) }
+    return try produce { ct_interpolate(x.handle, mode.code, Int32(s.count), s, alignCorners, $0) }
 }
 
 /// Group normalisation over (N, C, ...): statistics per sample and per group of C/groups channels.
@@ -139,26 +146,34 @@ public func scaledDotProductAttention(
 }
 
 /// How a loss combines its per-element values.
-public enum Reduction: Int32, Sendable {
-    case none = 0, mean = 1, sum = 2
+public enum Reduction: Sendable, ShimEnumeration {
+    case none, mean, sum
+
+    var enumerator: ct_reduction {
+        switch self {
+        case .none: CT_REDUCE_NONE
+        case .mean: CT_REDUCE_MEAN
+        case .sum: CT_REDUCE_SUM
+        }
+    }
 }
 
 public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws(TorchError) -> Tensor {
-    try produce { ct_loss(Int32(CT_MSE.rawValue), input.handle, target.handle, reduction.rawValue, 0, $0) }
+    try produce { ct_loss(Int32(CT_MSE.rawValue), input.handle, target.handle, reduction.code, 0, $0) }
 }
 
 public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws(TorchError) -> Tensor {
-    try produce { ct_loss(Int32(CT_L1.rawValue), input.handle, target.handle, reduction.rawValue, 0, $0) }
+    try produce { ct_loss(Int32(CT_L1.rawValue), input.handle, target.handle, reduction.code, 0, $0) }
 }
 
 /// Cross entropy of logits (N, C, ...) against int64 class indices (N, ...).
 public func crossEntropy(_ logits: Tensor, _ target: Tensor, reduction: Reduction = .mean, labelSmoothing: Double = 0) throws(TorchError) -> Tensor {
     try produce {
-        ct_loss(Int32(CT_CROSS_ENTROPY.rawValue), logits.handle, target.handle, reduction.rawValue, labelSmoothing, $0)
+        ct_loss(Int32(CT_CROSS_ENTROPY.rawValue), logits.handle, target.handle, reduction.code, labelSmoothing, $0)
     }
 }
 
 /// Binary cross entropy of logits against targets in [0, 1].
 public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws(TorchError) -> Tensor {
-    try produce { ct_loss(Int32(CT_BCE_LOGITS.rawValue), logits.handle, target.handle, reduction.rawValue, 0, $0) }
+    try produce { ct_loss(Int32(CT_BCE_LOGITS.rawValue), logits.handle, target.handle, reduction.code, 0, $0) }
 }

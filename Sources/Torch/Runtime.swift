@@ -18,6 +18,8 @@ public enum Torch {
     /// True when the loaded libtorch has a CUDA backend and sees a GPU.
     public static var cudaAvailable: Bool { ct_cuda_available() }
     public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }
+    /// The CUDA version of the loaded CUDA backend ("13.0"), or nil when none is loaded.
+    public static var cudaVersion: String? { ct_cuda_version().map { String(cString: $0) } }
 
     /// Waits until every queued CUDA kernel has finished (for timing). No-op without CUDA.
     public static func synchronize() throws(TorchError) { try check(ct_cuda_synchronize()) }

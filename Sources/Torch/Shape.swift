@@ -2,8 +2,16 @@
 import CTorch
 
 /// How `pad` fills the new border.
-public enum PadMode: Int32, Sendable {
-    case constant = 0, replicate = 1, reflect = 2
+public enum PadMode: Sendable, ShimEnumeration {
+    case constant, replicate, reflect
+
+    var enumerator: ct_pad_mode {
+        switch self {
+        case .constant: CT_PAD_CONSTANT
+        case .replicate: CT_PAD_REPLICATE
+        case .reflect: CT_PAD_REFLECT
+        }
+    }
 }
 
 extension Tensor {
@@ -83,7 +91,7 @@ extension Tensor {
     /// Pads with (before, after) pairs starting from the last dimension, as torch.nn.functional.pad.
     public func pad(_ pads: [Int], mode: PadMode = .constant, value: Double = 0) throws(TorchError) -> Tensor {
         let p = pads.map(Int64.init)
-        return try produce { ct_pad(handle, p, Int32(p.count), mode.rawValue, value, $0) }
+        return try produce { ct_pad(handle, p, Int32(p.count), mode.code, value, $0) }
     }
 
     /// Occurrences of each value 0..<max(minLength, max+1) in a 1-d non-negative integer tensor.

@@ -9,7 +9,15 @@ import CTorch
 public final class Tensor: @unchecked Sendable {
     let handle: OpaquePointer
 
-    init(owning handle: OpaquePointer) {
+    /// Takes ownership of a handle from the shim. Every tensor comes through here, so a tensor of an
+    /// element type that `DType` lacks is refused at once (and freed) instead of being mislabelled.
+    init(owning handle: OpaquePointer) throws(TorchError) {
+        guard (try? DType(code: ct_dtype(handle))) != nil else {
+            let type = String(cString: ct_scalar_type_name(handle))
+            ct_free(handle)
+            throw TorchError(
+                op: "dtype", message: "libtorch returned a tensor of element type \(type), which is none of \(DType.allCases)")
+        }
         self.handle = handle
     }
 
@@ -29,8 +37,9 @@ public final class Tensor: @unchecked Sendable {
     public var count: Int { Int(ct_numel(handle)) }
 
     public var dtype: DType {
-        // The shim maps every dtype Magvit creates; anything else is reported as float32's absence.
-        DType(rawValue: ct_dtype(handle)) ?? .float32
+        // init(owning:) admitted this handle's type, and only setData changes a tensor's type, to
+        // that of another Tensor, which was admitted too: the code is always one of DType's.
+        try! DType(code: ct_dtype(handle))
     }
 
     public var device: Device {
@@ -57,11 +66,11 @@ public final class Tensor: @unchecked Sendable {
         let dims = shape.map(Int64.init)
         var handle: OpaquePointer?
         let error = values.withUnsafeBytes { raw in
-            ct_from_data(raw.baseAddress, dims, Int32(dims.count), E.dtype.rawValue, &handle)
+            ct_from_data(raw.baseAddress, dims, Int32(dims.count), E.dtype.code, &handle)
         }
         try check(error)
-        let t = Tensor(owning: handle!)
-        self.init(owning: try device == .cpu ? t.aliasHandle() : t.to(device).aliasHandle())
+        let t = try Tensor(owning: handle!)
+        try self.init(owning: device == .cpu ? t.aliasHandle() : t.to(device).aliasHandle())
     }
 
     /// A 1-d tensor of `values`.
@@ -71,7 +80,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A 0-d tensor holding one number.
     public convenience init(scalar: Double, dtype: DType = .float32, device: Device = .cpu) throws(TorchError) {
-        self.init(owning: try Tensor.full([], scalar, dtype: dtype, device: device).aliasHandle())
+        try self.init(owning: Tensor.full([], scalar, dtype: dtype, device: device).aliasHandle())
     }
 
     /// A tensor built from raw little-endian bytes of `dtype` (safetensors payloads, bfloat16 included).
@@ -81,12 +90,12 @@ public final class Tensor: @unchecked Sendable {
             throw TorchError(op: "from_bytes", message: "shape \(shape) of \(dtype) needs \(expected) bytes, got \(bytes.count)")
         }
         let dims = shape.map(Int64.init)
-        return try produce { ct_from_data(bytes.baseAddress, dims, Int32(dims.count), dtype.rawValue, $0) }
+        return try produce { ct_from_data(bytes.baseAddress, dims, Int32(dims.count), dtype.code, $0) }
     }
 
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, device: Device = .cpu) throws(TorchError) -> Tensor {
         let dims = shape.map(Int64.init)
-        return try produce { ct_full(dims, Int32(dims.count), value, dtype.rawValue, device.kind, device.index, $0) }
+        return try produce { ct_full(dims, Int32(dims.count), value, dtype.code, device.kind, device.index, $0) }
     }
 
     public static func zeros(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws(TorchError) -> Tensor {
@@ -104,19 +113,19 @@ public final class Tensor: @unchecked Sendable {
 
     /// Values from `start` up to, not including, `end`.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64, device: Device = .cpu) throws(TorchError) -> Tensor {
-        try produce { ct_arange(start, end, step, dtype.rawValue, device.kind, device.index, $0) }
+        try produce { ct_arange(start, end, step, dtype.code, device.kind, device.index, $0) }
     }
 
     /// Uniform samples in [0, 1) from the global generator (see `Torch.manualSeed`).
     public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws(TorchError) -> Tensor {
         let dims = shape.map(Int64.init)
-        return try produce { ct_random(0, dims, Int32(dims.count), dtype.rawValue, device.kind, device.index, $0) }
+        return try produce { ct_random(0, dims, Int32(dims.count), dtype.code, device.kind, device.index, $0) }
     }
 
     /// Standard normal samples from the global generator.
     public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws(TorchError) -> Tensor {
         let dims = shape.map(Int64.init)
-        return try produce { ct_random(1, dims, Int32(dims.count), dtype.rawValue, device.kind, device.index, $0) }
+        return try produce { ct_random(1, dims, Int32(dims.count), dtype.code, device.kind, device.index, $0) }
     }
 
     /// Uniform integers in [low, high), as int64.
@@ -130,7 +139,7 @@ public final class Tensor: @unchecked Sendable {
     /// The tensor converted to `dtype` and moved to `device` (the same tensor when nothing changes).
     public func to(_ dtype: DType? = nil, _ device: Device? = nil) throws(TorchError) -> Tensor {
         let d = device ?? self.device
-        return try produce { ct_to(handle, (dtype ?? self.dtype).rawValue, d.kind, d.index, $0) }
+        return try produce { ct_to(handle, (dtype ?? self.dtype).code, d.kind, d.index, $0) }
     }
 
     public func to(_ device: Device) throws(TorchError) -> Tensor { try to(nil, device) }

@@ -39,7 +39,7 @@ func produce(_ call: (UnsafeMutablePointer<OpaquePointer?>) -> ct_error?) throws
     var out: OpaquePointer?
     try check(call(&out))
     guard let out else { throw TorchError(op: "torch", message: "the shim returned no tensor") }
-    return Tensor(owning: out)
+    return try Tensor(owning: out)
 }
 
 /// Calls a shim function that produces two tensors (values and indices).
@@ -50,6 +50,15 @@ func produce2(
     var a: OpaquePointer?
     var b: OpaquePointer?
     try check(call(&a, &b))
-    guard let a, let b else { throw TorchError(op: "torch", message: "the shim returned no tensor") }
-    return (Tensor(owning: a), Tensor(owning: b))
+    guard let a, let b else {
+        a.map(ct_free)
+        b.map(ct_free)
+        throw TorchError(op: "torch", message: "the shim returned no tensor")
+    }
+    let first: Tensor
+    do { first = try Tensor(owning: a) } catch {
+        ct_free(b)
+        throw error
+    }
+    return (first, try Tensor(owning: b))
 }

@@ -30,9 +30,7 @@ struct RuntimeOptions: ParsableArguments {
         }
         let device: Device
         do { device = try Device(parsing: self.device) } catch { throw ValidationError("--device: \(error.message)") }
-        if case .cuda(let index) = device, index >= Torch.cudaDeviceCount {
-            throw ValidationError("--device \(device): this libtorch sees \(Torch.cudaDeviceCount) CUDA device(s)")
-        }
+        do { try device.checkAvailable() } catch { throw ValidationError("--device: \(error.message)") }
         return device
     }
 }

@@ -92,14 +92,31 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("6 frames, PSNR"), r.output)
         XCTAssertEqual(try VideoInfo(probing: path("r.mp4")).width, 128, "side by side")
-        r = try magvit(["eval", "recon", "--data", clip, "--size", "64x48", "--max-frames", "6", "--json", path("eval.json")] + model)
+        _ = try writeClip("smooth.mkv", frames: 8)
+        r = try magvit(["eval", "recon", "--data", clip, path("smooth.mkv"), "--size", "64x48", "--max-frames", "6",
+                        "--json", path("eval.json")] + model)
         XCTAssertEqual(r.status, 0, r.output)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("eval.json")))) as? [String: Any])
-        let row = try XCTUnwrap((json["videos"] as? [[String: Any]])?.first)
+        let rows = try XCTUnwrap(json["videos"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 2)
+        let row = rows[0]
         XCTAssertEqual(row["frames"] as? Int, 6)
         XCTAssertGreaterThan(row["psnr"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(row["codes_used"] as? Int ?? 0, 0)
         XCTAssertNil(row["ms_ssim"], "64x48 frames are too small for MS-SSIM")
+        // The mean row: each video counts once; frames are the total.
+        let mean = try XCTUnwrap(json["mean"] as? [String: Any], "\(json)")
+        XCTAssertEqual(mean["videos"] as? Int, 2)
+        XCTAssertEqual(mean["frames"] as? Int, 12)
+        for score in ["psnr", "ssim", "perplexity"] {
+            let values = rows.map { $0[score] as? Double ?? .nan }
+            XCTAssertEqual(mean[score] as? Double ?? .nan, (values[0] + values[1]) / 2, accuracy: 1e-9, score)
+        }
+        let codes = rows.map { Double($0["codes_used"] as? Int ?? 0) }
+        XCTAssertEqual((mean["codes_used"] as? NSNumber)?.doubleValue ?? .nan, (codes[0] + codes[1]) / 2, accuracy: 1e-9)
+        XCTAssertNil(mean["ms_ssim"])
+        let meanLine = try XCTUnwrap(r.output.split(separator: "\n").first { $0.hasPrefix("mean of 2 videos") }, r.output)
+        XCTAssertTrue(meanLine.contains(String(format: "%7.2f", mean["psnr"] as? Double ?? 0)), String(meanLine))
         r = try magvit(["info", checkpoint])
         XCTAssertTrue(r.output.contains("tokenizer checkpoint") && r.output.contains("2^6 codes"), r.output)
         r = try magvit(["info", clip])

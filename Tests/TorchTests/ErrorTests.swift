@@ -1,5 +1,6 @@
 // libtorch failures arrive as thrown TorchErrors carrying the op and libtorch's message; none crashes.
-import Torch
+import Foundation
+@testable import Torch
 import XCTest
 
 final class ErrorTests: XCTestCase {
@@ -36,6 +37,44 @@ final class ErrorTests: XCTestCase {
         assertTorchError("cross_entropy", "target") { _ = try crossEntropy(t, Tensor([Int64(5), 0, 1])) }
         assertTorchError("bitwise_and", "not implemented") { _ = try t.bitwiseAnd(t) }
         assertTorchError("matmul", "dtype") { _ = try matmul(t, Tensor.zeros([4, 2], dtype: .float64)) }
+    }
+
+    func testUnknownDTypeCodesAreErrors() throws {
+        // -1 is the shim's code for a libtorch type it does not map; 8 is past the end of its list.
+        assertTorchError("dtype", "element type code -1 is none of") { _ = try DType(code: -1) }
+        assertTorchError("dtype", "element type code 8 is none of") { _ = try DType(code: 8) }
+        for dtype in DType.allCases { XCTAssertEqual(try DType(code: dtype.code), dtype) }
+        XCTAssertEqual(DType.allCases.map(\.name), ["float32", "float64", "bfloat16", "float16", "int64", "int32", "uint8", "bool"])
+        let encoded = try JSONEncoder().encode([DType.bfloat16])
+        XCTAssertEqual(String(decoding: encoded, as: UTF8.self), #"["bfloat16"]"#)
+        XCTAssertEqual(try JSONDecoder().decode([DType].self, from: encoded), [.bfloat16])
+        XCTAssertThrowsError(try JSONDecoder().decode([DType].self, from: Data(#"["float8"]"#.utf8)))
+    }
+
+    /// Asking for a CUDA device this process does not have is one line naming libtorch's version,
+    /// its build and the devices found, from `checkAvailable` and from any op given the device
+    /// (not the dispatcher's table of backends).
+    func testMissingCUDADeviceIsOneClearLine() throws {
+        XCTAssertNoThrow(try Device.cpu.checkAvailable())
+        let count = Torch.cudaDeviceCount
+        let missing = Device.cuda(count)
+        let expected = "\(missing) requested, but this libtorch \(Torch.version) ("
+        assertTorchError("device", expected) { try missing.checkAvailable() }
+        assertTorchError("full", expected) { _ = try Tensor.zeros([2], device: missing) }
+        assertTorchError("to", expected) { _ = try Tensor.zeros([2]).to(missing) }
+        assertTorchError("random", expected) { _ = try Tensor.randn([2], device: missing) }
+        do {
+            try missing.checkAvailable()
+        } catch {
+            XCTAssertFalse(error.message.contains("\n"), error.message)
+            XCTAssertFalse(error.message.contains("Could not run"), error.message)
+            if count == 0 {
+                let build = Torch.cudaVersion.map { "CUDA \($0) build" } ?? "CPU build"
+                XCTAssertEqual(
+                    error.message, "cuda:0 requested, but this libtorch \(Torch.version) (\(build)) found no CUDA device; use --device cpu")
+            }
+            print("on this machine: \(error)")
+        }
     }
 
     func testAutogradAndMemoryErrors() throws {
