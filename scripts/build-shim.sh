@@ -20,9 +20,10 @@ out_dir=$(cd "$out_dir" && pwd)
 cxx=${CXX:-c++}
 # -Werror=switch: a dispatch switch that misses an enumerator of its list in ctorch.h is an error.
 flags=(-std=c++20 -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=1 -Wall -Werror=switch -Wno-unused-variable -Wno-maybe-uninitialized
-       -I "$here/Sources/CTorch" -isystem "$torch_dir/include"
+       -I "$here/Sources/CTorch" -isystem "$torch_dir/include" -isystem "$here/csrc/gloo"
        -isystem "$torch_dir/include/torch/csrc/api/include")
 libs=(-L "$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -ltorch_cpu -lc10)
+# csrc/gloo declares the few Gloo types ProcessGroupGloo.hpp names (the wheel ships no Gloo headers).
 cuda_home=${CUDA_HOME:-/usr/local/cuda}
 if [ -f "$torch_dir/lib/libtorch_cuda.so" ] && [ -f "$cuda_home/include/cuda_runtime_api.h" ] \
    && [ "${MAGVIT_CPU_ONLY:-0}" != 1 ]; then

@@ -240,6 +240,19 @@ void ct_set_grad_enabled(bool on);
 /* Turns autocast on or off for a device kind with the given lower-precision dtype; returns the previous state. */
 ct_error ct_set_autocast(int device, bool on, int dtype, bool *was_on, int *was_dtype);
 
+/*
+ * Data-parallel communication over libtorch's c10d (TCPStore rendezvous, Gloo process group).
+ * Rank 0 serves the store at host:port; every rank connects. Collectives are in place and wait up
+ * to timeout_ms; a peer that dies or stops answering makes them fail instead of hanging.
+ * Reduce ops: 0 sum, 1 max, 2 min.
+ */
+typedef struct ct_process_group ct_process_group;
+ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, ct_process_group **out);
+void ct_dist_free(ct_process_group *group);
+ct_error ct_dist_all_reduce(ct_process_group *group, ct_tensor *const *tensors, int n, int op);
+ct_error ct_dist_broadcast(ct_process_group *group, ct_tensor *const *tensors, int n, int root);
+ct_error ct_dist_barrier(ct_process_group *group);
+
 #ifdef __cplusplus
 }
 #endif

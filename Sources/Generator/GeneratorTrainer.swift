@@ -21,6 +21,8 @@ public final class GeneratorTrainer: Trainer {
     let ema: ExponentialMovingAverage?
     let resume: Bool
     let echo: (String) -> Void
+    /// The data-parallel group (nil: one process).
+    public let parallel: DataParallel?
     /// (N, L) int64 token ids and (N) class ids of the training set, on the CPU (set by `prepare`).
     var tokens: Tensor?
     var labels: Tensor?
@@ -32,8 +34,10 @@ public final class GeneratorTrainer: Trainer {
     public var directory: URL { folder.url }
     public var generatorURL: URL { folder.url.appendingPathComponent("generator.safetensors") }
 
-    public init(config: GeneratorTrainingConfig, directory: URL, resume: Bool, echo: @escaping (String) -> Void = { print($0) }) throws {
+    public init(config: GeneratorTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel? = nil,
+                echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
+        self.parallel = parallel
         self.resume = resume
         self.echo = echo
         folder = try RunFolder(directory, resume: resume)
@@ -107,12 +111,14 @@ public final class GeneratorTrainer: Trainer {
     /// The examples of a step: a pure function of the seed and the step.
     public func batchMaker() throws -> @Sendable (Int) throws -> (tokens: Tensor, classes: Tensor) {
         guard let tokens, let labels else { throw ConfigError("the generator's token set was not prepared") }
-        let seed = config.run.seed, batch = config.run.batch, device = self.device
+        let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
         return { step in
             var random = SeededRandom(seed: seed, step: step, stream: 1)
             let n = tokens.size(0)
             let picks = (0..<batch).map { _ in Int64(Swift.min(n - 1, Int(random.uniform() * Double(n)))) }
-            let index = try Tensor(picks, shape: [picks.count])
+            // The global batch's picks; each rank keeps its slice.
+            var index = try Tensor(picks, shape: [picks.count])
+            if let parallel { index = try parallel.slice(index) }
             return (try tokens.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
         }
     }
@@ -121,9 +127,10 @@ public final class GeneratorTrainer: Trainer {
         optimizer.learningRate = context.learningRate
         try optimizer.zeroGrad()
         let result = try context.autocast {
-            try model.maskedLoss(tokens: batch.tokens, classes: config.generator.classes > 0 ? batch.classes : nil)
+            try model.maskedLoss(tokens: batch.tokens, classes: config.generator.classes > 0 ? batch.classes : nil, parallel: parallel)
         }
         try result.loss.backward()
+        try context.averageGradients(model.store.parameters)
         let norm = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
         try optimizer.update()
         try ema?.update()

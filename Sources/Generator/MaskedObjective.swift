@@ -3,6 +3,7 @@
 // sub-tokens averaged over factors; the class is replaced by the null class with probability
 // conditionDropout so one model serves conditional and unconditional logits (guidance).
 import Foundation
+import Harness
 import NN
 import Torch
 
@@ -15,13 +16,22 @@ public struct MaskedLoss {
 
 extension MaskedTransformer {
     /// Loss on token ids (B, L). Draws from torch's generator (seed it for reproducibility).
-    public func maskedLoss(tokens: Tensor, classes: Tensor? = nil) throws -> MaskedLoss {
+    ///
+    /// With `parallel`, `tokens` are this rank's slice of a global batch: the random draws are made
+    /// for the whole global batch (the same on every rank, seeded alike) and sliced, and the loss and
+    /// accuracy are normalised by the global masked count, so that the ranks' mean gradient and
+    /// logged numbers equal those of one process on the global batch.
+    public func maskedLoss(tokens: Tensor, classes: Tensor? = nil, parallel: DataParallel? = nil) throws -> MaskedLoss {
         let (b, l) = (tokens.size(0), tokens.size(1))
         let given = config.givenTokens, free = config.generatedTokens
+        let world = parallel?.worldSize ?? 1, first = (parallel?.rank ?? 0) * b
+        func draw(_ shape: [Int], dtype: DType = .float32) throws -> Tensor {
+            try Tensor.rand([b * world] + shape, dtype: dtype, device: dtype == .float64 ? .cpu : device).narrow(0, start: first, length: b)
+        }
         // Mask counts per example from u ~ U(0, 1), then the positions: the `count` smallest of random keys.
-        let u = try Tensor.rand([b], dtype: .float64).toArray(Double.self)
+        let u = try draw([], dtype: .float64).toArray(Double.self)
         let counts = try Tensor(u.map { Int64(MaskSchedule.trainingMaskCount(uniform: $0, count: free)) }, shape: [b, 1], device: device)
-        let ranks = try Tensor.rand([b, free], device: device).sorted(dim: 1).indices.sorted(dim: 1).indices
+        let ranks = try draw([free]).sorted(dim: 1).indices.sorted(dim: 1).indices
         var masked = try ranks.lt(counts)  // (B, free) bool
         if given > 0 { masked = try concatenate([Tensor.zeros([b, given], dtype: .bool, device: device), masked], dim: 1) }
         let ids = try tokens.to(.int64, device)
@@ -29,12 +39,14 @@ extension MaskedTransformer {
         let inputs = try targets.enumerated().map { i, t in try which(masked, Tensor(scalar: Double(maskID(i)), dtype: .int64, device: device), t) }
         var condition: Tensor? = nil
         if let classes, config.classes > 0 {
-            let drop = try Tensor.rand([b], device: device).lt(config.conditionDropout)
+            let drop = try draw([]).lt(config.conditionDropout)
             condition = try which(drop, Tensor(scalar: Double(nullClass), dtype: .int64, device: device), classes.to(.int64, device))
         }
         let logits = try self.logits(inputs, classes: condition, training: true)
         let weight = try masked.to(.float32).reshape([b * l])
-        let maskedCount = try weight.sum()
+        // Normalised by the masked tokens of the global batch (× world: the ranks' gradients are averaged).
+        let localCount = try weight.sum()
+        let maskedCount = try parallel.map { try $0.sum(localCount) / Double(world) } ?? localCount
         var loss: Tensor? = nil
         var allRight = try masked
         for (logit, target) in zip(logits, targets) {
@@ -46,6 +58,6 @@ extension MaskedTransformer {
         }
         let n = try maskedCount.item()
         return MaskedLoss(loss: try loss! / Double(logits.count), accuracy: try allRight.to(.float32).sum().item() / n,
-                          maskedFraction: n / Double(b * free))
+                          maskedFraction: try localCount.item() / Double(b * free))
     }
 }

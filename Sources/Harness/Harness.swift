@@ -13,6 +13,14 @@ public struct StepContext {
     public let learningRate: Double
     public let device: Device
     let mixedPrecision: Bool
+    /// The data-parallel group, when the run has more than one process.
+    public let parallel: DataParallel?
+
+    /// Averages the gradients of `parameters` over the ranks (nothing in a one-process run); call
+    /// after `backward` and before the optimizer's update.
+    public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {
+        try parallel?.averageGradients(parameters)
+    }
 
     /// Runs `body` under bf16 autocast on CUDA when `run.mixedPrecision` is on; as is otherwise.
     public func autocast<R>(_ body: () throws -> R) throws -> R {
@@ -30,6 +38,9 @@ public protocol Trainer: AnyObject {
     var headline: [String] { get }
     /// The state a checkpoint holds, by group name ("model", "optimizer", "ema", ...).
     var checkpointGroups: [String: any CheckpointGroup] { get }
+    /// The data-parallel group the trainer was built with (nil: one process). Rank 0 writes the
+    /// run folder; `batchMaker` gives each rank its slice of the global batch.
+    var parallel: DataParallel? { get }
     /// Weights averaged for evaluation and the final model, and the store they are swapped into.
     var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { get }
     /// Settings a resumed run must share with the checkpoint (model config, seed), by name.
@@ -52,6 +63,7 @@ public protocol Trainer: AnyObject {
 }
 
 extension Trainer {
+    public var parallel: DataParallel? { nil }
     public func extraState() throws -> [String: String] { [:] }
     public func restore(extraState: [String: String]) throws {}
     public func prepare(_ folder: RunFolder, log: RunLog) throws {}
@@ -93,16 +105,27 @@ public final class Harness<T: Trainer> {
     public func learningRate(_ step: Int) -> Double { schedule(step) }
 
     /// Trains to `run.steps` (or what fits the time budget), evaluating, sampling and checkpointing
-    /// on the way, and saves the final model; with `stoppingAt`, stops after the first checkpoint at
-    /// or after that step instead and returns nil (a run continued later with resume).
+    /// on the way, and saves the final model (rank 0; other ranks return nil); with `stoppingAt`, stops
+    /// after the first checkpoint at or after that step instead and returns nil (a run continued later
+    /// with resume).
     @discardableResult
     public func train(stoppingAt stop: Int? = nil) throws -> URL? {
-        let lock = try folder.create()
+        let parallel = trainer.parallel, main = parallel?.isMain ?? true
+        if let parallel, run.batch % parallel.worldSize != 0 {
+            throw ConfigError("run.batch \(run.batch) is the global batch and must divide among \(parallel.worldSize) ranks")
+        }
+        // Rank 0 owns the run folder: its lock, config, log, samples and checkpoints.
+        let lock = main ? try folder.create() : nil
         defer { withExtendedLifetime(lock) {} }
         if resume { try restore() }
-        let log = try RunLog(url: folder.log, keepingThrough: resume ? step : nil, progressEvery: run.progressEvery, echo: echo)
-        try writeAtomically(Data(config.utf8), to: folder.config)
-        try trainer.prepare(folder, log: log)
+        let log = main ? try RunLog(url: folder.log, keepingThrough: resume ? step : nil, progressEvery: run.progressEvery, echo: echo) : RunLog()
+        if main {
+            try writeAtomically(Data(config.utf8), to: folder.config)
+            try trainer.prepare(folder, log: log)
+        }
+        // The other ranks prepare from what rank 0 prepared (the generator's token cache).
+        try parallel?.barrier("starting the run")
+        if !main { try trainer.prepare(folder, log: log) }
 
         var total = schedule.totalSteps  // run.steps, or the fitted count of a resumed time-budgeted run
         log.say("\(trainer.summary); batch \(run.batch), steps \(step)..<\(total) on \(run.device)")
@@ -129,8 +152,10 @@ public final class Harness<T: Trainer> {
             let started = Date()
             // Any torch-side randomness (dropout, masks, noise) is a function of the step too.
             Torch.manualSeed(run.seed &+ 0x5DEE_CE66 &* UInt64(step + 1))
-            let context = StepContext(step: step, learningRate: schedule(step), device: run.device.device, mixedPrecision: run.mixedPrecision)
-            let values = try trainer.step(try producer.next(), context: context)
+            let context = StepContext(step: step, learningRate: schedule(step), device: run.device.device, mixedPrecision: run.mixedPrecision,
+                                      parallel: parallel)
+            var values = try trainer.step(try producer.next(), context: context)
+            if let parallel { values = try parallel.mean(values) }
             elapsed += Date().timeIntervalSince(started)
             step += 1
             for (k, v) in values { sums[k, default: 0] += v }
@@ -153,18 +178,29 @@ public final class Harness<T: Trainer> {
             }
             if step % run.checkpointEvery == 0 || last {
                 sums = [:]; counted = 0  // windows restart at checkpoints, so a resumed run logs the same numbers
-                try saveCheckpoint()
-                if let stop, step >= stop, !last { return nil }
+                if main { try saveCheckpoint() }
+                if let stop, step >= stop, !last {
+                    try parallel?.barrier("stopping at a checkpoint")
+                    return nil
+                }
             }
-            if step % run.evalEvery == 0 && !last { try evaluate(final: false, log: log) }
+            if step % run.evalEvery == 0 && !last {
+                if main { try evaluate(final: false, log: log) }
+                try parallel?.barrier("waiting for rank 0's evaluation")
+            }
         }
-        try evaluate(final: true, log: log)
         let wall = wallBefore + Date().timeIntervalSince(sessionStart)
         let metadata = ["training_steps": "\(step)", "training_seconds": String(format: "%.0f", elapsed),
-                        "wall_seconds": String(format: "%.0f", wall), "training_device": "\(run.device)", "training_config": config]
-        let url = try withAverages { try trainer.finish(folder, metadata: metadata, dtype: run.saveDtype.dtype) }
-        log.say(String(format: "saved %@ after %d steps: %.0f s in training steps, %.0f s wall-clock with evaluations", url.path, step, elapsed, wall))
-        return url
+                        "wall_seconds": String(format: "%.0f", wall), "training_device": "\(run.device)", "training_config": config,
+                        "world_size": "\(parallel?.worldSize ?? 1)"]
+        var saved: URL?
+        if main {
+            try evaluate(final: true, log: log)
+            saved = try withAverages { try trainer.finish(folder, metadata: metadata, dtype: run.saveDtype.dtype) }
+            log.say(String(format: "saved %@ after %d steps: %.0f s in training steps, %.0f s wall-clock with evaluations", saved!.path, step, elapsed, wall))
+        }
+        try parallel?.barrier("finishing the run")
+        return saved
     }
 
     /// Scores and samples with the averaged weights; logs the record ("kind": "eval" or "final_eval"),

@@ -43,6 +43,16 @@ public enum SaveDType: String, ConfigChoice {
     }
 }
 
+/// The dtype of the weights and the math of training.
+public enum ComputeDType: String, ConfigChoice {
+    /// The default; bf16 autocast on CUDA with `run.mixedPrecision`.
+    case float32
+    /// For checking numerics (data-parallel equivalence, gradients): weights, batches and losses in float64.
+    case float64
+
+    public var dtype: DType { self == .float32 ? .float32 : .float64 }
+}
+
 /// A device written as "cpu", "cuda" or "cuda:N".
 public struct DeviceSetting: Codable, Sendable, Equatable, CustomStringConvertible {
     public var device: Device
@@ -119,8 +129,13 @@ public struct RunConfig: Codable, Sendable {
     public var timeBudget: Double = 0
     /// Stored dtype of the final model.
     public var saveDtype: SaveDType = .float32
+    /// Dtype of the weights and the math while training.
+    public var dtype: ComputeDType = .float32
     /// Seconds between plain progress lines when standard error is not a terminal (0: none).
     public var progressEvery: Double = 30
+    /// Data-parallel runs: seconds a rank waits for the others (rendezvous, collectives, rank 0's
+    /// evaluations) before stopping with an error.
+    public var collectiveTimeout: Double = 600
 
     public init() {}
 
@@ -130,5 +145,6 @@ public struct RunConfig: Codable, Sendable {
         try require(logEvery > 0 && evalEvery > 0 && checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
         try require((0..<1).contains(emaDecay), "run.emaDecay must be in [0, 1)")
         try require(threads >= 0 && timeBudget >= 0 && progressEvery >= 0, "run.threads, run.timeBudget and run.progressEvery must not be negative")
+        try require(collectiveTimeout > 0, "run.collectiveTimeout must be positive")
     }
 }

@@ -6,10 +6,10 @@ import Foundation
 import Torch
 
 public final class RunLog {
-    public let url: URL
-    private let handle: FileHandle
+    public let url: URL?
+    private let handle: FileHandle?
     private let events: TensorBoardWriter?
-    private let interactive = isatty(2) != 0
+    private let interactive: Bool
     /// Where human-readable lines go (standard output by default).
     private let echo: (String) -> Void
     /// Seconds between plain progress lines when standard error is not a terminal (0: none).
@@ -24,6 +24,7 @@ public final class RunLog {
         self.url = url
         self.echo = echo
         self.progressEvery = progressEvery
+        interactive = isatty(2) != 0
         let manager = FileManager.default
         if let step, let text = try? String(contentsOf: url, encoding: .utf8) {
             let kept = text.split(separator: "\n").filter { line in
@@ -37,12 +38,23 @@ public final class RunLog {
         } else if step == nil || !manager.fileExists(atPath: url.path) {
             guard manager.createFile(atPath: url.path, contents: nil) else { throw ConfigError("\(url.path): cannot create the log") }
         }
-        handle = try FileHandle(forWritingTo: url)
+        let handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
+        self.handle = handle
         events = tensorBoard ? try TensorBoardWriter(directory: url.deletingLastPathComponent()) : nil
     }
 
-    deinit { try? handle.close() }
+    /// A log that writes and says nothing: the ranks of a data-parallel run other than rank 0.
+    public init(silent: Void = ()) {
+        url = nil
+        handle = nil
+        events = nil
+        echo = { _ in }
+        progressEvery = 0
+        interactive = false
+    }
+
+    deinit { try? handle?.close() }
 
     /// Appends one record (keys sorted, numbers at full precision) and its numbers to TensorBoard,
     /// tagged `group/key` (group: "train", or the record's "kind").
@@ -50,6 +62,7 @@ public final class RunLog {
         var values = values
         values["step"] = step
         let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
+        guard let handle else { return }
         try handle.write(contentsOf: data + Data("\n".utf8))
         let group = values["kind"] as? String ?? "train"
         var scalars: [String: Double] = [:]
@@ -66,6 +79,7 @@ public final class RunLog {
 
     /// A line for the reader (and the end of any progress bar on the terminal).
     public func say(_ line: String) {
+        guard handle != nil else { return }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         echo(line)
     }
@@ -73,6 +87,7 @@ public final class RunLog {
     /// Progress: a redrawn one-line bar on a terminal; otherwise a plain line on standard error every
     /// `progressEvery` seconds, so logs of jobs without a terminal show that the run moves.
     public func progress(step: Int, of total: Int, stepsPerSecond: Double, loss: Double?) {
+        guard handle != nil else { return }
         let eta = stepsPerSecond > 0 ? Double(total - step) / stepsPerSecond : 0
         let lossText = loss.map { String(format: "  loss %.4f", $0) } ?? ""
         if interactive {

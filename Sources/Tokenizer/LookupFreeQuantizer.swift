@@ -7,11 +7,15 @@
 //   - per sample it factorizes per bit, p(c_i = +1 | z) = σ(4 z_i / T), so E[H] costs O(d);
 //   - the codebook term −Σ_c p̄_c log(p̄_c + 1e-5) (the official MAGVIT code's form) is exact when
 //     d ≤ entropyGroupBits, and otherwise the sum of the entropies of bit groups, never a tokens × 2^d tensor.
-// All of this math runs in float32 whatever the autocast state (fp16 here is a known source of NaNs).
+// All of this math runs in float32 or wider whatever the autocast state (fp16 here is a known source of NaNs).
 import Torch
 
 public final class LookupFreeQuantizer: Quantizer {
     public let config: QuantizerConfig
+    /// Turns this process's batch mean of code probabilities into the mean over the global batch of a
+    /// data-parallel run (differentiable in the local part), so the codebook entropy is the paper's
+    /// H(E[p(c|z)]) over all ranks' tokens. Nil: one process.
+    public var globalMean: ((Tensor) throws -> Tensor)?
 
     public init(config: QuantizerConfig) {
         self.config = config
@@ -38,8 +42,8 @@ public final class LookupFreeQuantizer: Quantizer {
     public func callAsFunction(_ z: Tensor, step: Int = 0, losses: Bool = true) throws -> Quantization {
         let ids = try self.ids(z)  // checks the latents' shape
         return try withAutocast(device: z.device, enabled: false) {
-            let z32 = try z.to(.float32)
-            let q = try z32.gt(0).to(.float32) * 2 - 1
+            let z32 = z.dtype == .float64 ? z : try z.to(.float32)  // at least float32
+            let q = try z32.gt(0).to(z32.dtype) * 2 - 1
             let straightThrough = try z + (q.to(z.dtype) - z).detach()
             var terms = LossTerms()
             if losses {
@@ -68,8 +72,9 @@ public final class LookupFreeQuantizer: Quantizer {
         for start in stride(from: 0, to: d, by: group) {
             let width = Swift.min(group, d - start)
             let codes = try groupCodes(bits: width, device: flat.device)  // (width, 2^width)
-            let logits = try matmul(flat.narrow(1, start: start, length: width), codes) * (2 / config.lfq.temperature)
-            let average = try logits.softmax(dim: 1).mean(dim: 0)  // (2^width)
+            let logits = try matmul(flat.narrow(1, start: start, length: width), codes.to(flat.dtype)) * (2 / config.lfq.temperature)
+            var average = try logits.softmax(dim: 1).mean(dim: 0)  // (2^width)
+            if let globalMean { average = try globalMean(average) }
             let h = try -(average * (average + 1e-5).log()).sum()
             total = try total.map { try $0 + h } ?? h
         }

@@ -27,6 +27,8 @@ public final class TokenizerTrainer: Trainer {
     let discriminatorRateRatio: Double
     let resume: Bool
     let echo: (String) -> Void
+    /// The data-parallel group (nil: one process).
+    public let parallel: DataParallel?
     /// The last final evaluation, returned by `train`.
     var finalScores: HeldOutScores?
     /// The held-out clips, loaded at the first evaluation.
@@ -39,8 +41,9 @@ public final class TokenizerTrainer: Trainer {
     /// Sets up a run in `directory`. A directory that already holds a checkpoint is continued with
     /// `resume` and refused without it; nothing is created on disk until `train` starts.
     public init(config: TrainingConfig, directory: URL, resume: Bool, perceptual: PerceptualDistance?,
-                echo: @escaping (String) -> Void = { print($0) }) throws {
+                parallel: DataParallel? = nil, echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
+        self.parallel = parallel
         self.resume = resume
         self.echo = echo
         folder = try RunFolder(directory, resume: resume)
@@ -55,14 +58,16 @@ public final class TokenizerTrainer: Trainer {
 
         Torch.manualSeed(run.seed)
         data = try DataSources.make(config.data, shape: config.model.clipShape, seed: run.seed)
-        model = try VideoTokenizer(config: config.model, device: device)
+        model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
         if config.initialization == .inflated { try model.inflateTemporalKernels() }
+        if let parallel, let lfq = model.quantizer as? LookupFreeQuantizer { lfq.globalMean = { try parallel.globalMean($0) } }
         let o = config.optimizer
         optimizer = AdamW(model.store.parameters, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
         ema = run.emaDecay > 0 ? try ExponentialMovingAverage(model.store.parameters, decay: run.emaDecay) : nil
         if config.loss.adversarialWeight > 0 {
             let d = try Discriminator(imageChannels: config.model.imageChannels, resolution: config.model.resolution,
                                       frames: config.model.clipFrames, channels: config.loss.discriminatorChannels, device: device)
+            try d.store.move(to: device, dtype: run.dtype.dtype)
             discriminator = d
             let rate = o.discriminatorLearningRate > 0 ? o.discriminatorLearningRate : o.learningRate
             discriminatorOptimizer = AdamW(d.store.parameters, learningRate: rate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
@@ -113,8 +118,12 @@ public final class TokenizerTrainer: Trainer {
     }
 
     public func batchMaker() throws -> @Sendable (Int) throws -> Tensor {
-        let data = self.data, batch = config.run.batch, device = self.device
-        return { step in try data.batch(step: step, size: batch).clips.to(device) }
+        let data = self.data, batch = config.run.batch, device = self.device, parallel = self.parallel, dtype = config.run.dtype.dtype
+        // The global batch of the step; each rank keeps its slice.
+        return { step in
+            let clips = try data.batch(step: step, size: batch).clips
+            return try (parallel.map { try $0.slice(clips) } ?? clips).to(dtype, device)
+        }
     }
 
     /// One tokenizer update and, when the GAN is on, one discriminator update. Returns the loss terms
@@ -125,18 +134,20 @@ public final class TokenizerTrainer: Trainer {
         optimizer.learningRate = context.learningRate
         try optimizer.zeroGrad()
         let (y, q) = try context.autocast { try model.reconstruct(x, step: context.step) }
-        let reconstruction = try y.to(.float32)
+        let dtype = config.run.dtype.dtype  // losses in the run's dtype, whatever autocast computed in
+        let reconstruction = try y.to(dtype)
         var terms = LossTerms()
         try terms.add(l.reconstruction.rawValue, l.reconstruction == .l2 ? mseLoss(reconstruction, x) : l1Loss(reconstruction, x),
                       weight: l.reconstructionWeight)
         try terms.add(q.terms)
         if let perceptual { try terms.add("perceptual", perceptual(frames(x), frames(reconstruction)).mean(), weight: l.perceptualWeight) }
         if gan, let discriminator {
-            try terms.add("generator_adversarial", Adversarial.generatorLoss(context.autocast { try discriminator(reconstruction) }.to(.float32)),
+            try terms.add("generator_adversarial", Adversarial.generatorLoss(context.autocast { try discriminator(reconstruction) }.to(dtype)),
                           weight: l.adversarialWeight)
         }
         let loss = try terms.total()!
         try loss.backward()
+        try context.averageGradients(model.store.parameters)
         var values = try terms.numbers()
         // The historical key of the reconstruction term, whichever distance it is.
         values["reconstruction"] = values.removeValue(forKey: l.reconstruction.rawValue)
@@ -145,27 +156,38 @@ public final class TokenizerTrainer: Trainer {
         try optimizer.update()
         try ema?.update()
         values["loss"] = try loss.item()
-        values["codes"] = Double(try q.usage().used)
+        values["codes"] = Double(try distinctCodes(q))
         if gan, let discriminator, let discriminatorOptimizer {
             discriminatorOptimizer.learningRate = context.learningRate * discriminatorRateRatio
             try discriminatorOptimizer.zeroGrad()
             let real = l.r1Weight > 0 ? try x.detach().requiresGrad(true) : x
-            let realLogits = try context.autocast { try discriminator(real) }.to(.float32)
-            let fakeLogits = try context.autocast { try discriminator(reconstruction.detach()) }.to(.float32)
+            let realLogits = try context.autocast { try discriminator(real) }.to(dtype)
+            let fakeLogits = try context.autocast { try discriminator(reconstruction.detach()) }.to(dtype)
             var d = LossTerms()
             try d.add("discriminator", Adversarial.discriminatorLoss(real: realLogits, fake: fakeLogits, kind: l.discriminatorLoss), weight: 1)
             if l.lecamWeight > 0 { try d.add("lecam", lecam.penalty(real: realLogits, fake: fakeLogits), weight: l.lecamWeight) }
             if l.r1Weight > 0 { try d.add("r1", Adversarial.r1Penalty(logits: realLogits, real: real), weight: l.r1Weight / 2) }
             try d.total()!.backward()
+            try context.averageGradients(discriminator.store.parameters)
             if config.optimizer.clipNorm > 0 { try clipGradientNorm(discriminator.store.parameters, maxNorm: config.optimizer.clipNorm) }
             try discriminatorOptimizer.update()
             values.merge(try d.numbers()) { $1 }
-            let (meanReal, meanFake) = (try realLogits.mean().item(), try fakeLogits.mean().item())
+            // LeCAM's running means follow the global batch.
+            var means = ["real": try realLogits.mean().item(), "fake": try fakeLogits.mean().item()]
+            if let parallel { means = try parallel.mean(means) }
+            let (meanReal, meanFake) = (means["real"]!, means["fake"]!)
             lecam.update(real: meanReal, fake: meanFake)
             values["logits_real"] = meanReal
             values["logits_fake"] = meanFake
         }
         return values
+    }
+
+    /// Distinct codes in the step's global batch.
+    func distinctCodes(_ q: Quantization) throws -> Int {
+        guard let parallel else { return try q.usage().used }
+        let counts = try q.ids.to(.cpu).flatten().bincount(minLength: q.codebookSize)
+        return Int(try parallel.sum(counts).gt(0).to(.int64).sum().item())
     }
 
     /// Clips (B, C, T, H, W) as frames (B·T, 3, H, W) for the perceptual network (grey repeated).

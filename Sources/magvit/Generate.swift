@@ -2,6 +2,7 @@
 // or unconditional samples) and `magvit predict` (continue a clip from its first frames).
 import ArgumentParser
 import Foundation
+import Harness
 import Generator
 import Media
 import NN
@@ -24,8 +25,10 @@ struct TrainGenerator: ParsableCommand {
     @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
 
     func run() throws {
-        let settings = try GeneratorTrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
-        let trainer = try GeneratorTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume, echo: streamLine)
+        var settings = try GeneratorTrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
+        let parallel = try overrides.join(&settings.run)
+        let trainer = try GeneratorTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume, parallel: parallel,
+                                           echo: streamLine)
         try trainer.train()
     }
 }

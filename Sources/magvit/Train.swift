@@ -23,10 +23,11 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
 
     func run() throws {
-        let settings = try TrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
+        var settings = try TrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
+        let parallel = try overrides.join(&settings.run)
         let perceptual = try perceptualDistance(settings)
         let trainer = try TokenizerTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume,
-                                           perceptual: perceptual, echo: streamLine)
+                                           perceptual: perceptual, parallel: parallel, echo: streamLine)
         try trainer.train()
     }
 }
@@ -42,6 +43,17 @@ struct RunOverrides: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override one setting: key.path=value (repeatable).") var assignments: [String] = []
     @Option(help: "Device to train on: cpu, cuda or cuda:N (overrides run.device).") var device: String?
     @Option(help: "CPU threads for libtorch's kernels (overrides run.threads).") var threads: Int?
+    @Option(help: ArgumentHelp("Rendezvous of a multi-process run (instead of MASTER_ADDR/MASTER_PORT); rank and world size come from RANK/WORLD_SIZE (torchrun, magvit launch) or SLURM.",
+                               valueName: "tcp://host:port"))
+    var distUrl: String?
+
+    /// Joins the data-parallel group the environment describes (nil for one process); a CUDA device
+    /// becomes the local rank's GPU.
+    func join(_ run: inout RunConfig) throws -> DataParallel? {
+        guard let environment = try DistributedEnvironment.detect(distURL: distUrl) else { return nil }
+        if case .cuda = run.device.device { run.device = DeviceSetting(.cuda(environment.localRank)) }
+        return try environment.join(timeout: run.collectiveTimeout)
+    }
 
     var all: [String] {
         assignments + (device.map { ["run.device=\($0)"] } ?? []) + (threads.map { ["run.threads=\($0)"] } ?? [])

@@ -1,0 +1,141 @@
+// Data-parallel training over torch.distributed's c10d (ProcessGroup): where a run's ranks come from
+// (torchrun's and SLURM's environment variables, or --dist-url), and what the harness and trainers
+// do with the group: each rank takes its slice of the global batch, gradients are averaged in
+// flattened buckets with all-reduce, logged numbers and running statistics are averaged, and the
+// LFQ codebook entropy is taken over the global batch.
+import Foundation
+import Torch
+
+/// Where this process stands in a multi-process run.
+public struct DistributedEnvironment: Sendable, Equatable {
+    public var rank: Int
+    public var worldSize: Int
+    public var localRank: Int
+    public var host: String
+    public var port: Int
+
+    public init(rank: Int, worldSize: Int, localRank: Int, host: String, port: Int) {
+        (self.rank, self.worldSize, self.localRank, self.host, self.port) = (rank, worldSize, localRank, host, port)
+    }
+
+    /// torchrun's RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; else SLURM's SLURM_PROCID,
+    /// SLURM_NTASKS, SLURM_LOCALID with MASTER_ADDR/MASTER_PORT; `distURL` (tcp://host:port) replaces
+    /// the address. Nil when no world of more than one process is described.
+    public static func detect(_ environment: [String: String] = ProcessInfo.processInfo.environment, distURL: String? = nil) throws -> DistributedEnvironment? {
+        func int(_ key: String) throws -> Int? {
+            guard let text = environment[key] else { return nil }
+            guard let value = Int(text), value >= 0 else { throw ConfigError("\(key) must be a non-negative integer, got '\(text)'") }
+            return value
+        }
+        let world = try int("WORLD_SIZE") ?? int("SLURM_NTASKS") ?? 1
+        guard world > 1 else { return nil }
+        guard let rank = try int("RANK") ?? int("SLURM_PROCID") else { throw ConfigError("WORLD_SIZE is \(world) but RANK (or SLURM_PROCID) is not set") }
+        guard rank < world else { throw ConfigError("RANK \(rank) is not below WORLD_SIZE \(world)") }
+        let local = try int("LOCAL_RANK") ?? int("SLURM_LOCALID") ?? rank
+        var host = environment["MASTER_ADDR"], port = try int("MASTER_PORT")
+        if let distURL {
+            guard distURL.hasPrefix("tcp://"), let colon = distURL.lastIndex(of: ":"), let p = Int(distURL[distURL.index(after: colon)...]),
+                  colon > distURL.index(distURL.startIndex, offsetBy: 5) else {
+                throw ConfigError("--dist-url must be tcp://HOST:PORT, got '\(distURL)'")
+            }
+            host = String(distURL[distURL.index(distURL.startIndex, offsetBy: 6)..<colon])
+            port = p
+        }
+        guard let host, let port, (1...65535).contains(port) else {
+            throw ConfigError("a run of \(world) processes needs MASTER_ADDR and MASTER_PORT (1-65535), or --dist-url tcp://HOST:PORT")
+        }
+        return DistributedEnvironment(rank: rank, worldSize: world, localRank: local, host: host, port: port)
+    }
+
+    /// Joins the process group (c10d TCPStore rendezvous, Gloo).
+    public func join(timeout: Double) throws -> DataParallel {
+        do {
+            return DataParallel(try ProcessGroup(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout))
+        } catch {
+            throw ConfigError("rank \(rank) of \(worldSize): could not join the others at \(host):\(port) within \(Int(timeout)) s: \(error.message)")
+        }
+    }
+}
+
+/// What trainers and the harness do with a process group.
+public final class DataParallel: @unchecked Sendable {
+    public let group: ProcessGroup
+    public var rank: Int { group.rank }
+    public var worldSize: Int { group.worldSize }
+    public var isMain: Bool { group.rank == 0 }
+    /// Gradients are reduced in flat buckets of at most this many elements.
+    public var bucketElements = 1 << 22
+
+    public init(_ group: ProcessGroup) { self.group = group }
+
+    /// Runs a collective, turning a failure (a rank died or stopped answering) into one message.
+    func collective<R>(_ what: String, _ body: () throws -> R) throws -> R {
+        do { return try body() } catch let error as TorchError {
+            throw ConfigError("rank \(rank) of \(worldSize): \(what) with the other ranks failed (a rank died, or did not answer within \(Int(group.timeout)) s): \(error.message)")
+        }
+    }
+
+    /// This rank's rows of a global batch (B, ...): rows rank·B/W ..< (rank+1)·B/W.
+    public func slice(_ batch: Tensor) throws -> Tensor {
+        let n = batch.size(0) / worldSize
+        return try batch.narrow(0, start: rank * n, length: n)
+    }
+
+    /// Replaces every gradient with its mean over the ranks, in flattened buckets. Every rank runs the
+    /// same code, so the same parameters have gradients (those without are left out everywhere).
+    public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {
+        try withNoGrad { () throws in
+            var bucket: [Tensor] = [], size = 0
+            func flush() throws {
+                guard !bucket.isEmpty else { return }
+                let grads = try bucket.map { try $0.grad! }
+                let flat = try concatenate(grads.map { try $0.to(grads[0].dtype).flatten() }, dim: 0)
+                try collective("all-reducing gradients") { try group.allReduce([flat]) }
+                try flat.div_(Double(worldSize))
+                var offset = 0
+                for g in grads {
+                    try g.copy_(flat.narrow(0, start: offset, length: g.count).reshape(g.shape))
+                    offset += g.count
+                }
+                bucket = []; size = 0
+            }
+            for (_, p) in parameters where try p.grad != nil {
+                if size + p.count > bucketElements { try flush() }
+                bucket.append(p)
+                size += p.count
+            }
+            try flush()
+        }
+    }
+
+    /// The mean of each number over the ranks (every rank passes the same keys).
+    public func mean(_ values: [String: Double]) throws -> [String: Double] {
+        let keys = values.keys.sorted()
+        guard !keys.isEmpty else { return values }
+        let t = try Tensor(keys.map { values[$0]! }, shape: [keys.count])
+        try collective("averaging the logged numbers") { try group.allReduce([t]) }
+        let sums = try t.toArray(Double.self)
+        return Dictionary(uniqueKeysWithValues: zip(keys, sums.map { $0 / Double(worldSize) }))
+    }
+
+    /// The sum of a tensor over the ranks (a new tensor; `x` is unchanged).
+    public func sum(_ x: Tensor) throws -> Tensor {
+        let total = try x.detach().clone()
+        try collective("summing over the ranks") { try group.allReduce([total]) }
+        return total
+    }
+
+    /// The mean over the ranks of a per-rank batch mean, differentiable in this rank's part: the value
+    /// is the global mean, and the gradient reaches this rank's inputs as if the other ranks' parts
+    /// were constants (gradients are then averaged over ranks, which gives the gradient of the
+    /// global batch).
+    public func globalMean(_ local: Tensor) throws -> Tensor {
+        let total = try sum(local)
+        return try local + (total / Double(worldSize) - local.detach())
+    }
+
+    /// Waits for every rank.
+    public func barrier(_ what: String) throws {
+        try collective(what) { try group.barrier() }
+    }
+}

@@ -1,0 +1,32 @@
+// `magvit launch --nproc N -- train CONFIG -o RUN`: the ranks of a data-parallel run on this
+// machine, without torchrun (docs/distributed.md).
+import ArgumentParser
+import Foundation
+import Harness
+
+struct Launch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a magvit command as N data-parallel processes on this machine (like torchrun --standalone).",
+        discussion: """
+            Example: magvit launch --nproc 2 -- train configs/fashion-mnist.yaml -o runs/fmnist-2
+            Each process gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; signals are forwarded,
+            and when one process fails the others are stopped (SIGTERM, then SIGKILL after --grace seconds).
+            """)
+
+    @Option(help: "Processes to start.") var nproc: Int
+    @Option(help: "Port of the rendezvous store (0: a free one).") var masterPort = 0
+    @Option(help: "Seconds between SIGTERM and SIGKILL when stopping the ranks.") var grace = 10.0
+    @Argument(parsing: .captureForPassthrough, help: "The magvit command each process runs (after --).") var command: [String]
+
+    func run() throws {
+        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        guard let first = arguments.first, ["train", "train-generator"].contains(first) else {
+            throw ValidationError("launch runs train or train-generator: magvit launch --nproc N -- train CONFIG -o RUN")
+        }
+        let status = try Launcher.run(executable: Bundle.main.executablePath ?? CommandLine.arguments[0],
+                                      arguments: arguments, processes: nproc, port: masterPort, grace: grace) {
+            FileHandle.standardError.write(Data(($0 + "\n").utf8))
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
