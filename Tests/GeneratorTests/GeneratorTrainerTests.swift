@@ -128,4 +128,32 @@ final class GeneratorTrainerTests: XCTestCase {
         XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: \(tokenizer)\ngenerator: {widht: 3}")) { XCTAssertTrue("\($0)".contains("widht"), "\($0)") }
         XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: /nonexistent.safetensors")) { XCTAssertTrue("\($0)".contains("no such file"), "\($0)") }
     }
+
+    /// Two ranks (magvit launch, c10d Gloo) on halves of each global batch equal one process on the
+    /// whole batch: masks are drawn for the global batch and the loss is normalised by its masked count.
+    func testTwoRanksEqualOneProcessOnTheGlobalBatch() throws {
+        let config = folder.appendingPathComponent("generator.yaml")
+        try """
+            tokenizer: \(folder.appendingPathComponent("tokenizer.safetensors").path)
+            data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)]}
+            generator: {classes: 10, factorBits: [2, 4], width: 32, depth: 1, heads: 2, dropout: 0}
+            optimizer: {learningRate: 0.003, warmupSteps: 5}
+            run: {steps: 20, batch: 16, logEvery: 1, evalEvery: 100, checkpointEvery: 10, seed: 3, threads: 1}
+            sampling: {steps: 2}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let one = folder.appendingPathComponent("one"), two = folder.appendingPathComponent("two")
+        var r = try magvit(["train-generator", config.path, "-o", one.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        r = try magvit(["launch", "--nproc", "2", "--", "train-generator", config.path, "-o", two.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        let a = try records(one).filter { $0["kind"] == nil }, b = try records(two).filter { $0["kind"] == nil }
+        XCTAssertEqual(a.count, 20)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) {
+            for key in ["loss", "accuracy", "masked", "grad_norm"] {
+                let v = try XCTUnwrap(x[key] as? Double), w = try XCTUnwrap(y[key] as? Double)
+                XCTAssertEqual(v, w, accuracy: 1e-5 * Swift.max(abs(v), 1e-3), "\(key) at step \(x["step"]!)")
+            }
+        }
+    }
 }

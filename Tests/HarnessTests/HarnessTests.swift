@@ -200,3 +200,23 @@ final class HarnessTests: XCTestCase {
         XCTAssertEqual(try records(run).filter { $0["kind"] == nil }.count, 60)
     }
 }
+
+final class DistributedEnvironmentTests: XCTestCase {
+    func testReadsTorchrunSlurmAndDistURL() throws {
+        XCTAssertNil(try DistributedEnvironment.detect([:]))
+        XCTAssertNil(try DistributedEnvironment.detect(["WORLD_SIZE": "1", "RANK": "0"]))
+        let torchrun = ["RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "MASTER_ADDR": "node0", "MASTER_PORT": "29500"]
+        XCTAssertEqual(try DistributedEnvironment.detect(torchrun), DistributedEnvironment(rank: 3, worldSize: 4, localRank: 1, host: "node0", port: 29500))
+        let slurm = ["SLURM_PROCID": "2", "SLURM_NTASKS": "8", "SLURM_LOCALID": "0", "MASTER_ADDR": "n1", "MASTER_PORT": "1234"]
+        XCTAssertEqual(try DistributedEnvironment.detect(slurm), DistributedEnvironment(rank: 2, worldSize: 8, localRank: 0, host: "n1", port: 1234))
+        XCTAssertEqual(try DistributedEnvironment.detect(["RANK": "1", "WORLD_SIZE": "2"], distURL: "tcp://10.0.0.5:4000")?.host, "10.0.0.5")
+        func message(_ environment: [String: String], _ url: String? = nil) -> String {
+            do { _ = try DistributedEnvironment.detect(environment, distURL: url); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(["WORLD_SIZE": "2"]).contains("RANK"))
+        XCTAssertTrue(message(["WORLD_SIZE": "2", "RANK": "2"]).contains("not below WORLD_SIZE"))
+        XCTAssertTrue(message(["WORLD_SIZE": "two"]).contains("WORLD_SIZE must be a non-negative integer"))
+        XCTAssertTrue(message(["WORLD_SIZE": "2", "RANK": "0"]).contains("MASTER_ADDR and MASTER_PORT"))
+        XCTAssertTrue(message(["WORLD_SIZE": "2", "RANK": "0"], "http://x:1").contains("tcp://HOST:PORT"))
+    }
+}
