@@ -123,18 +123,27 @@ public final class GeneratorTrainer: Trainer {
         }
     }
 
+    /// One update over the step's micro-batches (`run.accumulate`); the numbers averaged over them.
     public func step(_ batch: (tokens: Tensor, classes: Tensor), context: StepContext) throws -> [String: Double] {
         optimizer.learningRate = context.learningRate
         try optimizer.zeroGrad()
-        let result = try context.autocast {
-            try model.maskedLoss(tokens: batch.tokens, classes: config.generator.classes > 0 ? batch.classes : nil, parallel: parallel)
+        let (tokens, classes) = (try context.microBatches(batch.tokens), try context.microBatches(batch.classes))
+        let k = Double(tokens.count)
+        var values: [String: Double] = [:]
+        for (x, c) in zip(tokens, classes) {
+            let result = try context.autocast {
+                try model.maskedLoss(tokens: x, classes: config.generator.classes > 0 ? c : nil, parallel: parallel)
+            }
+            try (tokens.count == 1 ? result.loss : result.loss / k).backward()
+            for (key, v) in ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction] {
+                values[key, default: 0] += v / k
+            }
         }
-        try result.loss.backward()
         try context.averageGradients(model.store.parameters)
-        let norm = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
+        values["grad_norm"] = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
         try optimizer.update()
         try ema?.update()
-        return ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction, "grad_norm": norm]
+        return values
     }
 
     /// Frame-prediction models score held-out clips (`predictionScores`); others have no held-out score.

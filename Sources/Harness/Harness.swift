@@ -15,6 +15,16 @@ public struct StepContext {
     let mixedPrecision: Bool
     /// The data-parallel group, when the run has more than one process.
     public let parallel: DataParallel?
+    /// Micro-batches per optimizer step (`run.accumulate`).
+    public let accumulate: Int
+
+    /// A batch (B, ...) as `accumulate` micro-batches along its first dimension, whose gradients the
+    /// trainer adds up (each loss divided by their count) before one update.
+    public func microBatches(_ batch: Tensor) throws -> [Tensor] {
+        guard accumulate > 1 else { return [batch] }
+        let n = batch.size(0) / accumulate
+        return try (0..<accumulate).map { try batch.narrow(0, start: $0 * n, length: n) }
+    }
 
     /// Averages the gradients of `parameters` over the ranks (nothing in a one-process run); call
     /// after `backward` and before the optimizer's update.
@@ -111,8 +121,9 @@ public final class Harness<T: Trainer> {
     @discardableResult
     public func train(stoppingAt stop: Int? = nil) throws -> URL? {
         let parallel = trainer.parallel, main = parallel?.isMain ?? true
-        if let parallel, run.batch % parallel.worldSize != 0 {
-            throw ConfigError("run.batch \(run.batch) is the global batch and must divide among \(parallel.worldSize) ranks")
+        let ranks = parallel?.worldSize ?? 1
+        if run.batch % (ranks * run.accumulate) != 0 {
+            throw ConfigError("run.batch \(run.batch) is the global batch and must divide among \(ranks) rank(s) × run.accumulate \(run.accumulate) micro-batches")
         }
         // Rank 0 owns the run folder: its lock, config, log, samples and checkpoints.
         let lock = main ? try folder.create() : nil
@@ -153,7 +164,7 @@ public final class Harness<T: Trainer> {
             // Any torch-side randomness (dropout, masks, noise) is a function of the step too.
             Torch.manualSeed(run.seed &+ 0x5DEE_CE66 &* UInt64(step + 1))
             let context = StepContext(step: step, learningRate: schedule(step), device: run.device.device, mixedPrecision: run.mixedPrecision,
-                                      parallel: parallel)
+                                      parallel: parallel, accumulate: run.accumulate)
             var values = try trainer.step(try producer.next(), context: context)
             if let parallel { values = try parallel.mean(values) }
             elapsed += Date().timeIntervalSince(started)

@@ -59,11 +59,16 @@ public enum Launcher {
         child.terminationReason == .uncaughtSignal ? 128 + child.terminationStatus : child.terminationStatus
     }
 
-    /// SIGTERM to every running rank, SIGKILL to those still running after `grace` seconds.
+    /// Lets the other ranks notice the failure at their next collective and say so (up to `grace`
+    /// seconds), then SIGTERM to those still running, and SIGKILL after another `grace` seconds.
     static func stop(_ children: [Process], grace: Double) {
+        func wait() {
+            let deadline = Date().addingTimeInterval(grace)
+            while children.contains(where: \.isRunning), Date() < deadline { usleep(50_000) }
+        }
+        wait()
         for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(grace)
-        while children.contains(where: \.isRunning), Date() < deadline { usleep(50_000) }
+        wait()
         for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
     }
 

@@ -112,7 +112,10 @@ public struct OptimizerConfig: Codable, Sendable {
 /// Steps, batches and bookkeeping of a run.
 public struct RunConfig: Codable, Sendable {
     public var steps: Int = 1000
+    /// The global batch of a step: over all ranks and micro-batches.
     public var batch: Int = 32
+    /// Micro-batches per step whose gradients add up before the update (gradient accumulation).
+    public var accumulate: Int = 1
     public var seed: UInt64 = 0
     public var logEvery: Int = 50
     public var evalEvery: Int = 500
@@ -146,5 +149,6 @@ public struct RunConfig: Codable, Sendable {
         try require((0..<1).contains(emaDecay), "run.emaDecay must be in [0, 1)")
         try require(threads >= 0 && timeBudget >= 0 && progressEvery >= 0, "run.threads, run.timeBudget and run.progressEvery must not be negative")
         try require(collectiveTimeout > 0, "run.collectiveTimeout must be positive")
+        try require(accumulate >= 1 && batch % accumulate == 0, "run.accumulate must be at least 1 and divide run.batch")
     }
 }

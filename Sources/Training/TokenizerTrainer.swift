@@ -126,67 +126,84 @@ public final class TokenizerTrainer: Trainer {
         }
     }
 
-    /// One tokenizer update and, when the GAN is on, one discriminator update. Returns the loss terms
-    /// (unweighted), the total and the batch's distinct codes.
+    /// One tokenizer update and, when the GAN is on, one discriminator update, each over the step's
+    /// micro-batches (`run.accumulate`: gradients of the parts add up to the batch's). Returns the
+    /// loss terms (unweighted, averaged over the parts), the total and the batch's distinct codes.
     public func step(_ x: Tensor, context: StepContext) throws -> [String: Double] {
         let l = config.loss
         let gan = discriminator != nil && context.step >= l.discriminatorStart
+        let dtype = config.run.dtype.dtype  // losses in the run's dtype, whatever autocast computed in
+        let parts = try context.microBatches(x)
+        let k = Double(parts.count)
+        var values: [String: Double] = [:]
+        func add(_ numbers: [String: Double]) { for (key, v) in numbers { values[key, default: 0] += v / k } }
+
         optimizer.learningRate = context.learningRate
         try optimizer.zeroGrad()
-        let (y, q) = try context.autocast { try model.reconstruct(x, step: context.step) }
-        let dtype = config.run.dtype.dtype  // losses in the run's dtype, whatever autocast computed in
-        let reconstruction = try y.to(dtype)
-        var terms = LossTerms()
-        try terms.add(l.reconstruction.rawValue, l.reconstruction == .l2 ? mseLoss(reconstruction, x) : l1Loss(reconstruction, x),
-                      weight: l.reconstructionWeight)
-        try terms.add(q.terms)
-        if let perceptual { try terms.add("perceptual", perceptual(frames(x), frames(reconstruction)).mean(), weight: l.perceptualWeight) }
-        if gan, let discriminator {
-            try terms.add("generator_adversarial", Adversarial.generatorLoss(context.autocast { try discriminator(reconstruction) }.to(dtype)),
-                          weight: l.adversarialWeight)
+        var fakes: [Tensor] = [], ids: [Tensor] = []
+        for part in parts {
+            let (y, q) = try context.autocast { try model.reconstruct(part, step: context.step) }
+            let reconstruction = try y.to(dtype)
+            var terms = LossTerms()
+            try terms.add(l.reconstruction.rawValue, l.reconstruction == .l2 ? mseLoss(reconstruction, part) : l1Loss(reconstruction, part),
+                          weight: l.reconstructionWeight)
+            try terms.add(q.terms)
+            if let perceptual { try terms.add("perceptual", perceptual(frames(part), frames(reconstruction)).mean(), weight: l.perceptualWeight) }
+            if gan, let discriminator {
+                try terms.add("generator_adversarial", Adversarial.generatorLoss(context.autocast { try discriminator(reconstruction) }.to(dtype)),
+                              weight: l.adversarialWeight)
+            }
+            let loss = try terms.total()!
+            try (parts.count == 1 ? loss : loss / k).backward()
+            var numbers = try terms.numbers()
+            // The historical key of the reconstruction term, whichever distance it is.
+            numbers["reconstruction"] = numbers.removeValue(forKey: l.reconstruction.rawValue)
+            numbers["quantizer"] = try q.loss.item()
+            numbers["loss"] = try loss.item()
+            add(numbers)
+            fakes.append(try reconstruction.detach())
+            ids.append(q.ids)
         }
-        let loss = try terms.total()!
-        try loss.backward()
         try context.averageGradients(model.store.parameters)
-        var values = try terms.numbers()
-        // The historical key of the reconstruction term, whichever distance it is.
-        values["reconstruction"] = values.removeValue(forKey: l.reconstruction.rawValue)
-        values["quantizer"] = try q.loss.item()
         if config.optimizer.clipNorm > 0 { values["grad_norm"] = try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) }
         try optimizer.update()
         try ema?.update()
-        values["loss"] = try loss.item()
-        values["codes"] = Double(try distinctCodes(q))
+        values["codes"] = Double(try distinctCodes(parts.count == 1 ? ids[0] : concatenate(ids, dim: 0)))
+
         if gan, let discriminator, let discriminatorOptimizer {
             discriminatorOptimizer.learningRate = context.learningRate * discriminatorRateRatio
             try discriminatorOptimizer.zeroGrad()
-            let real = l.r1Weight > 0 ? try x.detach().requiresGrad(true) : x
-            let realLogits = try context.autocast { try discriminator(real) }.to(dtype)
-            let fakeLogits = try context.autocast { try discriminator(reconstruction.detach()) }.to(dtype)
-            var d = LossTerms()
-            try d.add("discriminator", Adversarial.discriminatorLoss(real: realLogits, fake: fakeLogits, kind: l.discriminatorLoss), weight: 1)
-            if l.lecamWeight > 0 { try d.add("lecam", lecam.penalty(real: realLogits, fake: fakeLogits), weight: l.lecamWeight) }
-            if l.r1Weight > 0 { try d.add("r1", Adversarial.r1Penalty(logits: realLogits, real: real), weight: l.r1Weight / 2) }
-            try d.total()!.backward()
+            var means = ["real": 0.0, "fake": 0.0]
+            for (part, fake) in zip(parts, fakes) {
+                let real = l.r1Weight > 0 ? try part.detach().requiresGrad(true) : part
+                let realLogits = try context.autocast { try discriminator(real) }.to(dtype)
+                let fakeLogits = try context.autocast { try discriminator(fake) }.to(dtype)
+                var d = LossTerms()
+                try d.add("discriminator", Adversarial.discriminatorLoss(real: realLogits, fake: fakeLogits, kind: l.discriminatorLoss), weight: 1)
+                if l.lecamWeight > 0 { try d.add("lecam", lecam.penalty(real: realLogits, fake: fakeLogits), weight: l.lecamWeight) }
+                if l.r1Weight > 0 { try d.add("r1", Adversarial.r1Penalty(logits: realLogits, real: real), weight: l.r1Weight / 2) }
+                let total = try d.total()!
+                try (parts.count == 1 ? total : total / k).backward()
+                add(try d.numbers())
+                means["real"]! += try realLogits.mean().item() / k
+                means["fake"]! += try fakeLogits.mean().item() / k
+            }
             try context.averageGradients(discriminator.store.parameters)
             if config.optimizer.clipNorm > 0 { try clipGradientNorm(discriminator.store.parameters, maxNorm: config.optimizer.clipNorm) }
             try discriminatorOptimizer.update()
-            values.merge(try d.numbers()) { $1 }
             // LeCAM's running means follow the global batch.
-            var means = ["real": try realLogits.mean().item(), "fake": try fakeLogits.mean().item()]
             if let parallel { means = try parallel.mean(means) }
-            let (meanReal, meanFake) = (means["real"]!, means["fake"]!)
-            lecam.update(real: meanReal, fake: meanFake)
-            values["logits_real"] = meanReal
-            values["logits_fake"] = meanFake
+            lecam.update(real: means["real"]!, fake: means["fake"]!)
+            values["logits_real"] = means["real"]!
+            values["logits_fake"] = means["fake"]!
         }
         return values
     }
 
     /// Distinct codes in the step's global batch.
-    func distinctCodes(_ q: Quantization) throws -> Int {
-        guard let parallel else { return try q.usage().used }
-        let counts = try q.ids.to(.cpu).flatten().bincount(minLength: q.codebookSize)
+    func distinctCodes(_ ids: Tensor) throws -> Int {
+        let counts = try ids.to(.cpu).flatten().bincount(minLength: config.model.quantizer.codebookSize)
+        guard let parallel else { return Int(try counts.gt(0).to(.int64).sum().item()) }
         return Int(try parallel.sum(counts).gt(0).to(.int64).sum().item())
     }
 

@@ -10,12 +10,13 @@ struct Launch: ParsableCommand {
         discussion: """
             Example: magvit launch --nproc 2 -- train configs/fashion-mnist.yaml -o runs/fmnist-2
             Each process gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; signals are forwarded,
-            and when one process fails the others are stopped (SIGTERM, then SIGKILL after --grace seconds).
+            and when one process fails the others get --grace seconds to notice and stop by themselves, then SIGTERM,
+            then SIGKILL after another --grace seconds.
             """)
 
     @Option(help: "Processes to start.") var nproc: Int
     @Option(help: "Port of the rendezvous store (0: a free one).") var masterPort = 0
-    @Option(help: "Seconds between SIGTERM and SIGKILL when stopping the ranks.") var grace = 10.0
+    @Option(help: "Seconds the other ranks get to stop by themselves after a failure, and again between SIGTERM and SIGKILL.") var grace = 10.0
     @Argument(parsing: .captureForPassthrough, help: "The magvit command each process runs (after --).") var command: [String]
 
     func run() throws {

@@ -47,30 +47,53 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         r = try magvit(["launch", "--nproc", "2", "--", "train", config.path, "-o", two.path])
         XCTAssertEqual(r.status, 0, r.output)
+        try assertClose(one, two)
+        // The codebook entropy is the one of the whole global batch, and the GAN terms are there.
+        let last = try records(two).last { $0["kind"] == nil }
+        XCTAssertNotNil(last?["entropy_codebook"])
+        XCTAssertNotNil(last?["lecam"])
+        XCTAssertEqual(try SafeTensors.read(two.appendingPathComponent("tokenizer.safetensors")).metadata["world_size"], "2")
+    }
+
+    /// Logs (every number within 1e-9 relative, 20 training records) and final weights of two runs agree.
+    func assertClose(_ one: URL, _ two: URL, ignoring ignored: Set<String> = [], file: StaticString = #filePath, line: UInt = #line) throws {
         let a = try records(one), b = try records(two)
-        XCTAssertEqual(a.count, b.count)
-        XCTAssertEqual(a.filter { $0["kind"] == nil }.count, 20)
+        XCTAssertEqual(a.count, b.count, file: file, line: line)
+        XCTAssertEqual(a.filter { $0["kind"] == nil }.count, 20, file: file, line: line)
         for (x, y) in zip(a, b) {
-            XCTAssertEqual(Set(x.keys), Set(y.keys))
-            for (key, value) in x where !["steps_per_second", "examples_per_second"].contains(key) {
+            XCTAssertEqual(Set(x.keys), Set(y.keys), file: file, line: line)
+            for (key, value) in x where !["steps_per_second", "examples_per_second"].contains(key) && !ignored.contains(key) {
                 if let v = value as? Double, let w = y[key] as? Double {
-                    XCTAssertEqual(v, w, accuracy: 1e-9 * Swift.max(abs(v), 1e-3), "\(key) at step \(x["step"]!)")
+                    XCTAssertEqual(v, w, accuracy: 1e-9 * Swift.max(abs(v), 1e-3), "\(key) at step \(x["step"]!)", file: file, line: line)
                 } else {
-                    XCTAssertEqual("\(value)", "\(y[key]!)", "\(key) at step \(x["step"]!)")
+                    XCTAssertEqual("\(value)", "\(y[key]!)", "\(key) at step \(x["step"]!)", file: file, line: line)
                 }
             }
         }
-        // The codebook entropy is the one of the whole global batch, and the GAN terms are there.
-        XCTAssertNotNil(b.last { $0["kind"] == nil }?["entropy_codebook"])
-        XCTAssertNotNil(b.last { $0["kind"] == nil }?["lecam"])
         let wa = try SafeTensors.read(one.appendingPathComponent("tokenizer.safetensors"))
         let wb = try SafeTensors.read(two.appendingPathComponent("tokenizer.safetensors"))
-        XCTAssertEqual(Set(wa.tensors.keys), Set(wb.tensors.keys))
+        XCTAssertEqual(Set(wa.tensors.keys), Set(wb.tensors.keys), file: file, line: line)
         for (name, t) in wa.tensors where t.dtype.isFloatingPoint {
             let x = try t.to(.float64), y = try wb.tensors[name]!.to(.float64)
-            XCTAssertLessThanOrEqual(try (x - y).abs().max().item(), 1e-9 * Swift.max(try x.abs().max().item(), 1e-3), name)
+            XCTAssertLessThanOrEqual(try (x - y).abs().max().item(), 1e-9 * Swift.max(try x.abs().max().item(), 1e-3), name, file: file, line: line)
         }
-        XCTAssertEqual(wb.metadata["world_size"], "2")
+    }
+
+    /// Gradient accumulation: 2 micro-batches of 4 make the update of one batch of 8 (LFQ's batch
+    /// entropy is left out: the entropy of a micro-batch's code distribution is not additive).
+    func testTwoMicroBatchesEqualOneBatch() throws {
+        let config = try config(steps: 20)
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "temperature: 1}", with: "temperature: 1, entropyWeight: 0}")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let one = folder.appendingPathComponent("batch"), two = folder.appendingPathComponent("micro")
+        var r = try magvit(["train", config.path, "-o", one.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        r = try magvit(["train", config.path, "-o", two.path, "--set", "run.accumulate=2"])
+        XCTAssertEqual(r.status, 0, r.output)
+        // The logged batch entropy is the mean of the micro-batches' (weight 0 here); everything else agrees.
+        try assertClose(one, two, ignoring: ["entropy_codebook"])
+        r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("odd").path, "--set", "run.accumulate=3"])
+        XCTAssertTrue(r.output.contains("run.accumulate must be at least 1 and divide run.batch"), r.output)
     }
 
     func testDeadRankStopsTheOtherAndResumeContinuesExactly() throws {
