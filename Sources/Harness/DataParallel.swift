@@ -118,6 +118,13 @@ public final class DataParallel: @unchecked Sendable {
         return Dictionary(uniqueKeysWithValues: zip(keys, sums.map { $0 / Double(worldSize) }))
     }
 
+    /// The smallest of a number over the ranks.
+    public func minimum(_ value: Int) throws -> Int {
+        let t = try Tensor([Int64(value)], shape: [1])
+        try collective("agreeing on a step count") { try group.allReduce([t], op: .min) }
+        return Int(try t.toArray(Int64.self)[0])
+    }
+
     /// The sum of a tensor over the ranks (a new tensor; `x` is unchanged).
     public func sum(_ x: Tensor) throws -> Tensor {
         let total = try x.detach().clone()

@@ -132,10 +132,23 @@ final class DataParallelTests: XCTestCase {
         try assertSameRecords(whole.appendingPathComponent("log.jsonl"), killed.appendingPathComponent("log.jsonl"))
     }
 
+    /// A time budget stops every rank at the same step (the slowest rank's fitted count).
+    func testTimeBudgetStopsAllRanksTogether() throws {
+        let config = try config(steps: 2000)
+        let run = folder.appendingPathComponent("budget")
+        let r = try magvit(["launch", "--nproc", "2", "--", "train", config.path, "-o", run.path] + ["run.timeBudget=6", "run.evalEvery=100000",
+            "run.checkpointEvery=100000", "run.logEvery=20", "run.dtype=float32"].flatMap { ["--set", $0] })
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("time budget 6 s"), r.output)
+        let steps = try XCTUnwrap(try records(run).last { $0["kind"] == nil }?["step"] as? Int)
+        XCTAssertGreaterThan(steps, 80)
+        XCTAssertLessThan(steps, 2000)
+    }
+
     /// Without a launcher (as under torchrun or SLURM): a rank that stops answering (SIGSTOP) makes the
     /// other fail at run.collectiveTimeout with the rank and the timeout in its message.
     func testHungRankTimesOut() throws {
-        let config = try config(steps: 400, extra: ", collectiveTimeout: 3, evalEvery: 1000")
+        let config = try config(steps: 400, extra: ", collectiveTimeout: 3")
         let run = folder.appendingPathComponent("hung")
         var ranks: [Process] = [], outputs: [Pipe] = []
         let port = 20000 + Int(getpid() % 20000)
