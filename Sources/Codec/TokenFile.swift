@@ -61,6 +61,51 @@ public struct TokenFile: Equatable, Sendable {
         public var w: Int
         public var chunks: [Chunk]
         public var source: Source
+
+        /// Limits of what a token file may declare; every size is checked against them before any
+        /// product of sizes is taken, so no field value can overflow the arithmetic that follows.
+        public static let maxLatentFrames = 1 << 24
+        public static let maxGridSide = 1 << 16
+        public static let maxFrameSide = 1 << 16
+        public static let maxFrameRateTerm = 1_000_000
+
+        /// Checks every field against its range and the fields against each other; the error names the field.
+        public func validate() throws {
+            func require(_ ok: Bool, _ message: @autoclosure () -> String) throws { if !ok { throw TokenFileError(message()) } }
+            try require((1...30).contains(bits), "bits must be 1...30, found \(bits)")
+            try require((1...Self.maxLatentFrames).contains(t), "grid t (latent frames) must be 1...\(Self.maxLatentFrames), found \(t)")
+            try require((1...Self.maxGridSide).contains(h) && (1...Self.maxGridSide).contains(w),
+                        "grid h and w must be 1...\(Self.maxGridSide), found \(h)x\(w)")
+            try require(!chunks.isEmpty && chunks.count <= t, "chunks must number 1...t (\(t)), found \(chunks.count)")
+            var latent = 0
+            for (i, chunk) in chunks.enumerated() {
+                try require((1...Self.maxLatentFrames).contains(chunk.latentFrames),
+                            "chunk \(i): latentFrames must be 1...\(Self.maxLatentFrames), found \(chunk.latentFrames)")
+                let most = 1 + (chunk.latentFrames - 1) * tokenizer.config.temporalFactor
+                try require((1...most).contains(chunk.frames), "chunk \(i): frames must be 1...\(most) for \(chunk.latentFrames) latent frames, found \(chunk.frames)")
+                latent += chunk.latentFrames  // each term ≤ 2^24 and at most 2^24 terms: no overflow
+            }
+            try require(latent == t, "chunks add up to \(latent) latent frames, the grid has \(t)")
+            let s = source
+            for (name, value) in [("width", s.width), ("height", s.height), ("tokenizedWidth", s.tokenizedWidth), ("tokenizedHeight", s.tokenizedHeight)] {
+                try require((1...Self.maxFrameSide).contains(value), "source.\(name) must be 1...\(Self.maxFrameSide), found \(value)")
+            }
+            try require((1...Self.maxFrameRateTerm).contains(s.frameRateNumerator) && (1...Self.maxFrameRateTerm).contains(s.frameRateDenominator),
+                        "source frame rate must be N/D with N and D in 1...\(Self.maxFrameRateTerm), found \(s.frameRateNumerator)/\(s.frameRateDenominator)")
+            do { try tokenizer.config.validate() } catch { throw TokenFileError("the tokenizer config in the header is not valid: \(error)") }
+            try require(bits == tokenizer.config.quantizer.bits, "bits \(bits) differ from the tokenizer's \(tokenizer.config.quantizer.bits)")
+            let factor = tokenizer.config.spatialFactor
+            try require(s.tokenizedWidth == w * factor && s.tokenizedHeight == h * factor,
+                        "source.tokenized size \(s.tokenizedWidth)x\(s.tokenizedHeight) is not the grid \(w)x\(h) times \(factor)")
+        }
+
+        /// Frames and pixels a decode of the file writes.
+        public var frames: Int { chunks.reduce(0) { $0 + $1.frames } }
+        public var outputPixels: Int {
+            let (area, o1) = source.tokenizedWidth.multipliedReportingOverflow(by: source.tokenizedHeight)
+            let (pixels, o2) = frames.multipliedReportingOverflow(by: area)
+            return o1 || o2 ? Int.max : pixels
+        }
     }
 
     public var header: Header
@@ -73,24 +118,14 @@ public struct TokenFile: Equatable, Sendable {
         try validate()
     }
 
-    public var frames: Int { header.chunks.reduce(0) { $0 + $1.frames } }
+    public var frames: Int { header.frames }
 
     func validate() throws {
+        try header.validate()
         let h = header
-        guard (1...30).contains(h.bits) else { throw TokenFileError("bits must be 1...30, found \(h.bits)") }
-        guard h.t > 0, h.h > 0, h.w > 0, h.t <= 1 << 24, h.h <= 1 << 16, h.w <= 1 << 16 else {
-            throw TokenFileError("token grid \(h.t)x\(h.h)x\(h.w) is out of range")
-        }
-        guard !h.chunks.isEmpty, h.chunks.allSatisfy({ $0.frames > 0 && $0.latentFrames > 0 }),
-              h.chunks.reduce(0, { $0 + $1.latentFrames }) == h.t else {
-            throw TokenFileError("chunks must be non-empty and add up to \(h.t) latent frames")
-        }
         guard ids.count == h.t * h.h * h.w else { throw TokenFileError("\(ids.count) ids for a \(h.t)x\(h.h)x\(h.w) grid") }
         let limit = Int64(1) << h.bits
         if let bad = ids.first(where: { $0 < 0 || $0 >= limit }) { throw TokenFileError("id \(bad) does not fit in \(h.bits) bits") }
-        guard h.bits == h.tokenizer.config.quantizer.bits else {
-            throw TokenFileError("bits \(h.bits) differ from the tokenizer's \(h.tokenizer.config.quantizer.bits)")
-        }
     }
 
     // MARK: bytes
@@ -117,6 +152,8 @@ public struct TokenFile: Equatable, Sendable {
         guard version == Self.version else {
             throw TokenFileError("token file version \(version) is not supported (this build reads version \(Self.version))")
         }
+        let flags = read16(bytes, 10)
+        guard flags == 0 else { throw TokenFileError("token file flags 0x\(String(flags, radix: 16)) are not known to this build (expected 0)") }
         let stored = read32(bytes, bytes.count - 4)
         guard crc32(data.prefix(bytes.count - 4)) == stored else {
             throw TokenFileError("token file is corrupt or truncated (checksum mismatch)")
@@ -129,9 +166,10 @@ public struct TokenFile: Equatable, Sendable {
         } catch {
             throw TokenFileError("token file header is not valid: \(error)")
         }
+        try header.validate()  // ranges first: the products below cannot overflow
         let count = header.t * header.h * header.w
         let payload = bytes.count - 20 - length
-        guard header.bits > 0, header.bits <= 30, count > 0, count < 1 << 40, payload == (count * header.bits + 7) / 8 else {
+        guard payload == (count * header.bits + 7) / 8 else {
             throw TokenFileError("payload of \(payload) bytes does not hold \(header.t)x\(header.h)x\(header.w) ids of \(header.bits) bits")
         }
         try self.init(header: header, ids: Self.unpack(bytes[(16 + length)..<(bytes.count - 4)], count: count, bits: header.bits))

@@ -51,6 +51,9 @@ public final class VideoWriter {
         self.width = width
         self.height = height
         guard width > 0, height > 0 else { throw MediaError(path, "frame size must be positive, got \(width)x\(height)") }
+        guard frameRate.0 > 0, frameRate.1 > 0 else {
+            throw MediaError(path, "frame rate must be a positive fraction, got \(frameRate.0)/\(frameRate.1)")
+        }
         let target = URL(fileURLWithPath: path)
         let directory = target.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -138,10 +138,12 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
     /// Checks the fields against each other; throws with what is wrong.
     public func validate() throws {
         func fail(_ message: String) -> TokenizerError { .invalidConfig("\(name): \(message)") }
-        guard !channelMultipliers.isEmpty, channelMultipliers.allSatisfy({ $0 > 0 }) else {
-            throw fail("channelMultipliers must be positive and non-empty, got \(channelMultipliers)")
+        guard (1...8).contains(channelMultipliers.count), channelMultipliers.allSatisfy({ (1...64).contains($0) }) else {
+            throw fail("channelMultipliers must be 1 to 8 levels of 1...64, got \(channelMultipliers)")
         }
-        guard baseChannels > 0, residualBlocks >= 0, imageChannels > 0 else { throw fail("channel and block counts must be positive") }
+        guard (1...4096).contains(baseChannels), (0...64).contains(residualBlocks), (1...16).contains(imageChannels), normGroups >= 1 else {
+            throw fail("baseChannels (1...4096), residualBlocks (0...64), imageChannels (1...16) and normGroups (≥ 1) are out of range")
+        }
         for m in channelMultipliers where (baseChannels * m) % normGroups != 0 {
             throw fail("\(baseChannels * m) channels are not divisible into \(normGroups) norm groups")
         }

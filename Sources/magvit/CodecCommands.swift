@@ -40,12 +40,21 @@ struct Decode: ParsableCommand {
     var input: String
     @Option(name: .shortAndLong, help: "Output video, or a folder name for PNG frames.")
     var output: String
+    @Option(help: "Refuse files that decode to more pixels than this (frames × width × height) unless --allow-large.")
+    var maxPixels = 4_000_000_000
+    @Flag(help: "Decode files larger than --max-pixels.") var allowLarge = false
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
         _ = try VideoFormat(path: output)
+        let h = file.header
+        let size = "\(h.frames) frames of \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)"
+        guard allowLarge || h.outputPixels <= maxPixels else {
+            throw ValidationError("\(input) decodes to \(size) (\(h.outputPixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
+        }
+        FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(h.outputPixels) / 1e6)) megapixels)\n".utf8))
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "decode")

@@ -26,7 +26,7 @@ struct Info: ParsableCommand {
             print("  frames      \(t.frames) at \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight), \(h.source.frameRateNumerator)/\(h.source.frameRateDenominator) fps")
             print("  source      \(h.source.file), \(h.source.width)x\(h.source.height)")
             let bytes = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
-            let pixels = t.frames * h.source.tokenizedWidth * h.source.tokenizedHeight
+            let pixels = h.outputPixels
             print(String(format: "  size        %d bytes, %.4f bits per pixel", bytes, Double(bytes * 8) / Double(max(pixels, 1))))
         } else if url.pathExtension == "safetensors" {
             let contents = try SafeTensors.read(url)

@@ -1,5 +1,6 @@
 // The `magvit` command-line tool.
 import ArgumentParser
+import Foundation
 import Torch
 
 @main
@@ -13,6 +14,12 @@ struct Magvit: ParsableCommand {
         subcommands: [Encode.self, Decode.self, Reconstruct.self, Info.self, Evaluate.self, Train.self, TrainGenerator.self, Launch.self, Generate.self, Predict.self, Frames.self, Presets.self, SelfCheck.self],
         defaultSubcommand: SelfCheck.self
     )
+
+    static func main() {
+        // A closed ffmpeg pipe is then a write error that carries ffmpeg's own message, not a silent death by SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }
 
 /// Options shared by commands that run models.

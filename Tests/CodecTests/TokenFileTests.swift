@@ -14,9 +14,9 @@ func sampleTokenFile(bits: Int = 6, t: Int = 3, h: Int = 4, w: Int = 5, seed: UI
     let ids = (0..<(t * h * w)).map { _ in Int64(generator.next() % (UInt64(1) << UInt64(bits))) }
     let header = TokenFile.Header(
         tokenizer: .init(name: "tiny", config: config, weights: String(repeating: "ab", count: 32)), bits: bits, t: t, h: h, w: w,
-        chunks: [.init(frames: 5, latentFrames: t - 1), .init(frames: 1, latentFrames: 1)],
+        chunks: [.init(frames: 1 + (t - 2) * config.temporalFactor, latentFrames: t - 1), .init(frames: 1, latentFrames: 1)],
         source: .init(file: "clip.mp4", width: 40, height: 30, frameRateNumerator: 30000, frameRateDenominator: 1001,
-                      tokenizedWidth: 20, tokenizedHeight: 16))
+                      tokenizedWidth: w * config.spatialFactor, tokenizedHeight: h * config.spatialFactor))
     return try TokenFile(header: header, ids: ids)
 }
 
