@@ -48,9 +48,10 @@ let package = Package(
             name: "magvit",
             dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
+        .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "NN", "Torch"]),
         .executableTarget(
             name: "magvit-bench",
-            dependencies: ["Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Hostile", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
@@ -65,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Harness", "Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
+        .testTarget(name: "HostileTests", dependencies: ["Hostile", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "GeneratorTests", dependencies: ["Generator", "Harness", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],

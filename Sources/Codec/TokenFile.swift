@@ -25,6 +25,10 @@ public struct TokenFile: Equatable, Sendable {
         public var config: TokenizerConfig
         /// VideoTokenizer.weightsHash() of the weights used.
         public var weights: String
+
+        public init(name: String, config: TokenizerConfig, weights: String) {
+            (self.name, self.config, self.weights) = (name, config, weights)
+        }
     }
 
     /// One clip of the video, encoded on its own.
@@ -50,6 +54,12 @@ public struct TokenFile: Equatable, Sendable {
         /// The frame size that was tokenized (after resizing and cropping).
         public var tokenizedWidth: Int
         public var tokenizedHeight: Int
+
+        public init(file: String, width: Int, height: Int, frameRateNumerator: Int, frameRateDenominator: Int, tokenizedWidth: Int, tokenizedHeight: Int) {
+            (self.file, self.width, self.height) = (file, width, height)
+            (self.frameRateNumerator, self.frameRateDenominator) = (frameRateNumerator, frameRateDenominator)
+            (self.tokenizedWidth, self.tokenizedHeight) = (tokenizedWidth, tokenizedHeight)
+        }
     }
 
     public struct Header: Codable, Equatable, Sendable {
@@ -61,6 +71,10 @@ public struct TokenFile: Equatable, Sendable {
         public var w: Int
         public var chunks: [Chunk]
         public var source: Source
+
+        public init(tokenizer: TokenizerIdentity, bits: Int, t: Int, h: Int, w: Int, chunks: [Chunk], source: Source) {
+            (self.tokenizer, self.bits, self.t, self.h, self.w, self.chunks, self.source) = (tokenizer, bits, t, h, w, chunks, source)
+        }
 
         /// Limits of what a token file may declare; every size is checked against them before any
         /// product of sizes is taken, so no field value can overflow the arithmetic that follows.
@@ -252,7 +266,7 @@ private func read32(_ b: [UInt8], _ at: Int) -> UInt32 {
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib's crc32).
-func crc32(_ data: Data) -> UInt32 {
+public func crc32(_ data: Data) -> UInt32 {
     var crc: UInt32 = 0xFFFF_FFFF
     for byte in data {
         crc ^= UInt32(byte)

@@ -20,6 +20,7 @@ public enum ConfigFile {
 
     /// Parses JSON (`.json`) or YAML (anything else; JSON is YAML too) into a dictionary.
     public static func parse(_ text: String, name: String) throws -> [String: Any] {
+        try checkBounds(text, name: name)
         let value: Any?
         if name.hasSuffix(".json") {
             do { value = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
@@ -31,6 +32,45 @@ public enum ConfigFile {
         if value == nil || value is NSNull { return [:] }
         guard let dictionary = value as? [String: Any] else { throw ConfigError("\(name): expected a mapping of sections at the top") }
         return dictionary
+    }
+
+    /// Limits checked before a parser sees the text: its size, its nesting depth (a deeply nested
+    /// document would exhaust the parser's stack) and YAML anchors and aliases (which can expand a few
+    /// bytes into gigabytes, and which no config needs).
+    static let maxBytes = 1 << 20, maxDepth = 64
+
+    static func checkBounds(_ text: String, name: String) throws {
+        guard text.utf8.count <= maxBytes else { throw ConfigError("\(name): \(text.utf8.count) bytes; a config file may have at most \(maxBytes)") }
+        var depth = 0, deepest = 0, quote: UInt8? = nil, comment = false
+        var indentLevels = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let indent = line.prefix { $0 == " " || $0 == "-" }.count
+            indentLevels = Swift.max(indentLevels, indent / 2)
+        }
+        let bytes = Array(text.utf8)
+        let separators: Set<UInt8> = [32, 9, 10, 13, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "-")]
+        for (i, byte) in bytes.enumerated() {
+            let previous: UInt8 = i > 0 ? bytes[i - 1] : 10
+            if comment {
+                if byte == 10 { comment = false }
+            } else if let q = quote {
+                if byte == q { quote = nil }
+            } else {
+                switch byte {
+                case UInt8(ascii: "#") where separators.contains(previous): comment = true
+                case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+                case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = Swift.max(deepest, depth)
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+                case UInt8(ascii: "&"), UInt8(ascii: "*") where separators.contains(previous) && i + 1 < bytes.count
+                    && (bytes[i + 1] == UInt8(ascii: "_") || Character(UnicodeScalar(bytes[i + 1])).isLetter || Character(UnicodeScalar(bytes[i + 1])).isNumber):
+                    if !name.hasSuffix(".json") { throw ConfigError("\(name): YAML anchors and aliases (&name, *name) are not allowed in config files") }
+                default: break
+                }
+            }
+        }
+        guard deepest <= maxDepth, indentLevels <= maxDepth else {
+            throw ConfigError("\(name): nested more than \(maxDepth) levels deep")
+        }
     }
 
     /// `defaults` with every value of `overrides` put in its place, recursively. A key missing from
@@ -63,8 +103,11 @@ public enum ConfigFile {
     public static func decode<T: Codable>(_ type: T.Type, overrides: [String: Any], defaults: T) throws -> T {
         let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
         let merged = try merge(overrides, into: base)
+        guard JSONSerialization.isValidJSONObject(merged), let json = try? JSONSerialization.data(withJSONObject: merged) else {
+            throw ConfigError("settings must be finite numbers, strings, booleans, lists or mappings (NaN and infinity are not allowed)")
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: merged))
+            return try JSONDecoder().decode(T.self, from: json)
         } catch let DecodingError.typeMismatch(expected, context), let DecodingError.valueNotFound(expected, context) {
             throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))' must be a \(expected)")
         } catch let DecodingError.dataCorrupted(context) {

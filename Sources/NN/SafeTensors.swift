@@ -61,7 +61,8 @@ public enum SafeTensors {
         return try parse(data, path: path)
     }
 
-    static func parse(_ data: Data, path: String) throws -> Contents {
+    /// Parses the bytes of a safetensors file (`path` names it in errors).
+    public static func parse(_ data: Data, path: String) throws -> Contents {
         func fail(_ message: String) -> SafeTensorsError { SafeTensorsError(path: path, message: message) }
         guard data.count >= 8 else { throw fail("not a safetensors file: \(data.count) bytes, expected at least an 8-byte header length") }
         let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
@@ -97,7 +98,15 @@ public enum SafeTensors {
             }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)' has a negative dimension in \(shape)") }
             let (begin, end) = (offsets[0], offsets[1])
-            let expected = shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) * dtype.byteSize
+            // Overflow-checked: a forged shape must not wrap around to a size the data section holds.
+            var expected = dtype.byteSize
+            for d in shape {
+                let (product, overflow) = expected.multipliedReportingOverflow(by: d)
+                guard !overflow else {
+                    throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtypeName) is larger than any file can hold")
+                }
+                expected = product
+            }
             guard begin >= 0, end >= begin, end <= body else {
                 throw fail("tensor '\(name)' spans bytes \(begin)..<\(end) but the data section has \(body) bytes (truncated?)")
             }

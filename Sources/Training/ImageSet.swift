@@ -99,16 +99,29 @@ public struct ImageSet: @unchecked Sendable {
 /// The IDX format of (Fashion-)MNIST (LeCun et al.): magic 0x0000 08 NDIM, big-endian dimensions, bytes.
 public enum IDX {
     public static func read(_ path: String) throws -> (dimensions: [Int], bytes: [UInt8]) {
-        let data = try Gzip.contents(path)
+        try parse(Gzip.contents(path), name: path)
+    }
+
+    /// Parses IDX bytes; sizes are checked with overflow-safe arithmetic against the data present.
+    public static func parse(_ data: [UInt8], name path: String) throws -> (dimensions: [Int], bytes: [UInt8]) {
         guard data.count >= 4, data[0] == 0, data[1] == 0, data[2] == 0x08 else {
             throw ConfigError("\(path): not an IDX file of unsigned bytes (expected magic 00 00 08 NN)")
         }
         let rank = Int(data[3])
+        guard (1...4).contains(rank) else { throw ConfigError("\(path): IDX rank must be 1...4, found \(rank)") }
         guard data.count >= 4 + 4 * rank else { throw ConfigError("\(path): truncated IDX header") }
         let dimensions = (0..<rank).map { i in
             (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * i + $1]) }
         }
-        let count = dimensions.reduce(1, *), start = 4 + 4 * rank
+        let start = 4 + 4 * rank
+        var count = 1
+        for d in dimensions {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= data.count else {
+                throw ConfigError("\(path): IDX header says \(dimensions), more bytes than the file holds (\(data.count - start))")
+            }
+            count = product
+        }
         guard data.count == start + count else {
             throw ConfigError("\(path): IDX header says \(dimensions) (\(count) bytes) but the file holds \(data.count - start)")
         }

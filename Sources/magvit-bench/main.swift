@@ -14,7 +14,7 @@ struct MagvitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magvit-bench",
         abstract: "Benchmarks against the PyTorch peers, each side measured in the same run (not tests).",
-        subcommands: [ResblockBench.self, TokenizerBench.self, LFQBench.self, FIDBench.self, SamplingBench.self],
+        subcommands: [ResblockBench.self, TokenizerBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self],
         defaultSubcommand: ResblockBench.self)
 }
 

@@ -1,0 +1,35 @@
+// `magvit-bench fuzz`: the long fuzz campaign over every input kind (the test suite runs 400 cases
+// of each); prints cases, clean refusals, acceptances, the slowest case and the peak memory.
+import ArgumentParser
+import Foundation
+import Hostile
+
+struct FuzzCampaign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Fuzz every file reader with seeded structure-aware mutations, truncations and bit flips.")
+
+    @Option(help: "Cases per input kind.") var cases = 10_000
+    @Option(help: "Seed of the mutations.") var seed: UInt64 = 1
+    @Option(help: "Input kinds (default: all): \(InputKind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: [String] = []
+    @Option(help: "Write each case's description here before it runs (the last line names a crashing case).") var trace: String?
+
+    func run() throws {
+        let kinds = try kind.isEmpty ? InputKind.allCases : kind.map {
+            guard let k = InputKind(rawValue: $0) else { throw ValidationError("unknown kind '\($0)'") }
+            return k
+        }
+        let traceHandle = try trace.map { path -> FileHandle in
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
+        for kind in kinds {
+            let start = Date()
+            let report = try Campaign.run(kind, cases: cases, seed: seed) { line in traceHandle?.write(Data((line + "\n").utf8)) }
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            print(String(format: "%@ in %.1f s, peak resident memory %d MiB", report.summary, Date().timeIntervalSince(start), usage.ru_maxrss / 1024))
+            for (words, count) in report.messages.sorted(by: { $0.value > $1.value }).prefix(6) { print("    \(count)× \(words) ...") }
+        }
+    }
+}
