@@ -29,7 +29,7 @@ public enum ConfigFile {
         } else {
             do { value = try Yams.load(yaml: text) } catch { throw ConfigError("\(name): not valid YAML (\(error))") }
         }
-        if value == nil || value is NSNull { return [:] }
+        if value == nil || value is NSNull { throw ConfigError("\(name): the file is empty; a config needs at least the sections it changes") }
         guard let dictionary = value as? [String: Any] else { throw ConfigError("\(name): expected a mapping of sections at the top") }
         return dictionary
     }

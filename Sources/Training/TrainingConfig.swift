@@ -100,6 +100,9 @@ public struct TrainingConfig: Codable, Sendable {
 
     public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = []) throws -> TrainingConfig {
         var overrides = ConfigFile.combine(try ConfigFile.parse(text, name: name), try ConfigFile.assignments(assignments))
+        if let given = overrides["model"], !(given is [String: Any]) {
+            throw ConfigError("\(name): 'model' is a section and needs a mapping, got \(given is NSNull ? "nothing" : "\(given)")")
+        }
         var model = overrides["model"] as? [String: Any] ?? [:]
         let preset = model.removeValue(forKey: "preset") as? String ?? "image-small"
         overrides["model"] = model

@@ -42,5 +42,13 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(message("run: {device: gpu}").contains("expected cpu, cuda or cuda:N, got 'gpu'"))
         XCTAssertTrue(message("loss: {perceptualNetwork: resnet}").contains("expected one of vgg, alex"))
         XCTAssertTrue(message("initialization: zeros").contains("expected one of inflated, random"))
+        XCTAssertTrue(message("").contains("the file is empty"))
+        XCTAssertTrue(message("model:").contains("'model' is a section"))
+        XCTAssertTrue(message("run: {threads: 100000}").contains("more than 4 × this machine's"))
+        XCTAssertTrue(message("model: {normGroups: 0}").contains("normGroups"))
+        XCTAssertTrue(message(String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)).contains("nested more than 64 levels"))
+        XCTAssertTrue(message("a: &x [1, 2]\nb: *x").contains("anchors and aliases"))
+        XCTAssertTrue(message("run: {steps: 10} # x * y & z").contains("unknown") == false, "comments may hold * and &")
+        XCTAssertTrue(message("optimizer: {learningRate: .nan}").contains("NaN and infinity are not allowed"))
     }
 }
