@@ -127,19 +127,19 @@ public struct TokenFile: Equatable, Sendable {
     public var ids: [Int64]
 
     public init(header: Header, ids: [Int64]) throws {
-        self.header = header
-        self.ids = ids
-        try validate()
+        try header.validate()
+        try self.init(validHeader: header, ids: ids)
     }
 
     public var frames: Int { header.frames }
 
-    func validate() throws {
-        try header.validate()
-        let h = header
+    /// With a header already validated: checks the ids against it.
+    private init(validHeader h: Header, ids: [Int64]) throws {
         guard ids.count == h.t * h.h * h.w else { throw TokenFileError("\(ids.count) ids for a \(h.t)x\(h.h)x\(h.w) grid") }
         let limit = Int64(1) << h.bits
         if let bad = ids.first(where: { $0 < 0 || $0 >= limit }) { throw TokenFileError("id \(bad) does not fit in \(h.bits) bits") }
+        header = h
+        self.ids = ids
     }
 
     // MARK: bytes
@@ -147,15 +147,31 @@ public struct TokenFile: Equatable, Sendable {
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let json = try encoder.encode(header)
+        return Self.frame(headerJSON: try encoder.encode(header), payload: Self.pack(ids, bits: header.bits))
+    }
+
+    /// The file's bytes around a header and a payload: magic, version, `flags`, length, and the CRC.
+    /// (Also what tools that rewrite a header, such as the fuzz campaign, frame their output with.)
+    public static func frame(headerJSON json: Data, payload: Data, flags: UInt16 = 0) -> Data {
         var data = Data(Self.magic)
         append(&data, Self.version)
-        append(&data, UInt16(0))
+        append(&data, flags)
         append(&data, UInt32(json.count))
         data.append(json)
-        data.append(Self.pack(ids, bits: header.bits))
+        data.append(payload)
         append(&data, crc32(data))
         return data
+    }
+
+    /// The header JSON and the payload of a file's bytes, unchecked but for the framing's lengths;
+    /// nil when those do not fit.
+    public static func sections(of data: Data) -> (headerJSON: Data, payload: Data)? {
+        guard data.count >= 20 else { return nil }
+        let bytes = [UInt8](data.prefix(16))
+        let length = Int(read32(bytes, 12))
+        guard length <= data.count - 20 else { return nil }
+        let start = data.startIndex
+        return (data.subdata(in: (start + 16)..<(start + 16 + length)), data.subdata(in: (start + 16 + length)..<(data.endIndex - 4)))
     }
 
     public init(decoding data: Data) throws {
@@ -186,7 +202,7 @@ public struct TokenFile: Equatable, Sendable {
         guard payload == (count * header.bits + 7) / 8 else {
             throw TokenFileError("payload of \(payload) bytes does not hold \(header.t)x\(header.h)x\(header.w) ids of \(header.bits) bits")
         }
-        try self.init(header: header, ids: Self.unpack(bytes[(16 + length)..<(bytes.count - 4)], count: count, bits: header.bits))
+        try self.init(validHeader: header, ids: Self.unpack(bytes[(16 + length)..<(bytes.count - 4)], count: count, bits: header.bits))
     }
 
     public func write(to url: URL) throws {
@@ -266,7 +282,7 @@ private func read32(_ b: [UInt8], _ at: Int) -> UInt32 {
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib's crc32).
-public func crc32(_ data: Data) -> UInt32 {
+func crc32(_ data: Data) -> UInt32 {
     var crc: UInt32 = 0xFFFF_FFFF
     for byte in data {
         crc ^= UInt32(byte)

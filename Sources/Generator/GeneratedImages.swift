@@ -55,12 +55,6 @@ public enum GeneratedImages {
         }
         return try concatenate(lines, dim: 0)
     }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 }
 
 /// A trained generator file (generator.safetensors) with the tokenizer it was trained on.

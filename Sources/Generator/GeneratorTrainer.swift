@@ -81,7 +81,7 @@ public final class GeneratorTrainer: Trainer {
 
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { ema.map { ($0, model.store) } }
 
-    public var identity: [String: String] { ["generator_config": (try? GeneratedImages.json(config.generator)) ?? ""] }
+    public var identity: [String: String] { ["generator_config": (try? ConfigFile.json(config.generator)) ?? ""] }
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
@@ -134,7 +134,7 @@ public final class GeneratorTrainer: Trainer {
             let result = try context.autocast {
                 try model.maskedLoss(tokens: x, classes: config.generator.classes > 0 ? c : nil, parallel: parallel)
             }
-            try (tokens.count == 1 ? result.loss : result.loss / k).backward()
+            try (result.loss / k).backward()
             for (key, v) in ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction] {
                 values[key, default: 0] += v / k
             }
@@ -194,7 +194,7 @@ public final class GeneratorTrainer: Trainer {
 
     /// The generator's weights with its config and tokenizer in the metadata.
     public func saveGenerator(to url: URL, metadata extra: [String: String] = [:], dtype: DType = .float32) throws {
-        var metadata = ["magvit.format": "generator-v1", "generator_config": try GeneratedImages.json(config.generator),
+        var metadata = ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config.generator),
                         "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": try tokenizer.weightsHash(),
                         "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
         metadata.merge(extra) { a, _ in a }

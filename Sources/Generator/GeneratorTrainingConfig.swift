@@ -79,11 +79,7 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
     }
 
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try ConfigFile.json(self, pretty: true) }
 }
 
 /// The config stored in a tokenizer checkpoint, read without loading its weights.

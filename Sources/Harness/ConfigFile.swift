@@ -11,6 +11,14 @@ public struct ConfigError: Error, CustomStringConvertible {
 }
 
 public enum ConfigFile {
+    /// A value as JSON with sorted keys (pretty-printed for files people read): the form configs are
+    /// saved and compared in.
+    public static func json<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
     /// The text of a config file, or an error naming it.
     public static func text(of url: URL) throws -> String {
         do { return try String(contentsOf: url, encoding: .utf8) } catch {

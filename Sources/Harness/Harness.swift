@@ -177,13 +177,13 @@ public final class Harness<T: Trainer> {
             log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"])
             let last = step == total
             if step % run.logEvery == 0 || last {
-                var record: [String: Any] = sums.mapValues { $0 / Double(counted) }
+                let means = sums.mapValues { $0 / Double(counted) }
+                var record: [String: Any] = means
                 record["lr"] = schedule(step - 1)
                 record["steps_per_second"] = rate
                 record["examples_per_second"] = rate * Double(run.batch)
                 if case .cuda(let index) = run.device.device { record["cuda_peak_mib"] = try Torch.cudaMemory(device: index).peak >> 20 }
                 try log.record(record, step: step)
-                let means = sums.mapValues { $0 / Double(counted) }
                 let headline = trainer.headline.compactMap { key in means[key].map { String(format: "  %@ %.4g", key, $0) } }.joined()
                 log.say(String(format: "step %d/%d  loss %.4f%@  lr %.2e  %.2f steps/s  ETA %@", step, total, means["loss"] ?? .nan, headline,
                                schedule(step - 1), rate, RunLog.duration(Double(total - step) / rate)))

@@ -3,6 +3,7 @@
 // sample grids as images), and lines for the reader with a progress display: a redrawn bar on a
 // terminal, a plain line every few seconds otherwise.
 import Foundation
+import NN
 import Torch
 
 public final class RunLog {
@@ -32,9 +33,7 @@ public final class RunLog {
                       let s = object["step"] as? Int else { return false }
                 return s <= step
             }
-            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-            try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else { throw ConfigError("\(url.path): cannot replace the log (\(String(cString: strerror(errno))))") }
+            try writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
         } else if step == nil || !manager.fileExists(atPath: url.path) {
             guard manager.createFile(atPath: url.path, contents: nil) else { throw ConfigError("\(url.path): cannot create the log") }
         }

@@ -74,7 +74,7 @@ public enum Campaign {
                 chunks: [.init(frames: 3, latentFrames: 2), .init(frames: 1, latentFrames: 1)],
                 source: .init(file: "clip.mp4", width: 40, height: 30, frameRateNumerator: 30, frameRateDenominator: 1, tokenizedWidth: 20, tokenizedHeight: 16))
             let data = try TokenFile(header: header, ids: (0..<60).map { Int64($0 % 64) }).encoded()
-            return .bytes(data, header: try jsonHeader(data, lengthAt: 12, lengthBytes: 4, start: 16))
+            return .bytes(data, header: try JSONSerialization.jsonObject(with: TokenFile.sections(of: data)!.headerJSON) as? [String: Any])
         case .safetensors:
             let store = ParameterStore()
             _ = try store.root("a").parameter("w", shape: [2, 3], initializer: .zeros)
@@ -84,7 +84,8 @@ public enum Campaign {
             try store.save(to: url, metadata: ["k": "v"])
             data = try Data(contentsOf: url)
             try? FileManager.default.removeItem(at: url)
-            return .bytes(data, header: try jsonHeader(data, lengthAt: 0, lengthBytes: 8, start: 8))
+            let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
+            return .bytes(data, header: try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
         case .config:
             return .text("""
                 model: {preset: image-small, baseChannels: 8, quantizer: {bits: 6}}
@@ -98,11 +99,6 @@ public enum Campaign {
             data.append(Data((0..<18).map { UInt8($0) }))
             return .bytes(data, header: nil)
         }
-    }
-
-    static func jsonHeader(_ data: Data, lengthAt offset: Int, lengthBytes: Int, start: Int) throws -> [String: Any] {
-        let length = (0..<lengthBytes).reduce(0) { $0 | Int(data[offset + $1]) << (8 * $1) }
-        return try JSONSerialization.jsonObject(with: data.subdata(in: start..<(start + length))) as? [String: Any] ?? [:]
     }
 
     static func read(_ input: Base, kind: InputKind) throws {
@@ -178,16 +174,10 @@ public enum Campaign {
     static func reframe(_ data: Data, kind: InputKind, header: [String: Any]?) -> Data {
         switch kind {
         case .tokenFile:
-            guard data.count >= 20 else { return data }
-            let length = Int(data[12]) | Int(data[13]) << 8 | Int(data[14]) << 16 | Int(data[15]) << 24
-            guard length <= data.count - 20 else { return data }
-            let json = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? data.subdata(in: 16..<(16 + length))
-            var out = Data(data.prefix(12))
-            withUnsafeBytes(of: UInt32(json.count).littleEndian) { out.append(contentsOf: $0) }
-            out.append(json)
-            out.append(data.subdata(in: (16 + length)..<(data.count - 4)))
-            withUnsafeBytes(of: crc32(out).littleEndian) { out.append(contentsOf: $0) }
-            return out
+            guard let (json, payload) = TokenFile.sections(of: data) else { return data }
+            let edited = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? json
+            let flags = UInt16(data[data.startIndex + 10]) | UInt16(data[data.startIndex + 11]) << 8
+            return TokenFile.frame(headerJSON: edited, payload: payload, flags: flags)
         case .safetensors:
             guard let header, let json = try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]) else { return data }
             let length = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }

@@ -109,7 +109,7 @@ public final class TokenizerTrainer: Trainer {
 
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { ema.map { ($0, model.store) } }
 
-    public var identity: [String: String] { ["model_config": (try? config.model.sortedJSON()) ?? ""] }
+    public var identity: [String: String] { ["model_config": (try? ConfigFile.json(config.model)) ?? ""] }
 
     public func extraState() throws -> [String: String] { ["lecam": String(decoding: try JSONEncoder().encode(lecam), as: UTF8.self)] }
 
@@ -154,7 +154,7 @@ public final class TokenizerTrainer: Trainer {
                               weight: l.adversarialWeight)
             }
             let loss = try terms.total()!
-            try (parts.count == 1 ? loss : loss / k).backward()
+            try (loss / k).backward()
             var numbers = try terms.numbers()
             // The historical key of the reconstruction term, whichever distance it is.
             numbers["reconstruction"] = numbers.removeValue(forKey: l.reconstruction.rawValue)
@@ -168,7 +168,7 @@ public final class TokenizerTrainer: Trainer {
         if config.optimizer.clipNorm > 0 { values["grad_norm"] = try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) }
         try optimizer.update()
         try ema?.update()
-        values["codes"] = Double(try distinctCodes(parts.count == 1 ? ids[0] : concatenate(ids, dim: 0)))
+        values["codes"] = Double(try distinctCodes(concatenate(ids, dim: 0)))
 
         if gan, let discriminator, let discriminatorOptimizer {
             discriminatorOptimizer.learningRate = context.learningRate * discriminatorRateRatio
@@ -183,7 +183,7 @@ public final class TokenizerTrainer: Trainer {
                 if l.lecamWeight > 0 { try d.add("lecam", lecam.penalty(real: realLogits, fake: fakeLogits), weight: l.lecamWeight) }
                 if l.r1Weight > 0 { try d.add("r1", Adversarial.r1Penalty(logits: realLogits, real: real), weight: l.r1Weight / 2) }
                 let total = try d.total()!
-                try (parts.count == 1 ? total : total / k).backward()
+                try (total / k).backward()
                 add(try d.numbers())
                 means["real"]! += try realLogits.mean().item() / k
                 means["fake"]! += try fakeLogits.mean().item() / k
@@ -249,10 +249,4 @@ public final class TokenizerTrainer: Trainer {
 extension TokenizerConfig {
     /// The clips the model takes: channels, clip length and resolution.
     public var clipShape: ClipShape { ClipShape(channels: imageChannels, frames: clipFrames, size: resolution) }
-
-    func sortedJSON() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

@@ -131,9 +131,5 @@ public struct TrainingConfig: Codable, Sendable {
     }
 
     /// The whole config as pretty JSON (saved beside checkpoints, compared on resume).
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try ConfigFile.json(self, pretty: true) }
 }

@@ -11,18 +11,10 @@ final class HostileTokenFileTests: XCTestCase {
     /// `file`'s bytes with its JSON header changed by `edit` (and the flags word set), re-framed with
     /// a correct length and CRC: what an attacker writes.
     static func forged(_ file: TokenFile, flags: UInt16 = 0, _ edit: (inout [String: Any]) -> Void) throws -> Data {
-        let data = try file.encoded()
-        let length = Int(data[12]) | Int(data[13]) << 8 | Int(data[14]) << 16 | Int(data[15]) << 24
-        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 16..<(16 + length))) as? [String: Any])
+        let (json, payload) = try XCTUnwrap(TokenFile.sections(of: try file.encoded()))
+        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: json) as? [String: Any])
         edit(&header)
-        let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        var out = Data(data.prefix(10))
-        withUnsafeBytes(of: flags.littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(json)
-        out.append(data.subdata(in: (16 + length)..<(data.count - 4)))
-        withUnsafeBytes(of: crc32(out).littleEndian) { out.append(contentsOf: $0) }
-        return out
+        return TokenFile.frame(headerJSON: try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]), payload: payload, flags: flags)
     }
 
     func refusal(_ data: Data) -> String {

@@ -36,11 +36,6 @@ final class GeneratorTrainerTests: XCTestCase {
             """)
     }
 
-    func records(_ run: URL) throws -> [[String: Any]] {
-        try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-    }
 
     func testTrainsResumesExactlyAndGenerates() throws {
         let c = try config()

@@ -121,13 +121,15 @@ public func killWithSIGKILL(_ executable: String, _ arguments: [String], environ
     XCTAssertEqual(process.terminationReason, .uncaughtSignal, file: file, line: line)
 }
 
-/// The records of two run logs are equal, but for the timing keys.
-public func assertSameRecords(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
-    func records(_ url: URL) throws -> [[String: Any]] {
-        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+/// The records of a run folder's log.jsonl, in order.
+public func records(_ run: URL) throws -> [[String: Any]] {
+    try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
     }
+}
+
+/// The records of two run folders' logs are equal, but for the timing keys.
+public func assertSameRecords(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
     let x = try records(a), y = try records(b)
     XCTAssertEqual(x.count, y.count, file: file, line: line)
     for (r, s) in zip(x, y) {

@@ -55,9 +55,7 @@ final class GradientSourceTests: XCTestCase {
             """)
         let scores = try XCTUnwrap(try TokenizerTrainer(config: config, directory: folder, resume: false, perceptual: nil, echo: { _ in }).train())
         XCTAssertEqual(scores.samples, 4)
-        let loss = try String(contentsOf: folder.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
-            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["kind"] == nil }
-            .map { $0["reconstruction"] as! Double }
+        let loss = try records(folder).filter { $0["kind"] == nil }.map { $0["reconstruction"] as! Double }
         XCTAssertEqual(loss.count, 30)
         XCTAssertLessThan(loss.suffix(5).reduce(0, +), 0.7 * loss.prefix(5).reduce(0, +), "\(loss)")
         // The registry's checks apply to it like to a built-in source.

@@ -31,11 +31,6 @@ final class TrainerTests: XCTestCase {
         """
     }
 
-    func records(_ run: URL) throws -> [[String: Any]] {
-        try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-    }
 
     func testTinyImageTokenizerLearnsWithGANAndWritesItsOutputs() throws {
         let run = folder.appendingPathComponent("run")
@@ -112,7 +107,7 @@ final class TrainerTests: XCTestCase {
         try killWithSIGKILL(magvitTool, ["train", config.path, "-o", killed.path], whenLogAt: killed.appendingPathComponent("log.jsonl"), holds: 25)
         r = try magvit(["train", config.path, "-o", killed.path, "--resume"])
         XCTAssertEqual(r.status, 0, r.output)
-        try assertSameRecords(whole.appendingPathComponent("log.jsonl"), killed.appendingPathComponent("log.jsonl"))
+        try assertSameRecords(whole, killed)
         let wholeModel = try VideoTokenizer.load(from: whole.appendingPathComponent("tokenizer.safetensors"))
         let resumedModel = try VideoTokenizer.load(from: killed.appendingPathComponent("tokenizer.safetensors"))
         XCTAssertEqual(try wholeModel.weightsHash(), try resumedModel.weightsHash())
