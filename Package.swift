@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Harness", targets: ["Harness"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Generator", targets: ["Generator"]),
+        .library(name: "Dataset", targets: ["Dataset"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
@@ -39,21 +40,22 @@ let package = Package(
         .systemLibrary(name: "CZlib"),
         .target(name: "Harness", dependencies: ["NN", "Torch", "CZlib", .product(name: "Yams", package: "Yams")]),
         .target(name: "Training", dependencies: ["Harness", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
-        .target(name: "Generator", dependencies: ["Harness", "Training", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .target(name: "Generator", dependencies: ["Harness", "Training", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
+        .target(name: "Dataset", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Evaluation",
             dependencies: ["Codec", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "NN", "Torch"]),
         .executableTarget(
             name: "magvit-bench",
             dependencies: ["Hostile", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Torch", "Media"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
@@ -69,7 +71,10 @@ let package = Package(
         .testTarget(name: "HostileTests", dependencies: ["Hostile", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "GeneratorTests", dependencies: ["Generator", "Harness", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            name: "GeneratorTests", dependencies: ["Generator", "Dataset", "Harness", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
+        .testTarget(
+            name: "DatasetTests", dependencies: ["Dataset", "Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],

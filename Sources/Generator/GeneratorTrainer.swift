@@ -15,7 +15,9 @@ public final class GeneratorTrainer: Trainer {
     public let folder: RunFolder
     public let model: MaskedTransformer
     let tokenizer: VideoTokenizer
-    let data: any ClipSource
+    /// The pixel source: the training set of image and digit kinds, the held-out videos of token
+    /// datasets (nil when there are none).
+    let data: (any ClipSource)?
     let device: Device
     let optimizer: AdamW
     let ema: ExponentialMovingAverage?
@@ -45,9 +47,16 @@ public final class GeneratorTrainer: Trainer {
         device = config.run.device.device
         if config.run.threads > 0 { Torch.threads = config.run.threads }
         tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
-        data = try DataSources.make(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
-        if config.generator.classes > 0, data.classes != config.generator.classes {
-            throw ConfigError("generator.classes is \(config.generator.classes) but \(config.data.kind) has \(data.classes) classes")
+        let classes: Int
+        if TokenData.applies(config.data.kind) {
+            data = try TokenData.heldOut(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
+            classes = try TokenData.classes(config.data)
+        } else {
+            let source = try DataSources.make(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
+            (data, classes) = (source, source.classes)
+        }
+        if config.generator.classes > 0, classes != config.generator.classes {
+            throw ConfigError("generator.classes is \(config.generator.classes) but \(config.data.kind) has \(classes) classes")
         }
         Torch.manualSeed(config.run.seed)
         model = try MaskedTransformer(config: config.generator, device: device)
@@ -85,6 +94,13 @@ public final class GeneratorTrainer: Trainer {
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
+        if TokenData.applies(config.data.kind) {
+            let dataset = try TokenData.prepare(config.data, tokenizer: tokenizer, grid: config.generator.grid, folder: folder.url, device: device, log: log)
+            let all = try dataset.allTokens()
+            (tokens, labels) = (all.ids, try all.labels.clamp(min: 0, max: Double(Int32.max)))
+            return
+        }
+        guard let data else { throw ConfigError("\(config.data.kind) has no training set") }
         let cache = folder.url.appendingPathComponent("tokens.safetensors")
         let hash = try tokenizer.weightsHash()
         if let file = try? SafeTensors.read(cache), file.metadata["tokenizer_hash"] == hash, let t = file.tensors["tokens"], let l = file.tensors["labels"] {
@@ -119,7 +135,7 @@ public final class GeneratorTrainer: Trainer {
             // The global batch's picks; each rank keeps its slice.
             var index = try Tensor(picks, shape: [picks.count])
             if let parallel { index = try parallel.slice(index) }
-            return (try tokens.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
+            return (try tokens.indexSelect(0, index).to(.int64, device), try labels.indexSelect(0, index).to(device))
         }
     }
 
@@ -174,6 +190,10 @@ public final class GeneratorTrainer: Trainer {
     /// baseline), and FVD with `predictionFVD`. Keeps the grid of real, reconstructed and predicted clips.
     func predictionScores(log: RunLog) throws -> [String: Any] {
         let m = tokenizer.config
+        guard let data else {
+            log.say("frame prediction is not scored: data.eval names no held-out videos")
+            return [:]
+        }
         guard let clips = try data.heldOut(limit: config.predictionClips)?.clips, clips.size(0) >= 3 else {
             throw ConfigError("frame prediction needs at least 3 held-out clips from \(config.data.kind)")
         }

@@ -59,6 +59,7 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         let g = tokenizer.tokenGrid(frames: tokenizer.clipFrames, height: tokenizer.resolution, width: tokenizer.resolution)
         let latent = [g.t, g.h, g.w]
         if given["grid"] == nil { config.generator.grid = latent }
+        if given["classes"] == nil, TokenData.applies(config.data.kind) { config.generator.classes = try TokenData.classes(config.data) }
         guard config.generator.vocabularyBits == bits, config.generator.grid == latent else {
             throw ConfigError("\(name): generator.vocabularyBits \(config.generator.vocabularyBits) and grid \(config.generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)")
         }
@@ -72,7 +73,7 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         try run.validate()
         try optimizer.validate()
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
-        try DataSources.requireKnown(data.kind)
+        if !TokenData.applies(data.kind) { try DataSources.requireKnown(data.kind) }
         try require(generator.classes == 0 || data.kind != .movingDigits, "generator.classes must be 0 for moving digits (they have no labels)")
         try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),

@@ -30,6 +30,10 @@ public struct DataConfig: Codable, Sendable {
     public var digitSize: Int = 0
     /// Batches prepared ahead of the model by the background producer.
     public var prefetch: Int = 4
+    /// The token dataset folder (`magvit tokenize`) of the generator's kind `tokens`.
+    public var path: String = ""
+    /// Class labels of videos tokenized for the generator: none, folders, or a CSV of path,label rows.
+    public var labels: String = "none"
 
     public init() {}
 }

@@ -1,32 +1,59 @@
-// A one-line progress bar on standard error: frames, frames/s and time left.
+// Progress on standard error: a bar redrawn in place on a terminal, a line every few seconds
+// otherwise (logs, CI, nohup), so a long job is never silent.
 import Codec
 import Foundation
 
-struct ProgressBar {
+final class ProgressLines {
     let label: String
+    let every: Double
     let interactive = isatty(2) != 0
+    private var last = Date()
+    private var drawn = false
 
-    func update(_ p: JobProgress) {
-        guard interactive else { return }
-        var line = "\r\(label) \(p.frames)"
-        if let total = p.total, total > 0 {
-            let fraction = Swift.min(1, Double(p.frames) / Double(total))
-            let filled = Int(fraction * 24)
-            let eta = p.framesPerSecond > 0 ? Double(total - p.frames) / p.framesPerSecond : 0
-            line = "\r\(label) [\(String(repeating: "=", count: filled))\(String(repeating: " ", count: 24 - filled))] \(p.frames)/\(total) frames"
-                + String(format: "  %.1f frames/s  ETA %@", p.framesPerSecond, duration(eta))
-        } else {
-            line += String(format: " frames  %.1f frames/s", p.framesPerSecond)
+    init(label: String, every: Double = 30) {
+        self.label = label
+        self.every = every
+    }
+
+    /// `done` of `total` (nil: unknown) `unit`, with a detail and the seconds left.
+    func update(done: Int, total: Int?, unit: String, detail: String, eta: Double?) {
+        let left = eta.map { "  ETA \(Self.duration($0))" } ?? ""
+        if interactive {
+            var counter = "\(done) \(unit)"
+            if let total, total > 0 {
+                let filled = Int(Swift.min(1, Double(done) / Double(total)) * 24)
+                counter = "[\(String(repeating: "=", count: filled))\(String(repeating: " ", count: 24 - filled))] \(done)/\(total) \(unit)"
+            }
+            FileHandle.standardError.write(Data("\r\(label) \(counter)  \(detail)\(left)\u{1B}[K".utf8))
+            drawn = true
+        } else if Date().timeIntervalSince(last) >= every {
+            last = Date()
+            let percent = total.map { $0 > 0 ? String(format: " (%.1f%%)", 100 * Double(done) / Double($0)) : "" } ?? ""
+            FileHandle.standardError.write(Data("\(label): \(done)\(total.map { "/\($0)" } ?? "") \(unit)\(percent)  \(detail)\(left)\n".utf8))
         }
-        FileHandle.standardError.write(Data(line.utf8))
     }
 
     func done() {
-        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        if interactive, drawn { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    private func duration(_ seconds: Double) -> String {
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
+}
+
+/// Frames of a streaming job (encode, decode, reconstruct).
+struct ProgressBar {
+    let lines: ProgressLines
+
+    init(label: String) { lines = ProgressLines(label: label) }
+
+    func update(_ p: JobProgress) {
+        let eta = p.total.flatMap { total in p.framesPerSecond > 0 ? Double(total - p.frames) / p.framesPerSecond : nil }
+        lines.update(done: p.frames, total: p.total, unit: "frames", detail: String(format: "%.1f frames/s", p.framesPerSecond), eta: eta)
+    }
+
+    func done() { lines.done() }
 }

@@ -2,6 +2,7 @@
 // outputs are written, a stopped and resumed run equals an uninterrupted one, and the tool samples
 // from the result.
 import Foundation
+import Dataset
 import Generator
 import NN
 import TestSupport
@@ -150,5 +151,73 @@ final class GeneratorTrainerTests: XCTestCase {
                 XCTAssertEqual(v, w, accuracy: 1e-5 * Swift.max(abs(v), 1e-3), "\(key) at step \(x["step"]!)")
             }
         }
+    }
+}
+
+/// The generator on the user's own videos: a token dataset made by `magvit tokenize` (labelled by
+/// folder, so class-conditional), or videos tokenized on the fly into the run folder (frame
+/// prediction, scored on held-out videos); then `generate` and `predict` on the results.
+final class TokenDatasetGeneratorTests: XCTestCase {
+    var folder: URL!
+    var tokenizer: VideoTokenizer!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-gen-tokens-\(getpid())-\(UUID().uuidString.prefix(8))")
+        Torch.manualSeed(6)
+        for (i, name) in ["run/a", "run/b", "run/c", "walk/d", "walk/e", "walk/f"].enumerated() {
+            try SyntheticData.writeVideo(to: url("videos/\(name).mkv"), frames: 10 + i)
+        }
+        tokenizer = try VideoTokenizer(config: .tiny)
+        try tokenizer.save(to: url("tokenizer.safetensors"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
+
+    func config(_ data: String, _ generator: String = "") throws -> GeneratorTrainingConfig {
+        try GeneratorTrainingConfig.parse("""
+            tokenizer: \(url("tokenizer.safetensors").path)
+            data: \(data)
+            generator: {width: 32, depth: 1, heads: 2, dropout: 0\(generator)}
+            run: {steps: 4, batch: 4, logEvery: 2, evalEvery: 4, checkpointEvery: 2, threads: 1}
+            sampling: {steps: 2}
+            predictionClips: 3
+            """)
+    }
+
+    func testClassConditionalFromATokenDatasetAndFramePredictionFromVideos() throws {
+        let inputs = try InputList.expand([url("videos").path], labels: .folders)
+        let dataset = try Tokenization(model: tokenizer, inputs: inputs, labels: .folders, output: url("tokens"), options: TokenizeOptions()).run()
+        XCTAssertEqual(dataset.clips, 17)
+        let c = try config("{kind: tokens, path: \(url("tokens").path)}")
+        XCTAssertEqual(c.generator.classes, 2, "class-conditional: the dataset has labels")
+        XCTAssertEqual(c.generator.grid, [3, 4, 4])
+        let model = try XCTUnwrap(try GeneratorTrainer(config: c, directory: url("conditional"), resume: false, echo: { _ in }).train())
+        var r = try magvit(["generate", "--checkpoint", model.path, "--class", "all", "--count", "2", "--steps", "2", "-o", url("samples").path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: url("samples").path).sorted(),
+                       ["00000-class-0.mp4", "00001-class-0.mp4", "00002-class-1.mp4", "00003-class-1.mp4"])
+
+        // Videos tokenized into the run folder; the first latent frame given, the rest predicted.
+        let p = try config("{kind: videos, train: [\(url("videos/run").path)], eval: [\(url("videos/walk").path)]}", ", conditionFrames: 1")
+        XCTAssertEqual(p.generator.classes, 0)
+        let run = url("prediction")
+        let predictor = try XCTUnwrap(try GeneratorTrainer(config: p, directory: run, resume: false, echo: { _ in }).train())
+        XCTAssertEqual(try TokenDataset(run.appendingPathComponent("tokens")).index.clips, 8)
+        let eval = try XCTUnwrap(try records(run).last { $0["kind"] as? String == "final_eval" })
+        XCTAssertEqual(eval["clips"] as? Int, 3)
+        r = try magvit(["predict", url("videos/walk/d.mkv").path, "--checkpoint", predictor.path, "-o", url("predicted.mkv").path, "--steps", "2"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: url("predicted.mkv").path))
+
+        // A dataset made by another tokenizer is refused by its weights.
+        Torch.manualSeed(7)
+        try VideoTokenizer(config: .tiny).save(to: url("other.safetensors"))
+        let other = try GeneratorTrainingConfig.parse("tokenizer: \(url("other.safetensors").path)\ndata: {kind: tokens, path: \(url("tokens").path)}")
+        XCTAssertThrowsError(try GeneratorTrainer(config: other, directory: url("refused"), resume: false, echo: { _ in }).train()) {
+            XCTAssertTrue("\($0)".contains("was tokenized by 'tiny'"), "\($0)")
+        }
+        XCTAssertThrowsError(try config("{kind: tokens, path: \(url("videos").path)}")) { XCTAssertTrue("\($0)".contains("not a token dataset"), "\($0)") }
     }
 }

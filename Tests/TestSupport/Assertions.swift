@@ -103,6 +103,15 @@ public func magvit(_ arguments: [String]) throws -> (status: Int32, output: Stri
 /// checkpoint and before the next); fails the test if it ends first.
 public func killWithSIGKILL(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                             whenLogAt log: URL, holds lines: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    try killWithSIGKILL(executable, arguments, environment: environment, file: file, line: line) {
+        ((try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) >= lines
+    }
+}
+
+/// Starts `executable` and kills it with SIGKILL as soon as `ready` holds (polled every millisecond);
+/// fails the test if it ends first.
+public func killWithSIGKILL(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                            file: StaticString = #filePath, line: UInt = #line, when ready: () -> Bool) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -111,10 +120,7 @@ public func killWithSIGKILL(_ executable: String, _ arguments: [String], environ
     process.standardError = FileHandle.nullDevice
     try process.run()
     let deadline = Date().addingTimeInterval(120)
-    while process.isRunning, Date() < deadline {
-        if ((try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) >= lines { break }
-        usleep(1_000)
-    }
+    while process.isRunning, Date() < deadline, !ready() { usleep(1_000) }
     XCTAssertTrue(process.isRunning, "the run finished (or failed) before it could be killed", file: file, line: line)
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()

@@ -1,10 +1,21 @@
 // Small datasets made by the tests themselves: IDX files of synthetic 28×28 "items" (a bright
-// rectangle whose place and size follow the class) with labels.
+// rectangle whose place and size follow the class) with labels, and short lossless videos.
 import Foundation
+import Media
 import Torch
 
 public enum SyntheticData {
     /// Writes train/t10k IDX image and label files (uncompressed, or gzip'd when `gzip`) into `folder`.
+    /// A lossless video (mkv, FFV1) of smooth random content, `size`×`size`, `frames` long, its folders made.
+    public static func writeVideo(to url: URL, frames: Int, size: Int = 16) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let coarse = try Tensor.rand([frames, 3, 4, 4])
+        let video = try interpolate(coarse, size: [size, size], mode: .linear).permute([0, 2, 3, 1]).contiguous()
+        let writer = try VideoWriter(path: url.path, width: size, height: size)
+        try writer.write((video * 255).round() / 255)
+        try writer.finish()
+    }
+
     public static func writeIDX(to folder: URL, train: Int, test: Int, side: Int = 28, gzip: Bool = false) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var random = SeededRandom(seed: 11)
