@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Dataset", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Evaluation",
-            dependencies: ["Codec", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["Codec", "Dataset", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit",
             dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -77,7 +77,7 @@ let package = Package(
             name: "DatasetTests", dependencies: ["Dataset", "Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
-            name: "EvaluationTests", dependencies: ["Evaluation", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
+            name: "EvaluationTests", dependencies: ["Evaluation", "Codec", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],

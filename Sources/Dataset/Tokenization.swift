@@ -217,14 +217,10 @@ public final class Tokenization {
         return index
     }
 
-    /// The ids (B rows of t·h·w) of clips (each (T, H, W, 3) in [0, 1]), in batches of exactly
-    /// `options.batch` (a short batch is padded with copies of its last clip).
+    /// The ids (B rows of t·h·w) of clips (each (T, H, W, 3) in [0, 1]).
     func encodeBatch(_ clips: [Tensor]) throws -> [[Int32]] {
-        var parts = clips
-        while parts.count < options.batch { parts.append(clips.last!) }
-        var x = try stacked(parts, dim: 0).permute([0, 4, 1, 2, 3]) * 2 - 1  // (B, 3, T, H, W) in [-1, 1]
-        if model.config.imageChannels == 1 { x = try x.mean([1], keepDim: true) }
-        let ids = try model.encode(x.contiguous().to(options.device)).to(.int32, .cpu).reshape([options.batch, -1])
+        let x = try modelBatch(clips, batch: options.batch, channels: model.config.imageChannels)
+        let ids = try model.encode(x.to(options.device)).to(.int32, .cpu).reshape([options.batch, -1])
         let perClip = ids.size(1)
         let all = try ids.toArray(Int32.self)
         return (0..<clips.count).map { i -> [Int32] in Array(all[(i * perClip)..<((i + 1) * perClip)]) }
@@ -285,4 +281,15 @@ public final class Tokenization {
         if a.centerCrop != b.centerCrop { out.append("crop") }
         return out.joined(separator: ", ")
     }
+}
+
+/// Clips (each (T, H, W, 3) in [0, 1]) as one model input (batch, channels, T, H, W) in [-1, 1] of
+/// exactly `batch` clips: a short batch is padded with copies of its last clip, so every call has the
+/// same shape and a clip's result does not depend on its neighbours; grey models get the channel mean.
+public func modelBatch(_ clips: [Tensor], batch: Int, channels: Int) throws -> Tensor {
+    var parts = clips
+    while parts.count < batch { parts.append(clips.last!) }
+    var x = try stacked(parts, dim: 0).permute([0, 4, 1, 2, 3]) * 2 - 1
+    if channels == 1 { x = try x.mean([1], keepDim: true) }
+    return try x.contiguous()
 }

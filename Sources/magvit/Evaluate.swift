@@ -1,6 +1,8 @@
 // `magvit eval recon`: reconstruction metrics of a tokenizer on a set of videos.
 import ArgumentParser
 import Codec
+import Dataset
+import Evaluation
 import Foundation
 import Media
 import NN
@@ -15,13 +17,26 @@ struct Evaluate: ParsableCommand {
 struct EvaluateReconstruction: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recon",
-        abstract: "Reconstruction metrics of a tokenizer on videos: PSNR, SSIM, MS-SSIM per frame, codebook usage.",
-        discussion: "Prints a table, a row per video and a last row with the mean over the videos, and with --json writes the numbers (the mean under \"mean\"). Example: magvit eval recon --checkpoint runs/fashion-mnist/tokenizer.safetensors --dataset fashion-mnist")
+        abstract: "Reconstruction metrics of a tokenizer on a set of videos: PSNR, SSIM, MS-SSIM, LPIPS, rFID, rFVD, codebook usage.",
+        discussion: """
+            Every clip of every input (files, folders searched recursively, glob patterns, .txt lists) goes through \
+            the tokenizer at one frame size (--size, default the tokenizer's resolution), read by a pool of decoders \
+            and batched as in `magvit tokenize`. Prints a row per video and a last row with the mean over the videos \
+            (each video counting once) and the codebook usage over the whole set, then rFID (original vs \
+            reconstructed frames, FID Inception) and rFVD (16-frame windows, I3D); --json writes it all. A file that \
+            cannot be decoded is reported and left out; the exit status is then 2. Example:
+              magvit eval recon --data .deps/media --json recon.json
+            With --dataset: the held-out split of an image set instead (PSNR, SSIM, usage).
+            """)
 
-    @Option(parsing: .upToNextOption, help: "Videos to evaluate on, or the files/folder of --dataset.") var data: [String] = []
+    @Option(parsing: .upToNextOption, help: "Videos to evaluate on (files, folders, patterns, .txt lists), or the files/folder of --dataset.") var data: [String] = []
     @Option(help: "Score the held-out split of an image set instead: fashion-mnist or mnist (with --data naming its folder or pickle when not at the default place), or images (a folder).")
     var dataset: String?
     @Option(help: "Write the results as JSON here.") var json: String?
+    @Option(help: "Clips per model call.") var batch = 8
+    @Option(help: "Decoder processes reading ahead of the model.") var workers = 2
+    @Option(help: "Metrics to leave out, comma-separated: lpips, rfid, rfvd.") var skip = ""
+    @Option(help: "Frames of an rFVD clip.") var fvdFrames = 16
     @OptionGroup var model: ModelOptions
     @OptionGroup var frames: FrameOptions
     @OptionGroup var runtime: RuntimeOptions
@@ -29,75 +44,50 @@ struct EvaluateReconstruction: ParsableCommand {
     func run() throws {
         if let dataset { return try scoreDataset(dataset) }
         guard !data.isEmpty else { throw ValidationError("--data needs at least one video (or use --dataset)") }
+        let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        if let unknown = skipped.subtracting(["lpips", "rfid", "rfvd"]).first { throw ValidationError("--skip: unknown metric '\(unknown)' (lpips, rfid, rfvd)") }
+        guard batch >= 1, workers >= 1 else { throw ValidationError("--batch and --workers must be at least 1") }
         let device = try runtime.apply()
-        let codec = try VideoCodec(model: model.load(device: device))
-        var videos: [ReconstructionScores] = []
-        print("video                          frames  PSNR dB   SSIM    MS-SSIM  codes used  perplexity")
-        for path in data {
-            let bar = ProgressBar(label: URL(fileURLWithPath: path).lastPathComponent)
-            let r = try codec.reconstruct(path: path, to: nil, options: frames.readOptions(), progress: bar.update)
-            bar.done()
-            let usage = try r.usage()
-            let scores = ReconstructionScores(
-                frames: r.frames, psnr: r.meanPSNR, ssim: r.meanSSIM, msSSIM: r.meanMSSSIM, codesUsed: Double(usage?.used ?? 0),
-                perplexity: usage?.perplexity ?? 0)
-            print(scores.row(URL(fileURLWithPath: path).lastPathComponent))
-            videos.append(scores)
+        let files = try InputList.expand(data).files
+        let read = try frames.readOptions()
+        var options = ReconstructionEvaluation.Options()
+        (options.size, options.centerCrop, options.fps, options.maxFrames) = (read.size, read.centerCrop, read.frameRate, read.maxFrames)
+        (options.batch, options.workers, options.device, options.fvdFrames) = (batch, workers, device, fvdFrames)
+        (options.lpips, options.rFID, options.rFVD) = (!skipped.contains("lpips"), !skipped.contains("rfid"), !skipped.contains("rfvd"))
+        let tokenizer = try model.load(device: device)
+        let evaluation = try ReconstructionEvaluation(model: tokenizer, options: options)
+        let lines = ProgressLines(label: "eval recon", every: 30)
+        let start = Date()
+        let result = try evaluation.run(files: files) { done, total in
+            let seconds = Date().timeIntervalSince(start)
+            lines.update(done: done, total: total, unit: "files", detail: "", eta: seconds / Double(done) * Double(total - done))
         }
-        let mean = ReconstructionScores.mean(of: videos)
-        print(mean.row("mean of \(videos.count) video\(videos.count == 1 ? "" : "s")"))
+        lines.done()
+        print(ReconstructionScores.header)
+        for (path, scores) in result.videos { print(scores.row(URL(fileURLWithPath: path).lastPathComponent)) }
+        print(result.mean.row("mean of \(result.videos.count) video\(result.videos.count == 1 ? "" : "s")"))
+        let size = evaluation.options.size!
+        print("frames \(size.width)x\(size.height); codebook usage over the whole set: \(Int(result.mean.codesUsed)) of \(tokenizer.config.quantizer.codebookSize) codes, perplexity \(String(format: "%.1f", result.mean.perplexity))")
+        if let f = result.rFID { print(String(format: "rFID %.2f over %d frame pairs", f, result.fidFrames)) }
+        if let f = result.rFVD { print(String(format: "rFVD %.2f over %d %d-frame clip pairs", f, result.fvdClips, fvdFrames)) }
+        if options.rFVD, result.rFVD == nil { print("rFVD: fewer than 2 clips of \(fvdFrames) frames") }
         if let json {
-            let rows = zip(data, videos).map { path, scores in scores.json.merging(["video": path]) { $1 } }
-            let result: [String: Any] = [
-                "tokenizer": codec.name, "weights": codec.weightsHash, "videos": rows,
-                "mean": mean.json.merging(["videos": videos.count]) { $1 },
+            let rows = result.videos.map { path, scores in scores.json.merging(["video": path]) { $1 } }
+            var mean = result.mean.json.merging(["videos": result.videos.count]) { $1 }
+            if let f = result.rFID { (mean["rfid"], mean["rfid_frames"]) = (f, result.fidFrames) }
+            if let f = result.rFVD { (mean["rfvd"], mean["rfvd_clips"], mean["rfvd_frames"]) = (f, result.fvdClips, fvdFrames) }
+            let output: [String: Any] = [
+                "tokenizer": tokenizer.config.name, "weights": try tokenizer.weightsHash(), "videos": rows, "mean": mean,
+                "size": [size.width, size.height], "failures": result.failures.map { ["path": $0.path, "error": $0.error] },
             ]
-            try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]),
-                                to: URL(fileURLWithPath: json))
+            try writeAtomically(try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }
-    }
-}
-
-/// One row of `magvit eval recon`: a video's scores, or their mean over the videos.
-struct ReconstructionScores {
-    var frames: Int
-    var psnr: Double
-    var ssim: Double
-    /// Nil when the frames are too small for MS-SSIM's five scales.
-    var msSSIM: Double?
-    var codesUsed: Double
-    var perplexity: Double
-
-    /// Each score averaged over the videos, every video counting once; `frames` is their total, and
-    /// MS-SSIM is there only when every video has one.
-    static func mean(of videos: [ReconstructionScores]) -> ReconstructionScores {
-        let n = Double(Swift.max(videos.count, 1))
-        func average(_ score: (ReconstructionScores) -> Double) -> Double { videos.map(score).reduce(0, +) / n }
-        let msSSIMs = videos.compactMap(\.msSSIM)
-        return ReconstructionScores(
-            frames: videos.map(\.frames).reduce(0, +), psnr: average(\.psnr), ssim: average(\.ssim),
-            msSSIM: msSSIMs.count == videos.count && !videos.isEmpty ? msSSIMs.reduce(0, +) / n : nil,
-            codesUsed: average(\.codesUsed), perplexity: average(\.perplexity))
-    }
-
-    /// The table line under the header of `EvaluateReconstruction.run`.
-    func row(_ label: String) -> String {
-        let ms = msSSIM.map { String(format: "%.4f", $0) } ?? "-"
-        let codes = codesUsed == codesUsed.rounded() ? String(format: "%10.0f", codesUsed) : String(format: "%10.1f", codesUsed)
-        return label.padding(toLength: 30, withPad: " ", startingAt: 0) + " "
-            + String(format: "%6d  %7.2f  %6.4f  ", frames, psnr, ssim) + ms.padding(toLength: 7, withPad: " ", startingAt: 0) + " "
-            + codes + String(format: "  %10.1f", perplexity)
-    }
-
-    var json: [String: Any] {
-        var fields: [String: Any] = [
-            "frames": frames, "psnr": psnr, "ssim": ssim, "perplexity": perplexity,
-            // A count for a video, a mean (possibly fractional) for the mean row.
-            "codes_used": codesUsed == codesUsed.rounded() ? Int(codesUsed) as Any : codesUsed,
-        ]
-        if let msSSIM { fields["ms_ssim"] = msSSIM }
-        return fields
+        guard result.failures.isEmpty else {
+            for f in result.failures { FileHandle.standardError.write(Data("skipped \(f.error)\n".utf8)) }
+            FileHandle.standardError.write(Data("error: \(result.failures.count) of \(files.count) files could not be decoded and were left out\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }
 

@@ -93,7 +93,7 @@ final class CodecTests: XCTestCase {
         XCTAssertTrue(r.output.contains("6 frames, PSNR"), r.output)
         XCTAssertEqual(try VideoInfo(probing: path("r.mp4")).width, 128, "side by side")
         _ = try writeClip("smooth.mkv", frames: 8)
-        r = try magvit(["eval", "recon", "--data", clip, path("smooth.mkv"), "--size", "64x48", "--max-frames", "6",
+        r = try magvit(["eval", "recon", "--data", clip, path("smooth.mkv"), "--size", "64x48", "--max-frames", "6", "--skip", "rfid,rfvd",
                         "--json", path("eval.json")] + model)
         XCTAssertEqual(r.status, 0, r.output)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("eval.json")))) as? [String: Any])
@@ -108,12 +108,13 @@ final class CodecTests: XCTestCase {
         let mean = try XCTUnwrap(json["mean"] as? [String: Any], "\(json)")
         XCTAssertEqual(mean["videos"] as? Int, 2)
         XCTAssertEqual(mean["frames"] as? Int, 12)
-        for score in ["psnr", "ssim", "perplexity"] {
+        for score in ["psnr", "ssim", "lpips_alex", "lpips_vgg"] {
             let values = rows.map { $0[score] as? Double ?? .nan }
             XCTAssertEqual(mean[score] as? Double ?? .nan, (values[0] + values[1]) / 2, accuracy: 1e-9, score)
         }
-        let codes = rows.map { Double($0["codes_used"] as? Int ?? 0) }
-        XCTAssertEqual((mean["codes_used"] as? NSNumber)?.doubleValue ?? .nan, (codes[0] + codes[1]) / 2, accuracy: 1e-9)
+        // Codebook usage is over the whole set: at least each video's, at most their sum.
+        let codes = rows.map { $0["codes_used"] as? Int ?? 0 }, all = mean["codes_used"] as? Int ?? 0
+        XCTAssertTrue(all >= codes.max()! && all <= codes.reduce(0, +), "\(all) vs \(codes)")
         XCTAssertNil(mean["ms_ssim"])
         let meanLine = try XCTUnwrap(r.output.split(separator: "\n").first { $0.hasPrefix("mean of 2 videos") }, r.output)
         XCTAssertTrue(meanLine.contains(String(format: "%7.2f", mean["psnr"] as? Double ?? 0)), String(meanLine))

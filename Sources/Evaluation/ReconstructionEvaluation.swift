@@ -1,0 +1,234 @@
+// `magvit eval recon` at dataset scale: every clip of every input through the tokenizer (the decoder
+// pool and fixed-shape batches of `magvit tokenize`), scored against the original frames as a viewer
+// sees them (both quantized to 8 bits): PSNR, SSIM, MS-SSIM (frames above 160 pixels a side) and
+// shift-tolerant LPIPS (AlexNet, VGG) per frame; rFID between the original and reconstructed frames
+// (FID Inception pool3); rFVD between consecutive 16-frame windows of each video and of its
+// reconstruction (I3D logits); codebook usage and perplexity per video and over the whole set. A file
+// that fails to decode is reported and left out of every number.
+import Dataset
+import Foundation
+import Media
+import Metrics
+import Tokenizer
+import Torch
+
+/// One row: a video's scores, or the mean over the videos.
+public struct ReconstructionScores: Sendable {
+    public var frames: Int
+    public var psnr: Double
+    public var ssim: Double
+    /// Nil when the frames are too small for MS-SSIM's five scales.
+    public var msSSIM: Double?
+    public var lpipsAlex: Double?
+    public var lpipsVGG: Double?
+    public var codesUsed: Double
+    public var perplexity: Double
+
+    public init(frames: Int, psnr: Double, ssim: Double, msSSIM: Double?, lpipsAlex: Double? = nil, lpipsVGG: Double? = nil,
+                codesUsed: Double, perplexity: Double) {
+        (self.frames, self.psnr, self.ssim, self.msSSIM, self.lpipsAlex, self.lpipsVGG) = (frames, psnr, ssim, msSSIM, lpipsAlex, lpipsVGG)
+        (self.codesUsed, self.perplexity) = (codesUsed, perplexity)
+    }
+
+    /// Each per-frame score averaged over the videos, every video counting once (a score is there
+    /// only when every video has it); `frames` is their total. Codebook usage is the caller's.
+    public static func mean(of videos: [ReconstructionScores], usage: CodebookUsage?) -> ReconstructionScores {
+        let n = Double(Swift.max(videos.count, 1))
+        func average(_ score: (ReconstructionScores) -> Double?) -> Double? {
+            let values = videos.compactMap(score)
+            return values.count == videos.count && !videos.isEmpty ? values.reduce(0, +) / n : nil
+        }
+        return ReconstructionScores(
+            frames: videos.map(\.frames).reduce(0, +), psnr: average(\.psnr) ?? 0, ssim: average(\.ssim) ?? 0, msSSIM: average(\.msSSIM),
+            lpipsAlex: average(\.lpipsAlex), lpipsVGG: average(\.lpipsVGG), codesUsed: Double(usage?.used ?? 0), perplexity: usage?.perplexity ?? 0)
+    }
+
+    public static let header = "video                          frames  PSNR dB   SSIM    MS-SSIM  LPIPS-a  LPIPS-v  codes used  perplexity"
+
+    /// The table line under `header`.
+    public func row(_ label: String) -> String {
+        func optional(_ v: Double?) -> String { (v.map { String(format: "%.4f", $0) } ?? "-").padding(toLength: 7, withPad: " ", startingAt: 0) }
+        return label.padding(toLength: 30, withPad: " ", startingAt: 0) + " " + String(format: "%6d  %7.2f  %6.4f  ", frames, psnr, ssim)
+            + optional(msSSIM) + "  " + optional(lpipsAlex) + "  " + optional(lpipsVGG) + " " + String(format: "%10.0f  %10.1f", codesUsed, perplexity)
+    }
+
+    public var json: [String: Any] {
+        var fields: [String: Any] = ["frames": frames, "psnr": psnr, "ssim": ssim, "perplexity": perplexity, "codes_used": Int(codesUsed)]
+        if let msSSIM { fields["ms_ssim"] = msSSIM }
+        if let lpipsAlex { fields["lpips_alex"] = lpipsAlex }
+        if let lpipsVGG { fields["lpips_vgg"] = lpipsVGG }
+        return fields
+    }
+}
+
+public struct ReconstructionEvaluation {
+    public struct Options: Sendable {
+        /// Frame size; nil: the tokenizer's resolution, square.
+        public var size: (width: Int, height: Int)?
+        public var centerCrop = true
+        public var fps: Double?
+        /// At most this many frames of each video.
+        public var maxFrames: Int?
+        public var batch = 8
+        public var workers = 2
+        public var lpips = true
+        public var rFID = true
+        public var rFVD = true
+        /// Frames of an rFVD clip (16 in the common protocol).
+        public var fvdFrames = I3D.clipFrames
+        public var device: Device = .cpu
+
+        public init() {}
+    }
+
+    public struct Result {
+        public var videos: [(path: String, scores: ReconstructionScores)] = []
+        public var failures: [(path: String, error: String)] = []
+        /// Per-frame scores averaged over videos; usage over the whole set.
+        public var mean: ReconstructionScores
+        public var rFID: Double?
+        public var rFVD: Double?
+        /// Frame pairs behind rFID and clip pairs behind rFVD.
+        public var fidFrames = 0
+        public var fvdClips = 0
+    }
+
+    /// What one video has gathered so far.
+    struct Video {
+        var psnr: [Double] = [], ssim: [Double] = [], msssim: [Double] = [], lpipsAlex: [Double] = [], lpipsVGG: [Double] = []
+        var codes: Tensor?
+        var fid: [(Tensor, Tensor)] = []
+        var fvd: [(Tensor, Tensor)] = []
+        /// Frames waiting for a full rFVD window: originals and reconstructions (T, H, W, 3).
+        var window: [(Tensor, Tensor)] = []
+    }
+
+    public let model: VideoTokenizer
+    public let options: Options
+    let lpips: [LPIPS]
+    let inception: FIDInception?
+    let i3d: I3D?
+
+    /// Loads the metric networks the options ask for (from scripts/setup.sh's `.deps/weights`).
+    public init(model: VideoTokenizer, options: Options) throws {
+        self.model = model
+        var o = options
+        o.size = o.size ?? (model.config.resolution, model.config.resolution)
+        self.options = o
+        lpips = o.lpips ? try [LPIPS.Network.alex, .vgg].map { try LPIPS(weights: LPIPS.defaultWeights($0), device: o.device) } : []
+        inception = o.rFID ? try FIDInception(weights: FIDInception.defaultWeights(), device: o.device) : nil
+        i3d = o.rFVD ? try I3D(weights: I3D.defaultWeights(), device: o.device) : nil
+        guard o.fvdFrames >= I3D.minimumFrames else { throw EvaluationError("rFVD clips need at least \(I3D.minimumFrames) frames, got \(o.fvdFrames)") }
+    }
+
+    /// Scores the files; `progress` gets (files done, files).
+    public func run(files: [String], progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        let c = model.config, size = options.size!
+        guard size.width % c.spatialFactor == 0, size.height % c.spatialFactor == 0, size.width > 0, size.height > 0 else {
+            throw EvaluationError("frame size \(size.width)x\(size.height) must be a positive multiple of \(c.spatialFactor) (\(c.name))")
+        }
+        let pool = DecodePool(files: files, clipFrames: c.clipFrames,
+                              options: ReadOptions(size: size, centerCrop: options.centerCrop, frameRate: options.fps, maxFrames: options.maxFrames),
+                              workers: options.workers, queueClips: Swift.max(2, options.batch))
+        defer { pool.cancel() }
+        var videos: [Int: Video] = [:]
+        var done: [Int: ReconstructionScores] = [:]
+        var failures: [(String, String)] = []
+        var codes: Tensor?
+        var fid = (try FeatureStatistics(dimension: FIDInception.featureCount), try FeatureStatistics(dimension: FIDInception.featureCount))
+        var fvd = (try FeatureStatistics(dimension: I3D.classCount), try FeatureStatistics(dimension: I3D.classCount))
+        var batch: [DecodedClip] = []
+        var finishedFiles = 0
+
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            let x = try modelBatch(batch.map(\.pixels), batch: options.batch, channels: c.imageChannels).to(options.device)
+            let tokens = try model.encode(x)
+            let decoded = try model.decode(tokens)
+            for (i, clip) in batch.enumerated() {
+                try score(clip, tokens: tokens.narrow(0, start: i, length: 1), decoded: decoded.narrow(0, start: i, length: 1), into: &videos[clip.file, default: Video()])
+            }
+            batch.removeAll()
+        }
+
+        while let item = pool.next() {
+            switch item {
+            case .clip(let clip):
+                batch.append(clip)
+                if batch.count == options.batch { try flush() }
+            case .finished(let file, _, _):
+                try flush()
+                let v = videos.removeValue(forKey: file) ?? Video()
+                done[file] = try summary(v)
+                if let counts = v.codes { codes = try codes.map { try $0 + counts } ?? counts }
+                for (a, b) in v.fid { try fid.0.add(a); try fid.1.add(b) }
+                for (a, b) in v.fvd { try fvd.0.add(a); try fvd.1.add(b) }
+                finishedFiles += 1
+                progress?(finishedFiles, files.count)
+            case .failed(let file, let message):
+                try flush()
+                videos[file] = nil
+                failures.append((files[file], message))
+                finishedFiles += 1
+                progress?(finishedFiles, files.count)
+            }
+        }
+        let rows = files.indices.compactMap { i in done[i].map { (files[i], $0) } }
+        var result = Result(videos: rows, failures: failures,
+                            mean: .mean(of: rows.map(\.1), usage: try codes.map { try CodebookUsage(counts: $0) }))
+        if inception != nil, fid.0.count >= 2 {
+            result.rFID = try FrechetDistance.distance(fid.0, fid.1)
+            result.fidFrames = fid.0.count
+        }
+        if i3d != nil, fvd.0.count >= 2 {
+            result.rFVD = try FrechetDistance.distance(fvd.0, fvd.1)
+            result.fvdClips = fvd.0.count
+        }
+        return result
+    }
+
+    /// Scores one clip's real frames and gathers its features.
+    func score(_ clip: DecodedClip, tokens: Tensor, decoded: Tensor, into v: inout Video) throws {
+        func viewed(_ frames: Tensor) throws -> Tensor {  // (T, H, W, C) → 3 channels, 8-bit levels, real frames only
+            var x = try frames.to(.float32, .cpu).narrow(0, start: 0, length: clip.frames)
+            if x.size(3) == 1 { x = try x.expand([x.size(0), x.size(1), x.size(2), 3]) }
+            return try (x * 255).round() / 255
+        }
+        var originalFrames = clip.pixels
+        if model.config.imageChannels == 1 { originalFrames = try originalFrames.mean([3], keepDim: true) }
+        let original = try viewed(originalFrames), reconstruction = try viewed(framesFromModel(decoded))
+        v.psnr += try Fidelity.psnr(reconstruction, original)
+        v.ssim += try Fidelity.ssim(reconstruction, original)
+        if Swift.min(original.size(1), original.size(2)) > 160 { v.msssim += try Fidelity.msssim(reconstruction, original) }
+        let counts = try tokens.flatten().to(.cpu).bincount(minLength: model.config.quantizer.codebookSize)
+        v.codes = try v.codes.map { try $0 + counts } ?? counts
+        let a = try original.permute([0, 3, 1, 2]).contiguous(), b = try reconstruction.permute([0, 3, 1, 2]).contiguous()  // (T, 3, H, W)
+        if lpips.count == 2 {
+            let (x, y) = (try (a * 2 - 1).to(options.device), try (b * 2 - 1).to(options.device))
+            v.lpipsAlex += try withNoGrad { try lpips[0](x, y) }.to(.float64, .cpu).toArray(Double.self)
+            v.lpipsVGG += try withNoGrad { try lpips[1](x, y) }.to(.float64, .cpu).toArray(Double.self)
+        }
+        if let inception { v.fid.append(try withNoGrad { (try inception.features(a), try inception.features(b)) }) }
+        if let i3d {
+            v.window.append((original, reconstruction))
+            var frames = v.window.map { $0.0.size(0) }.reduce(0, +)
+            while frames >= options.fvdFrames {
+                let x = try concatenate(v.window.map(\.0), dim: 0), y = try concatenate(v.window.map(\.1), dim: 0)
+                let n = options.fvdFrames
+                func clipOf(_ t: Tensor) throws -> Tensor { try t.narrow(0, start: 0, length: n).permute([3, 0, 1, 2]).unsqueeze(0) }  // (1, 3, n, H, W)
+                let features = try withNoGrad { try i3d.features(concatenate([clipOf(x), clipOf(y)], dim: 0)) }
+                v.fvd.append((try features.narrow(0, start: 0, length: 1), try features.narrow(0, start: 1, length: 1)))
+                frames -= n
+                v.window = frames > 0 ? [(try x.narrow(0, start: n, length: frames), try y.narrow(0, start: n, length: frames))] : []
+            }
+        }
+    }
+
+    func summary(_ v: Video) throws -> ReconstructionScores {
+        func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+        let usage = try v.codes.map { try CodebookUsage(counts: $0) }
+        return ReconstructionScores(
+            frames: v.psnr.count, psnr: mean(v.psnr.map { Swift.min($0, 100) }) ?? 0, ssim: mean(v.ssim) ?? 0, msSSIM: mean(v.msssim),
+            lpipsAlex: mean(v.lpipsAlex), lpipsVGG: mean(v.lpipsVGG), codesUsed: Double(usage?.used ?? 0), perplexity: usage?.perplexity ?? 0)
+    }
+}
