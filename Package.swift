@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "NN", "Torch"]),
         .executableTarget(
             name: "magvit-bench",
-            dependencies: ["Hostile", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Hostile", "Dataset", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch", "Media"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),

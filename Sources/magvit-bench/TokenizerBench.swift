@@ -34,14 +34,8 @@ extension TokenizerBench {
         let model = try VideoTokenizer(config: config, device: device)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // Our names are Open-MAGVIT2's; their convolutions are 2D, ours causal 3D with a temporal kernel of 1.
-        var weights: [String: Tensor] = [:]
-        for (name, t) in model.store.tensors { weights[name] = t.rank == 5 ? try t.squeeze(2) : t }
-        try SafeTensors.write(weights, to: folder.appendingPathComponent("weights.safetensors"))
-        let settings: [String: Any] = ["ch": config.baseChannels, "mult": config.channelMultipliers, "blocks": config.residualBlocks,
-                                       "bits": config.quantizer.bits, "resolution": config.resolution]
-        try JSONSerialization.data(withJSONObject: settings).write(to: folder.appendingPathComponent("config.json"))
+        try exportForOpenMagvit2(model, to: folder)
         var inputs: [String: Tensor] = ["image": try Tensor.rand([1, 3, 128, 128]) * 2 - 1]
         if video { inputs["video"] = try Tensor.rand([1, 3, 17, 128, 128]) * 2 - 1 }
         try SafeTensors.write(inputs, to: folder.appendingPathComponent("inputs.safetensors"))

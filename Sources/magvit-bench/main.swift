@@ -2,6 +2,7 @@
 //   magvit-bench [resblock]   a causal 3D residual block (forward + backward) and the per-call overhead
 //                             of a tiny op, against Python torch (ResblockBench.swift)
 //   magvit-bench tokenizer    encode/decode throughput against Open-MAGVIT2 with the same weights
+//   magvit-bench tokenize     dataset tokenization: decode workers, a process per file, Open-MAGVIT2's pipeline
 //   magvit-bench lfq          peak memory of an LFQ loss + backward step at 2^18 codes against the peers
 //   magvit-bench fid          FID feature extraction throughput against fid-helper-pytorch
 //   magvit-bench sampling     generator decoding speed, tokens/s and images/s per step count
@@ -14,7 +15,7 @@ struct MagvitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magvit-bench",
         abstract: "Benchmarks against the PyTorch peers, each side measured in the same run (not tests).",
-        subcommands: [ResblockBench.self, TokenizerBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self],
+        subcommands: [ResblockBench.self, TokenizerBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self],
         defaultSubcommand: ResblockBench.self)
 }
 

@@ -18,18 +18,19 @@ final class ProgressLines {
     /// `done` of `total` (nil: unknown) `unit`, with a detail and the seconds left.
     func update(done: Int, total: Int?, unit: String, detail: String, eta: Double?) {
         let left = eta.map { "  ETA \(Self.duration($0))" } ?? ""
+        let detail = detail.isEmpty ? "" : "  " + detail
         if interactive {
             var counter = "\(done) \(unit)"
             if let total, total > 0 {
                 let filled = Int(Swift.min(1, Double(done) / Double(total)) * 24)
                 counter = "[\(String(repeating: "=", count: filled))\(String(repeating: " ", count: 24 - filled))] \(done)/\(total) \(unit)"
             }
-            FileHandle.standardError.write(Data("\r\(label) \(counter)  \(detail)\(left)\u{1B}[K".utf8))
+            FileHandle.standardError.write(Data("\r\(label) \(counter)\(detail)\(left)\u{1B}[K".utf8))
             drawn = true
         } else if Date().timeIntervalSince(last) >= every {
             last = Date()
             let percent = total.map { $0 > 0 ? String(format: " (%.1f%%)", 100 * Double(done) / Double($0)) : "" } ?? ""
-            FileHandle.standardError.write(Data("\(label): \(done)\(total.map { "/\($0)" } ?? "") \(unit)\(percent)  \(detail)\(left)\n".utf8))
+            FileHandle.standardError.write(Data("\(label): \(done)\(total.map { "/\($0)" } ?? "") \(unit)\(percent)\(detail)\(left)\n".utf8))
         }
     }
 
