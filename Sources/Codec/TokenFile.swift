@@ -205,15 +205,7 @@ public struct TokenFile: Equatable, Sendable {
         try self.init(validHeader: header, ids: Self.unpack(bytes[(16 + length)..<(bytes.count - 4)], count: count, bits: header.bits))
     }
 
-    public func write(to url: URL) throws {
-        let data = try encoded()
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
-        try data.write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw TokenFileError("\(url.path): cannot move the finished file into place")
-        }
-    }
+    public func write(to url: URL) throws { try OutputFiles.write(try encoded(), to: url) }
 
     public init(contentsOf url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { throw TokenFileError("\(url.path): no such file") }

@@ -212,7 +212,7 @@ public final class Tokenization {
             failures: state.failures, classes: inputs.classes, labels: labels.description, inputsSHA256: settings.inputsSHA256)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(index), to: indexURL)
+        try OutputFiles.write(try encoder.encode(index), to: indexURL)
         try? FileManager.default.removeItem(at: stateURL)
         return index
     }
@@ -266,7 +266,7 @@ public final class Tokenization {
     }
 
     func saveState(_ state: State) throws {
-        try writeAtomically(try JSONEncoder().encode(state), to: stateURL)
+        try OutputFiles.write(try JSONEncoder().encode(state), to: stateURL)
     }
 
     private func differences(_ a: Settings, _ b: Settings) -> String {

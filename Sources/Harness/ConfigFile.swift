@@ -69,7 +69,7 @@ public enum ConfigFile {
                 case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
                 case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = Swift.max(deepest, depth)
                 case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-                case UInt8(ascii: "&"), UInt8(ascii: "*") where separators.contains(previous) && i + 1 < bytes.count
+                case let marker where (marker == UInt8(ascii: "&") || marker == UInt8(ascii: "*")) && separators.contains(previous) && i + 1 < bytes.count
                     && (bytes[i + 1] == UInt8(ascii: "_") || Character(UnicodeScalar(bytes[i + 1])).isLetter || Character(UnicodeScalar(bytes[i + 1])).isNumber):
                     if !name.hasSuffix(".json") { throw ConfigError("\(name): YAML anchors and aliases (&name, *name) are not allowed in config files") }
                 default: break

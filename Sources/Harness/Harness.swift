@@ -131,7 +131,7 @@ public final class Harness<T: Trainer> {
         if resume { try restore() }
         let log = main ? try RunLog(url: folder.log, keepingThrough: resume ? step : nil, progressEvery: run.progressEvery, echo: echo) : RunLog()
         if main {
-            try writeAtomically(Data(config.utf8), to: folder.config)
+            try OutputFiles.write(Data(config.utf8), to: folder.config)
             try trainer.prepare(folder, log: log)
         }
         // The other ranks prepare from what rank 0 prepared (the generator's token cache).
@@ -229,7 +229,7 @@ public final class Harness<T: Trainer> {
             for (name, image) in samples.sorted(by: { $0.key < $1.key }) {
                 let png = try PNG.encode(image)
                 let file = samples.count == 1 ? String(format: "step-%07d.png", step) : String(format: "%@-step-%07d.png", name, step)
-                try writeAtomically(png, to: folder.samples.appendingPathComponent(file))
+                try OutputFiles.write(png, to: folder.samples.appendingPathComponent(file))
                 try log.image("samples/" + name, image, png: png, step: step)
             }
         }

@@ -32,7 +32,7 @@ public enum PNG {
 
     /// Encodes `image` and writes it atomically to `url`.
     public static func write(_ image: Tensor, to url: URL) throws {
-        try writeAtomically(encode(image), to: url)
+        try OutputFiles.write(encode(image), to: url)
     }
 
     static func deflate(_ bytes: [UInt8]) throws -> Data {

@@ -33,7 +33,7 @@ public final class RunLog {
                       let s = object["step"] as? Int else { return false }
                 return s <= step
             }
-            try writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
+            try OutputFiles.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
         } else if step == nil || !manager.fileExists(atPath: url.path) {
             guard manager.createFile(atPath: url.path, contents: nil) else { throw ConfigError("\(url.path): cannot create the log") }
         }

@@ -1,6 +1,7 @@
 // Running the ffmpeg and ffprobe programs. Media goes through them over pipes: any format ffmpeg
 // reads, frames streamed, and a corrupt file can only make a child process fail, never this one.
 import Foundation
+import Torch
 
 /// A media file that cannot be read or written, with what went wrong.
 public struct MediaError: Error, CustomStringConvertible, Sendable {
@@ -30,24 +31,63 @@ enum FFmpeg {
     /// Runs a program to completion, returning its standard output; a non-zero exit is an error
     /// carrying the last lines of its standard error.
     static func run(_ program: String, _ arguments: [String], path: String) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try locate(program))
-        process.arguments = arguments
+        let process = try Self.process(program, arguments)
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try start(process)
         // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
         let drain = PipeDrain(errors.fileHandleForReading)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = drain.wait()
-        process.waitUntilExit()
+        wait(process)
         guard process.terminationStatus == 0 else {
             throw MediaError(path, "\(program) failed: \(lastLines(errorData))")
         }
         return data
     }
+
+    /// A child process of `program` that dies with this process: started through util-linux's
+    /// `setpriv --pdeathsig KILL` where there is one (so even SIGKILL of magvit ends its ffmpeg), and
+    /// registered with `OutputFiles` until `wait` (so SIGINT/SIGTERM/SIGHUP stop it).
+    static func process(_ program: String, _ arguments: [String]) throws -> Process {
+        let executable = try locate(program)
+        let process = Process()
+        if let setpriv = deathSignalWrapper {
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        return process
+    }
+
+    static func start(_ process: Process) throws {
+        try process.run()
+        OutputFiles.register(child: process.processIdentifier)
+    }
+
+    static func wait(_ process: Process) {
+        process.waitUntilExit()
+        OutputFiles.release(child: process.processIdentifier)
+    }
+
+    /// setpriv, when it is installed and knows --pdeathsig (util-linux 2.33 and later).
+    static let deathSignalWrapper: String? = {
+        for path in ["/usr/bin/setpriv", "/bin/setpriv"] where FileManager.default.isExecutableFile(atPath: path) {
+            let probe = Process()
+            probe.executableURL = URL(fileURLWithPath: path)
+            probe.arguments = ["--pdeathsig", "KILL", "--", "/bin/true"]
+            probe.standardOutput = FileHandle.nullDevice
+            probe.standardError = FileHandle.nullDevice
+            guard (try? probe.run()) != nil else { continue }
+            probe.waitUntilExit()
+            if probe.terminationStatus == 0 { return path }
+        }
+        return nil
+    }()
 
     /// The last non-empty lines of a program's error output, for messages.
     static func lastLines(_ data: Data, count: Int = 2) -> String {

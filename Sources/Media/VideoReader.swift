@@ -65,20 +65,19 @@ public final class VideoReader {
         if !filters.isEmpty { arguments += ["-vf", filters.joined(separator: ",")] }
         if let limit = options.maxFrames { arguments += ["-frames:v", "\(limit)"] }
         arguments += ["-an", "-f", "rawvideo", "-pix_fmt", outputBits == 16 ? "rgb48le" : "rgb24", "pipe:1"]
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try FFmpeg.locate("ffmpeg"))
-        process.arguments = arguments
+        process = try FFmpeg.process("ffmpeg", arguments)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         output = out.fileHandleForReading
-        try process.run()
+        try FFmpeg.start(process)
         drain = PipeDrain(err.fileHandleForReading)
     }
 
     deinit {
         if process.isRunning { process.terminate() }
+        if !finished { FFmpeg.wait(process) }
     }
 
     private var frameBytes: Int { width * height * 3 * outputBits / 8 }
@@ -112,7 +111,7 @@ public final class VideoReader {
     /// Waits for ffmpeg; a failure, or fewer frames than the container promised, is an error.
     private func finish() throws {
         finished = true
-        process.waitUntilExit()
+        FFmpeg.wait(process)
         _ = drain.wait()
         guard process.terminationStatus == 0 else {
             throw MediaError(path, "cannot decode: \(FFmpeg.lastLines(drain.wait()))")

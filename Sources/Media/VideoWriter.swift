@@ -54,43 +54,41 @@ public final class VideoWriter {
         guard frameRate.0 > 0, frameRate.1 > 0 else {
             throw MediaError(path, "frame rate must be a positive fraction, got \(frameRate.0)/\(frameRate.1)")
         }
-        let target = URL(fileURLWithPath: path)
-        let directory = target.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let stem = ".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)"
+        try OutputFiles.checkDestination(path, folder: self.format == .png)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw MediaError(directory.path, "cannot create the folder (\(OutputFiles.reason(error)))")
+        }
+        let extensions: [VideoFormat: String] = [.mp4: ".mp4", .gif: ".gif", .png: "", .image: ".png", .mkv: ".mkv", .y4m: ".y4m"]
+        temporary = OutputFiles.temporary(for: path, suffix: extensions[self.format]!)
         var arguments = ["-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)",
                          "-framerate", "\(frameRate.0)/\(frameRate.1)", "-i", "pipe:0"]
         switch self.format {
         case .mp4:
-            temporary = directory.appendingPathComponent(stem + ".mp4").path
             arguments += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-crf", "18", "-preset", "medium",
                           "-pix_fmt", "yuv420p", "-movflags", "+faststart", temporary]
         case .gif:
-            temporary = directory.appendingPathComponent(stem + ".gif").path
             arguments += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a", temporary]
         case .png:
-            temporary = directory.appendingPathComponent(stem).path
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
             arguments += ["-start_number", "1", "\(temporary)/frame_%05d.png"]
         case .image:
-            temporary = directory.appendingPathComponent(stem + ".png").path
             arguments += ["-frames:v", "1", "-update", "1", temporary]
         case .mkv:
-            temporary = directory.appendingPathComponent(stem + ".mkv").path
             arguments += ["-c:v", "ffv1", "-pix_fmt", "rgb24", temporary]  // ffv1 stores RGB as bgr0, losslessly
         case .y4m:
-            temporary = directory.appendingPathComponent(stem + ".y4m").path
             arguments += ["-pix_fmt", "yuv444p", "-strict", "-1", temporary]
         }
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try FFmpeg.locate("ffmpeg"))
-        process.arguments = arguments
+        process = try FFmpeg.process("ffmpeg", arguments)
         let stdin = Pipe(), err = Pipe()
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
         input = stdin.fileHandleForWriting
-        try process.run()
+        do { try FFmpeg.start(process) } catch {
+            removeTemporary()
+            throw error
+        }
         drain = PipeDrain(err.fileHandleForReading)
     }
 
@@ -119,7 +117,7 @@ public final class VideoWriter {
         guard !closed else { return }
         closed = true
         try? input.close()
-        process.waitUntilExit()
+        FFmpeg.wait(process)
         _ = drain.wait()
         guard process.terminationStatus == 0, framesWritten > 0 else {
             removeTemporary()
@@ -131,10 +129,14 @@ public final class VideoWriter {
             let old = path + ".old-\(ProcessInfo.processInfo.processIdentifier)"
             try manager.moveItem(atPath: path, toPath: old)
             try manager.moveItem(atPath: temporary, toPath: path)
+            OutputFiles.release(temporary)
             try? manager.removeItem(atPath: old)
         } else if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
             removeTemporary()
-            throw MediaError(path, "cannot move the finished file into place (errno \(errno))")
+            throw MediaError(path, "cannot move the finished file into place (\(reason))")
+        } else {
+            OutputFiles.release(temporary)
         }
     }
 
@@ -143,11 +145,14 @@ public final class VideoWriter {
         closed = true
         try? input.close()
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        FFmpeg.wait(process)
         removeTemporary()
     }
 
-    private func removeTemporary() { try? FileManager.default.removeItem(atPath: temporary) }
+    private func removeTemporary() {
+        try? FileManager.default.removeItem(atPath: temporary)
+        OutputFiles.release(temporary)
+    }
 }
 
 /// Frames (T, H, W, 3) in [0, 1] → model input (1, 3, T, H, W) in [-1, 1].

@@ -48,7 +48,7 @@ public enum SafeTensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
         for bytes in payload { data.append(contentsOf: bytes) }
-        try writeAtomically(data, to: url)
+        try OutputFiles.write(data, to: url)
     }
 
     /// Reads every tensor onto the CPU, validating the header against the file.
@@ -123,22 +123,6 @@ public enum SafeTensors {
             throw fail("tensors '\(a.2)' and '\(b.2)' overlap")
         }
         return Contents(tensors: tensors, metadata: metadata)
-    }
-}
-
-/// Writes `data` to a temporary file in the destination's folder, then renames it over `url`.
-public func writeAtomically(_ data: Data, to url: URL) throws {
-    let directory = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    do {
-        try data.write(to: temporary)
-        if rename(temporary.path, url.path) != 0 {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
     }
 }
 

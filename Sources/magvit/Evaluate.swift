@@ -80,7 +80,7 @@ struct EvaluateReconstruction: ParsableCommand {
                 "tokenizer": tokenizer.config.name, "weights": try tokenizer.weightsHash(), "videos": rows, "mean": mean,
                 "size": [size.width, size.height], "failures": result.failures.map { ["path": $0.path, "error": $0.error] },
             ]
-            try writeAtomically(try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
+            try OutputFiles.write(try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }
         guard result.failures.isEmpty else {
@@ -113,7 +113,7 @@ extension EvaluateReconstruction {
             result["dataset"] = name
             result["tokenizer"] = tokenizer.config.name
             result["weights"] = try tokenizer.weightsHash()
-            try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]),
+            try OutputFiles.write(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]),
                                 to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }

@@ -7,6 +7,7 @@ import Evaluation
 import Foundation
 import Metrics
 import NN
+import Torch
 
 struct EvaluateGeneration: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,7 +65,7 @@ struct EvaluateGeneration: ParsableCommand {
             results["fvd_clip_frames"] = clipFrames
         }
         if let json {
-            try writeAtomically(try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys]),
+            try OutputFiles.write(try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys]),
                                 to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }

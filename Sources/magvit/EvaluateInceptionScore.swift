@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Metrics
 import NN
+import Torch
 
 struct EvaluateInceptionScore: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,7 +43,7 @@ struct EvaluateInceptionScore: ParsableCommand {
         if let json {
             let result: [String: Any] = ["set": set, "images": score.images, "splits": splits, "is_mean": score.mean, "is_std": score.std,
                                          "network": "fid-inception-v3 pool3 + \(headURL.lastPathComponent)"]
-            try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
+            try OutputFiles.write(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }
     }

@@ -172,7 +172,7 @@ struct Predict: ParsableCommand {
         if let json {
             let result: [String: Any] = ["input": input, "given_frames": known, "psnr": ours, "copy_last_frame_psnr": baseline,
                                          "mean_psnr": mean, "mean_copy_last_frame_psnr": meanBaseline]
-            try writeAtomically(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
+            try OutputFiles.write(try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
         }
     }
 }

@@ -18,6 +18,10 @@ struct Magvit: ParsableCommand {
     static func main() {
         // A closed ffmpeg pipe is then a write error that carries ffmpeg's own message, not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
+        // Past a file size limit (ulimit -f) a write fails with EFBIG, reported like a full disk.
+        signal(SIGXFSZ, SIG_IGN)
+        // Interrupted: temporary outputs removed, ffmpeg children stopped, exit 128 + the signal.
+        OutputFiles.installSignalCleanup()
         main(nil)
     }
 }

@@ -1,0 +1,134 @@
+// Faults around the tool's outputs and children: SIGTERM removes the partial output and stops ffmpeg,
+// SIGKILL of magvit still ends its ffmpeg (and the next run sweeps the dead run's temporary), a
+// device, symlink or folder at the destination is refused, and a full destination (a file size
+// limit) is a message with no debris.
+import Foundation
+import Media
+import TestSupport
+import Tokenizer
+import Torch
+import XCTest
+
+final class FaultTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-faults-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        Torch.manualSeed(8)
+        try VideoTokenizer(config: .tiny).save(to: url("tiny.safetensors"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
+
+    /// Entries of the test folder that are temporaries.
+    func partials() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".partial-") } }
+
+    /// Children of `pid` (from /proc).
+    func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
+    }
+
+    /// Whether `pid` is gone (or a zombie waiting for a reaper).
+    func ended(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
+    /// Starts `magvit reconstruct` of a long video into out.mp4 and waits until its ffmpeg writer runs.
+    func startReconstruct() throws -> (Process, [Int32]) {
+        try SyntheticData.writeVideo(to: url("long.mkv"), frames: 400, size: 64)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: magvitTool)
+        process.arguments = ["reconstruct", url("long.mkv").path, "-o", url("out.mp4").path, "--checkpoint", url("tiny.safetensors").path, "--threads", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning, (try partials()).isEmpty || children(of: process.processIdentifier).count < 2 { usleep(10_000) }
+        XCTAssertTrue(process.isRunning, "reconstruct ended before it could be interrupted")
+        return (process, children(of: process.processIdentifier))
+    }
+
+    func testSIGTERMRemovesThePartialOutputAndStopsFFmpeg() throws {
+        let (process, ffmpeg) = try startReconstruct()
+        XCTAssertEqual(ffmpeg.count, 2, "a reader and a writer")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        XCTAssertEqual(try partials(), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url("out.mp4").path))
+        for pid in ffmpeg { XCTAssertTrue(ended(pid), "ffmpeg \(pid) outlived magvit") }
+    }
+
+    func testSIGKILLOfMagvitEndsItsFFmpegAndTheNextRunSweepsItsTemporary() throws {
+        let (process, ffmpeg) = try startReconstruct()
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, !ffmpeg.allSatisfy(ended) { usleep(10_000) }
+        for pid in ffmpeg { XCTAssertTrue(ended(pid), "ffmpeg \(pid) outlived a killed magvit") }
+        XCTAssertFalse(try partials().isEmpty, "a SIGKILL cannot clean up")
+        let r = try magvit(["reconstruct", url("long.mkv").path, "-o", url("out.mp4").path, "--checkpoint", url("tiny.safetensors").path, "--max-frames", "5"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(try partials(), [], "the dead run's temporary is swept")
+    }
+
+    func testDevicesSymlinksAndFoldersAreNotReplaced() throws {
+        try SyntheticData.writeVideo(to: url("in.mkv"), frames: 5)
+        let model = ["--checkpoint", url("tiny.safetensors").path]
+        var r = try magvit(["encode", url("in.mkv").path, "-o", "/dev/null"] + model)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("/dev/null is a device; refusing to replace it"), r.output)
+        var info = stat()
+        XCTAssertEqual(stat("/dev/null", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
+
+        try Data("keep".utf8).write(to: url("target.mgvt"))
+        try FileManager.default.createSymbolicLink(atPath: url("link.mgvt").path, withDestinationPath: url("target.mgvt").path)
+        r = try magvit(["encode", url("in.mkv").path, "-o", url("link.mgvt").path] + model)
+        XCTAssertTrue(r.status != 0 && r.output.contains("link.mgvt is a symbolic link"), r.output)
+        XCTAssertEqual(try String(contentsOf: url("target.mgvt"), encoding: .utf8), "keep")
+        r = try magvit(["reconstruct", url("in.mkv").path, "-o", url("link.mgvt").path.replacingOccurrences(of: ".mgvt", with: ".mp4")] + model)
+        try FileManager.default.createDirectory(at: url("folder.mp4"), withIntermediateDirectories: true)
+        r = try magvit(["reconstruct", url("in.mkv").path, "-o", url("folder.mp4").path] + model)
+        XCTAssertTrue(r.status != 0 && r.output.contains("folder.mp4 is a folder"), r.output)
+        XCTAssertEqual(try partials(), [])
+    }
+
+    func testAFullDestinationIsAMessageWithoutDebris() throws {
+        try SyntheticData.writeVideo(to: url("in.mkv"), frames: 40, size: 64)
+        func limited(_ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            // ulimit -f counts 1024-byte blocks: 1 KiB is less than either output needs.
+            process.arguments = ["-c", "ulimit -f 1; exec \"$0\" \"$@\"", magvitTool] + arguments + ["--checkpoint", url("tiny.safetensors").path]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
+        var (status, output) = try limited(["encode", url("in.mkv").path, "-o", url("out.mgvt").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("out.mgvt: cannot write (File too large)"), output)
+        let clip = repositoryRoot.appendingPathComponent(".deps/media/carphone_pristine.mp4").path  // real content: more than 1 KiB of H.264
+        (status, output) = try limited(["reconstruct", clip, "-o", url("out.mp4").path, "--max-frames", "50"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("out.mp4: ffmpeg failed") && output.contains("File too large"), output)
+        XCTAssertFalse(output.contains("NSCocoaErrorDomain"), output)
+        XCTAssertEqual(try partials(), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url("out.mgvt").path) || FileManager.default.fileExists(atPath: url("out.mp4").path))
+    }
+}
