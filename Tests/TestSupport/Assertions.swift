@@ -81,15 +81,21 @@ public var magvitTool: String {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
 }
 
-/// Runs the `magvit` tool to completion; standard output and error together.
+/// Runs the `magvit` tool to completion; standard output and error together. With
+/// `fileSizeLimitKiB`, under `ulimit -f` (writes past it fail as on a full disk).
 @discardableResult
-public func magvit(_ arguments: [String]) throws -> (status: Int32, output: String) {
+public func magvit(_ arguments: [String], fileSizeLimitKiB: Int? = nil) throws -> (status: Int32, output: String) {
     guard FileManager.default.isExecutableFile(atPath: magvitTool) else {
         throw XCTSkip("\(magvitTool) is not built (swift build --build-tests builds it)")
     }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: magvitTool)
-    process.arguments = arguments
+    if let limit = fileSizeLimitKiB {
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -f \(limit); exec \"$0\" \"$@\"", magvitTool] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: magvitTool)
+        process.arguments = arguments
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
