@@ -62,6 +62,8 @@ public final class VideoCodec {
     public let model: VideoTokenizer
     public let weightsHash: String
     public let name: String
+    /// Where warnings go (damage the decoder concealed): standard error by default.
+    public var warn: (String) -> Void = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
 
     public init(model: VideoTokenizer, name: String? = nil) throws {
         self.model = model
@@ -98,6 +100,9 @@ public final class VideoCodec {
             try body(try modelInput(clip), count)
         }
         try reader.checkComplete()
+        if !reader.warnings.isEmpty {
+            warn("\(reader.path): the decoder reported \(reader.warnings.count) error(s) and concealed them (\(reader.warnings.suffix(1).joined())); pass --strict to refuse damaged files")
+        }
     }
 
     /// Encodes a video (or image) file into tokens, clip by clip.

@@ -19,6 +19,8 @@ public struct TokenizeOptions: Sendable {
     public var centerCrop = true
     /// Resample every video to this frame rate first.
     public var fps: Double?
+    /// Skip (as failed) a file on which the decoder reported errors.
+    public var strict = false
     /// Clips per model call.
     public var batch = 8
     /// Decoder processes working ahead of the model.
@@ -123,7 +125,7 @@ public final class Tokenization {
 
         let files = inputs.files, clipFrames = model.config.clipFrames, shardSize = options.shardSize
         let size = options.size!
-        let pool = DecodePool(files: files, clipFrames: clipFrames, options: ReadOptions(size: size, centerCrop: options.centerCrop, frameRate: options.fps),
+        let pool = DecodePool(files: files, clipFrames: clipFrames, options: ReadOptions(size: size, centerCrop: options.centerCrop, frameRate: options.fps, strict: options.strict),
                               workers: options.workers, queueClips: Swift.max(2, options.batch), start: (state.next.file, state.next.clip))
         defer { pool.cancel() }
 

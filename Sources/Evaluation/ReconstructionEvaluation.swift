@@ -69,6 +69,8 @@ public struct ReconstructionEvaluation {
         public var fps: Double?
         /// At most this many frames of each video.
         public var maxFrames: Int?
+        /// Leave out (as failed) a file on which the decoder reported errors.
+        public var strict = false
         public var batch = 8
         public var workers = 2
         public var lpips = true
@@ -128,7 +130,7 @@ public struct ReconstructionEvaluation {
             throw EvaluationError("frame size \(size.width)x\(size.height) must be a positive multiple of \(c.spatialFactor) (\(c.name))")
         }
         let pool = DecodePool(files: files, clipFrames: c.clipFrames,
-                              options: ReadOptions(size: size, centerCrop: options.centerCrop, frameRate: options.fps, maxFrames: options.maxFrames),
+                              options: ReadOptions(size: size, centerCrop: options.centerCrop, frameRate: options.fps, maxFrames: options.maxFrames, strict: options.strict),
                               workers: options.workers, queueClips: Swift.max(2, options.batch))
         defer { pool.cancel() }
         var videos: [Int: Video] = [:]

@@ -102,9 +102,39 @@ public enum ConfigFile {
 
     /// YAML may read a number such as `1e-3` as a string: where the default is not a string, a
     /// numeric string becomes the number.
+    /// YAML may read a number such as `1e-3` as a string: where the default is not a string, a
+    /// numeric string becomes the number.
     static func coerce(_ value: Any, like current: Any, at path: String) throws -> Any {
         if let text = value as? String, !(current is String), let number = Double(text) { return number }
         return value
+    }
+
+    /// The first setting given a fraction whose default is a whole number: the likely reason a decode
+    /// failed without a key (Foundation's decoder only says the data is not valid JSON). A default of
+    /// a Double setting can also look whole (0.0 is written 0), so this only explains a failure.
+    static func fractionWhereWhole(_ overrides: [String: Any], _ defaults: [String: Any], path: String = "") -> String? {
+        let integerTypes: Set<String> = ["q", "l", "i", "s", "Q", "L", "I", "S"]
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            let here = path.isEmpty ? key : path + "." + key
+            if let inner = value as? [String: Any], let base = defaults[key] as? [String: Any] {
+                if let found = fractionWhereWhole(inner, base, path: here) { return found }
+            } else if let number = defaults[key] as? NSNumber, integerTypes.contains(String(cString: number.objCType)), !(value is Bool),
+                let given = (value as? Double) ?? (value as? String).flatMap(Double.init), given.rounded() != given {
+                return "'\(here)' must be a whole number, got \(given)"
+            }
+        }
+        return nil
+    }
+
+    /// How a setting's type is named in messages.
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type, is UInt64.Type, is Int32.Type, is UInt.Type: "a whole number"
+        case is Double.Type, is Float.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "text"
+        default: String(describing: type).hasPrefix("Array") ? "a list" : "a \(type)"
+        }
     }
 
     /// Decodes `T` from `overrides` laid over `defaults`'s encoding; decoding errors name the key.
@@ -117,8 +147,9 @@ public enum ConfigFile {
         do {
             return try JSONDecoder().decode(T.self, from: json)
         } catch let DecodingError.typeMismatch(expected, context), let DecodingError.valueNotFound(expected, context) {
-            throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))' must be a \(expected)")
+            throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))' must be \(describe(expected))")
         } catch let DecodingError.dataCorrupted(context) {
+            if context.codingPath.isEmpty, let message = fractionWhereWhole(overrides, base) { throw ConfigError(message) }
             throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
         }
     }

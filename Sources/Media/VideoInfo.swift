@@ -59,7 +59,14 @@ public struct VideoInfo: Sendable, Equatable, Codable {
 func resolveInput(_ path: String) throws -> String {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw MediaError(path, "no such file") }
-    guard isFolder.boolValue else { return path }
+    guard isFolder.boolValue else {
+        // A FIFO, device or socket could block the decoder forever or never end: regular files only.
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw MediaError(path, "not a regular file (a FIFO, device or socket); give a video file or a folder of frames")
+        }
+        return path
+    }
     let pattern = (path as NSString).appendingPathComponent("frame_%05d.png")
     guard FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("frame_00001.png")) else {
         throw MediaError(path, "a folder of frames must hold frame_00001.png, frame_00002.png, ...")

@@ -12,12 +12,15 @@ public struct ReadOptions: Sendable {
     public var frameRate: Double?
     /// Stop after this many frames.
     public var maxFrames: Int?
+    /// Refuse a file on which the decoder reported errors (otherwise they are `VideoReader.warnings`).
+    public var strict = false
 
-    public init(size: (width: Int, height: Int)? = nil, centerCrop: Bool = true, frameRate: Double? = nil, maxFrames: Int? = nil) {
+    public init(size: (width: Int, height: Int)? = nil, centerCrop: Bool = true, frameRate: Double? = nil, maxFrames: Int? = nil, strict: Bool = false) {
         self.size = size
         self.centerCrop = centerCrop
         self.frameRate = frameRate
         self.maxFrames = maxFrames
+        self.strict = strict
     }
 }
 
@@ -33,6 +36,9 @@ public final class VideoReader {
     public let outputBits: Int
     /// Frames returned so far.
     public private(set) var framesRead = 0
+    /// The decoder's error messages on a file it still decoded to the end (damage it concealed); set
+    /// at the end of the video.
+    public private(set) var warnings: [String] = []
 
     private let options: ReadOptions
     private let process: Process
@@ -49,6 +55,9 @@ public final class VideoReader {
             (width, height) = size
         } else {
             (width, height) = (info.width, info.height)
+        }
+        if let limit = options.maxFrames, !(1...1_000_000_000).contains(limit) {
+            throw MediaError(path, "the frame limit must be 1...1000000000, got \(limit)")
         }
         outputBits = info.bitDepth > 8 ? 16 : 8
         var filters: [String] = []
@@ -120,6 +129,10 @@ public final class VideoReader {
         let messages = String(decoding: drain.wait(), as: UTF8.self).lowercased()
         if ["ended prematurely", "truncat", "end of file", "invalid data found"].contains(where: messages.contains) {
             throw MediaError(path, "truncated or damaged: \(FFmpeg.lastLines(drain.wait()))")
+        }
+        warnings = String(decoding: drain.wait(), as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if options.strict, !warnings.isEmpty {
+            throw MediaError(path, "damaged: the decoder reported \(warnings.count) error(s) (\(FFmpeg.lastLines(drain.wait()))); without --strict it is read with the damage concealed")
         }
     }
 

@@ -84,6 +84,12 @@ public final class ParameterStore: @unchecked Sendable {
             if !misshaped.isEmpty { problems.append("wrong shape \(misshaped.count): \(summary(misshaped))") }
             if !problems.isEmpty { throw ParameterError("checkpoint does not match the model: " + problems.joined(separator: "; ")) }
         }
+        // NaN or infinite weights (a diverged run, a damaged file) would only show as garbage later.
+        let damaged = try order.filter { name in
+            guard let s = source[name], s.dtype.isFloatingPoint else { return false }
+            return try !s.to(.float64).abs().sum().item().isFinite
+        }
+        if !damaged.isEmpty { throw ParameterError("checkpoint holds NaN or infinite values in \(damaged.count) tensor(s): \(summary(damaged))") }
         try withNoGrad { () throws in
             for name in order {
                 guard let s = source[name], s.shape == entries[name]!.tensor.shape else { continue }

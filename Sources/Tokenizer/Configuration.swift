@@ -151,6 +151,9 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
             throw fail("temporalDownsamplings must be between 0 and \(channelMultipliers.count - 1), got \(temporalDownsamplings)")
         }
         guard temporalKernel >= 1 else { throw fail("temporalKernel must be at least 1") }
+        guard resolution >= spatialFactor, resolution <= 1 << 16, resolution % spatialFactor == 0 else {
+            throw fail("resolution must be a positive multiple of the spatial factor \(spatialFactor) up to 65536, got \(resolution)")
+        }
         guard clipFrames >= 1, (clipFrames - 1) % temporalFactor == 0 else {
             throw fail("clipFrames must be 1 + a multiple of \(temporalFactor), got \(clipFrames)")
         }

@@ -51,7 +51,7 @@ struct EvaluateReconstruction: ParsableCommand {
         let files = try InputList.expand(data).files
         let read = try frames.readOptions()
         var options = ReconstructionEvaluation.Options()
-        (options.size, options.centerCrop, options.fps, options.maxFrames) = (read.size, read.centerCrop, read.frameRate, read.maxFrames)
+        (options.size, options.centerCrop, options.fps, options.maxFrames, options.strict) = (read.size, read.centerCrop, read.frameRate, read.maxFrames, read.strict)
         (options.batch, options.workers, options.device, options.fvdFrames) = (batch, workers, device, fvdFrames)
         (options.lpips, options.rFID, options.rFVD) = (!skipped.contains("lpips"), !skipped.contains("rfid"), !skipped.contains("rfvd"))
         let tokenizer = try model.load(device: device)

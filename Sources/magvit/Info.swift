@@ -17,7 +17,7 @@ struct Info: ParsableCommand {
         let url = URL(fileURLWithPath: file)
         guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("\(file): no such file") }
         let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? nil
-        if head.map(Array.init) == TokenFile.magic {
+        if head.map(Array.init) == TokenFile.magic || url.pathExtension.lowercased() == "mgvt" {
             let t = try TokenFile(contentsOf: url)
             let h = t.header
             print("token file \(file)")

@@ -54,15 +54,18 @@ struct FrameOptions: ParsableArguments {
     @Option(help: "Stop after this many frames.")
     var maxFrames: Int?
 
+    @Flag(help: "Refuse a video on which the decoder reports errors (by default the damage it conceals is a warning).")
+    var strict = false
+
     func readOptions() throws -> ReadOptions {
-        var options = ReadOptions(centerCrop: !stretch, frameRate: fps, maxFrames: maxFrames)
+        var options = ReadOptions(centerCrop: !stretch, frameRate: fps, maxFrames: maxFrames, strict: strict)
         if let size {
             let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--size expects WIDTHxHEIGHT, e.g. 128x128, got '\(size)'") }
             options.size = (parts[0], parts[1])
         }
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
-        if let maxFrames, maxFrames <= 0 { throw ValidationError("--max-frames must be positive") }
+        if let maxFrames, !(1...1_000_000_000).contains(maxFrames) { throw ValidationError("--max-frames must be 1...1000000000, got \(maxFrames)") }
         return options
     }
 }

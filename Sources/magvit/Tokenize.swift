@@ -41,6 +41,7 @@ struct Tokenize: ParsableCommand {
         options.size = read.size
         options.centerCrop = read.centerCrop
         options.fps = read.frameRate
+        options.strict = read.strict
         (options.batch, options.workers, options.shardSize, options.device) = (batch, workers, shardSize, device)
         let job = try Tokenization(model: model.load(device: device), inputs: list, labels: LabelSource(labels),
                                    output: URL(fileURLWithPath: output), options: options)

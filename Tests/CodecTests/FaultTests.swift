@@ -4,6 +4,7 @@
 // limit) is a message with no debris.
 import Foundation
 import Media
+import NN
 import TestSupport
 import Tokenizer
 import Torch
@@ -97,7 +98,6 @@ final class FaultTests: XCTestCase {
         r = try magvit(["encode", url("in.mkv").path, "-o", url("link.mgvt").path] + model)
         XCTAssertTrue(r.status != 0 && r.output.contains("link.mgvt is a symbolic link"), r.output)
         XCTAssertEqual(try String(contentsOf: url("target.mgvt"), encoding: .utf8), "keep")
-        r = try magvit(["reconstruct", url("in.mkv").path, "-o", url("link.mgvt").path.replacingOccurrences(of: ".mgvt", with: ".mp4")] + model)
         try FileManager.default.createDirectory(at: url("folder.mp4"), withIntermediateDirectories: true)
         r = try magvit(["reconstruct", url("in.mkv").path, "-o", url("folder.mp4").path] + model)
         XCTAssertTrue(r.status != 0 && r.output.contains("folder.mp4 is a folder"), r.output)
@@ -120,5 +120,47 @@ final class FaultTests: XCTestCase {
         XCTAssertFalse(output.contains("NSCocoaErrorDomain"), output)
         XCTAssertEqual(try partials(), [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: url("out.mgvt").path) || FileManager.default.fileExists(atPath: url("out.mp4").path))
+    }
+
+    func testInputsAndSettingsThatWereMisreadAreRefusedByName() throws {
+        let model = ["--checkpoint", url("tiny.safetensors").path]
+        // A FIFO would block the decoder forever.
+        XCTAssertEqual(mkfifo(url("fifo.mp4").path, 0o600), 0)
+        var r = try magvit(["encode", url("fifo.mp4").path, "-o", url("f.mgvt").path] + model)
+        XCTAssertTrue(r.status != 0 && r.output.contains("fifo.mp4: not a regular file"), r.output)
+        // Damage the decoder conceals: a warning, or with --strict an error.
+        let clip = repositoryRoot.appendingPathComponent(".deps/media/carphone_pristine.mp4")
+        var bytes = try Data(contentsOf: clip)
+        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 2000, by: 50) { bytes[i] ^= 0xFF }
+        try bytes.write(to: url("damaged.mp4"))
+        r = try magvit(["encode", url("damaged.mp4").path, "-o", url("d.mgvt").path] + model)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("warning: \(url("damaged.mp4").path): the decoder reported"), r.output)
+        r = try magvit(["encode", url("damaged.mp4").path, "-o", url("d2.mgvt").path, "--strict"] + model)
+        XCTAssertTrue(r.status != 0 && r.output.contains("damaged: the decoder reported"), r.output)
+        // Numbers out of range, a 1-byte token file.
+        r = try magvit(["encode", clip.path, "-o", url("x.mgvt").path, "--max-frames", "9223372036854775807"] + model)
+        XCTAssertTrue(r.output.contains("--max-frames must be 1...1000000000"), r.output)
+        try Data([0x78]).write(to: url("one.mgvt"))
+        r = try magvit(["info", url("one.mgvt").path])
+        XCTAssertTrue(r.status != 0 && r.output.contains("not a token file: 1 bytes"), r.output)
+        try Data("model: {preset: tiny}\nrun: {batch: 2.5}\n".utf8).write(to: url("fraction.yaml"))
+        r = try magvit(["train", url("fraction.yaml").path, "-o", url("run").path])
+        XCTAssertTrue(r.status != 0 && r.output.contains("'run.batch' must be a whole number, got 2.5"), r.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url("run").path), "no run folder for a refused config")
+
+        // A checkpoint with NaN weights, and a resolution that is not a multiple of the spatial factor.
+        var tensors = try SafeTensors.read(url("tiny.safetensors"))
+        let name = try XCTUnwrap(tensors.tensors.keys.sorted().first { tensors.tensors[$0]!.dtype == .float32 })
+        tensors.tensors[name] = try tensors.tensors[name]! * Double.nan
+        try SafeTensors.write(tensors.tensors, metadata: tensors.metadata, to: url("nan.safetensors"))
+        XCTAssertThrowsError(try VideoTokenizer.load(from: url("nan.safetensors"))) {
+            XCTAssertTrue("\($0)".contains("NaN or infinite values in 1 tensor(s): \(name)"), "\($0)")
+        }
+        for resolution in [0, -16, 18] {
+            var c = TokenizerConfig.tiny
+            c.resolution = resolution
+            XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("resolution must be a positive multiple of the spatial factor 4"), "\($0)") }
+        }
     }
 }
