@@ -50,7 +50,7 @@ let package = Package(
             name: "magvit",
             dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "NN", "Torch"]),
+        .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit-bench",
             dependencies: ["Hostile", "Dataset", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -85,8 +85,12 @@ public final class VideoReader {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
-        if !finished { FFmpeg.wait(process) }
+        guard !finished else { return }
+        // Stopped early: close our end first (a decoder blocked writing to the pipe would never see
+        // a SIGTERM through), then kill it; its frames are not wanted.
+        try? output.close()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        FFmpeg.wait(process)
     }
 
     private var frameBytes: Int { width * height * 3 * outputBits / 8 }

