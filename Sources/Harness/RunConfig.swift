@@ -145,6 +145,7 @@ public struct RunConfig: Codable, Sendable {
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
         try require(steps > 0 && batch > 0, "run.steps and run.batch must be positive")
+        try require(batch <= 1 << 24 && steps <= 1 << 40, "run.batch must be at most 16777216 and run.steps at most 2^40")
         try require(logEvery > 0 && evalEvery > 0 && checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
         try require((0..<1).contains(emaDecay), "run.emaDecay must be in [0, 1)")
         try require(threads >= 0 && timeBudget >= 0 && progressEvery >= 0, "run.threads, run.timeBudget and run.progressEvery must not be negative")

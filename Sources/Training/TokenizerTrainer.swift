@@ -51,6 +51,10 @@ public final class TokenizerTrainer: Trainer {
         try run.device.checkAvailable()
         device = run.device.device
         if run.threads > 0 { Torch.threads = run.threads }
+        // The inputs, reconstructions and their gradients of one micro-batch, in float32: a lower bound.
+        let m = config.model, clip = Double(m.imageChannels * m.clipFrames * m.resolution * m.resolution)
+        try MemoryBudget.require(Double(run.batch / run.accumulate) * clip * 4 * 3, for: "run.batch \(run.batch) of \(m.imageChannels)x\(m.clipFrames)x\(m.resolution)x\(m.resolution) clips",
+                                 on: run.device.device, fix: "Lower run.batch, or raise run.accumulate to split it into micro-batches.")
         if config.loss.perceptualWeight > 0 && perceptual == nil {
             throw ConfigError("loss.perceptualWeight is \(config.loss.perceptualWeight) but no perceptual network was given")
         }

@@ -148,6 +148,12 @@ final class FaultTests: XCTestCase {
         r = try magvit(["train", url("fraction.yaml").path, "-o", url("run").path])
         XCTAssertTrue(r.status != 0 && r.output.contains("'run.batch' must be a whole number, got 2.5"), r.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: url("run").path), "no run folder for a refused config")
+        for (batch, fragment) in [("999999999999", "run.batch must be at most 16777216"), ("16777216", "needs at least 720.0 GiB of memory")] {
+            try Data("model: {preset: tiny}\ndata: {kind: moving-digits, train: [x]}\nrun: {batch: \(batch)}\n".utf8).write(to: url("big.yaml"))
+            r = try magvit(["train", url("big.yaml").path, "-o", url("run").path])
+            XCTAssertTrue(r.status == 1 && r.output.contains(fragment), r.output)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: url("run").path), "no run folder for a refused config")
+        }
 
         // A checkpoint with NaN weights, and a resolution that is not a multiple of the spatial factor.
         var tensors = try SafeTensors.read(url("tiny.safetensors"))
