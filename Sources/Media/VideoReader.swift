@@ -51,7 +51,9 @@ public final class VideoReader {
         self.options = options
         info = try VideoInfo(probing: path)
         if let size = options.size {
-            guard size.width > 0, size.height > 0 else { throw MediaError(path, "output size must be positive, got \(size.width)x\(size.height)") }
+            guard size.width > 0, size.height > 0, size.width <= 16384, size.height <= 16384 else {
+                throw MediaError(path, "output size must be 1...16384 pixels a side, got \(size.width)x\(size.height)")
+            }
             (width, height) = size
         } else {
             (width, height) = (info.width, info.height)

@@ -62,6 +62,7 @@ struct FrameOptions: ParsableArguments {
         if let size {
             let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--size expects WIDTHxHEIGHT, e.g. 128x128, got '\(size)'") }
+            guard parts[0] <= 16384, parts[1] <= 16384 else { throw ValidationError("--size: each side must be at most 16384 pixels, got '\(size)'") }
             options.size = (parts[0], parts[1])
         }
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }

@@ -141,6 +141,8 @@ final class FaultTests: XCTestCase {
         // Numbers out of range, a 1-byte token file.
         r = try magvit(["encode", clip.path, "-o", url("x.mgvt").path, "--max-frames", "9223372036854775807"] + model)
         XCTAssertTrue(r.output.contains("--max-frames must be 1...1000000000"), r.output)
+        r = try magvit(["encode", clip.path, "-o", url("x.mgvt").path, "--size", "100000x100000"] + model)
+        XCTAssertTrue(r.status != 0 && r.output.contains("each side must be at most 16384 pixels"), r.output)
         try Data([0x78]).write(to: url("one.mgvt"))
         r = try magvit(["info", url("one.mgvt").path])
         XCTAssertTrue(r.status != 0 && r.output.contains("not a token file: 1 bytes"), r.output)
