@@ -13,6 +13,8 @@ import Training
 
 public enum InputKind: String, CaseIterable, Sendable {
     case tokenFile = "token-file", safetensors, config, idx
+    /// A tokenizer checkpoint loaded into a model (its weights and the config in its metadata).
+    case checkpoint
 }
 
 public struct CampaignReport: Sendable {
@@ -94,6 +96,14 @@ public enum Campaign {
                 optimizer: {learningRate: 0.003, warmupSteps: 5, betas: [0.9, 0.99]}
                 run: {steps: 40, batch: 8, logEvery: 1, evalEvery: 20, checkpointEvery: 10, emaDecay: 0.9, threads: 1, seed: 5}
                 """)
+        case .checkpoint:
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-campaign-\(getpid())-tiny.safetensors")
+            defer { try? FileManager.default.removeItem(at: url) }
+            Torch.manualSeed(0)
+            try VideoTokenizer(config: .tiny).save(to: url)
+            let data = try Data(contentsOf: url)
+            let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
+            return .bytes(data, header: try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
         case .idx:
             var data = Data([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 3])
             data.append(Data((0..<18).map { UInt8($0) }))
@@ -109,6 +119,11 @@ public enum Campaign {
         case (.safetensors, .bytes(let data, _)): _ = try SafeTensors.parse(data, path: "fuzz.safetensors")
         case (.idx, .bytes(let data, _)): _ = try IDX.parse([UInt8](data), name: "fuzz-idx")
         case (.config, .text(let text)): _ = try TrainingConfig.parse(text, name: "fuzz.yaml")
+        case (.checkpoint, .bytes(let data, _)):
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-campaign-\(getpid())-case.safetensors")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try data.write(to: url)
+            _ = try VideoTokenizer.load(from: url)
         default: break
         }
     }
@@ -122,7 +137,16 @@ public enum Campaign {
             switch i % 4 {
             case 0 where header != nil:
                 var h = header!
-                let path = setRandomField(&h, random: &random)
+                var path: String
+                // A checkpoint's model config is JSON inside a metadata string: mutated as a structure.
+                if kind == .checkpoint, i % 8 == 0, var meta = h["__metadata__"] as? [String: Any], let text = meta["magvit.config"] as? String,
+                    var config = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] {
+                    path = "magvit.config." + setRandomField(&config, random: &random)
+                    meta["magvit.config"] = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? text
+                    h["__metadata__"] = meta
+                } else {
+                    path = setRandomField(&h, random: &random)
+                }
                 return (.bytes(reframe(data, kind: kind, header: h), header: nil), "field \(path)")
             case 1:
                 let cut = Int(random.next() % UInt64(data.count))
@@ -178,7 +202,7 @@ public enum Campaign {
             let edited = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? json
             let flags = UInt16(data[data.startIndex + 10]) | UInt16(data[data.startIndex + 11]) << 8
             return TokenFile.frame(headerJSON: edited, payload: payload, flags: flags)
-        case .safetensors:
+        case .safetensors, .checkpoint:
             guard let header, let json = try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]) else { return data }
             let length = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
             var out = Data()

@@ -38,6 +38,15 @@ extension VideoTokenizer {
         } catch {
             throw TokenizerError.checkpoint("\(url.path): the config in its metadata cannot be read: \(error)")
         }
+        // The model is built before its weights are compared, so a config that describes a model far
+        // larger than the file is refused first: the widest level's 3×3 convolution from at least
+        // baseChannels inputs is a lower bound on the model, and must fit among the file's values.
+        do { try config.validate() } catch { throw TokenizerError.checkpoint("\(url.path): the config in its metadata is not valid: \(error)") }
+        let values = contents.tensors.values.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+        let widest = Double(config.baseChannels) * Double(config.channelMultipliers.max() ?? 1)
+        guard widest * Double(config.baseChannels) * 9 <= values else {
+            throw TokenizerError.checkpoint("\(url.path): the config in its metadata describes a model with \(Int(widest))-channel layers, larger than the \(Int(values)) values the file holds")
+        }
         let model = try VideoTokenizer(config: config, device: device)
         do {
             try model.store.load(contents.tensors)

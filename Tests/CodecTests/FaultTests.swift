@@ -165,6 +165,14 @@ final class FaultTests: XCTestCase {
         XCTAssertThrowsError(try VideoTokenizer.load(from: url("nan.safetensors"))) {
             XCTAssertTrue("\($0)".contains("NaN or infinite values in 1 tensor(s): \(name)"), "\($0)")
         }
+        // A config in the metadata that describes a model far larger than the file is refused before it is built.
+        var huge = try JSONSerialization.jsonObject(with: Data(tensors.metadata["magvit.config"]!.utf8)) as! [String: Any]
+        huge["baseChannels"] = 4096
+        tensors.metadata["magvit.config"] = String(decoding: try JSONSerialization.data(withJSONObject: huge), as: UTF8.self)
+        try SafeTensors.write(tensors.tensors, metadata: tensors.metadata, to: url("huge.safetensors"))
+        XCTAssertThrowsError(try VideoTokenizer.load(from: url("huge.safetensors"))) {
+            XCTAssertTrue("\($0)".contains("describes a model with 8192-channel layers"), "\($0)")
+        }
         for resolution in [0, -16, 18] {
             var c = TokenizerConfig.tiny
             c.resolution = resolution
