@@ -43,7 +43,7 @@ public enum LabelSource: Sendable, Equatable {
 public struct InputList: Sendable {
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "webp", "ppm", "tif", "tiff"]
     public static let videoExtensions: Set<String> = ["mp4", "mkv", "avi", "mov", "webm", "gif", "y4m", "mpg", "mpeg", "m4v", "ts"]
-    public static var mediaExtensions: Set<String> { imageExtensions.union(videoExtensions) }
+    public static let mediaExtensions: Set<String> = imageExtensions.union(videoExtensions)
 
     /// Absolute paths, sorted within each input, inputs in the order given.
     public let files: [String]

@@ -210,8 +210,9 @@ public struct ShardContents: @unchecked Sendable {
         ]
         let metadata = ["format": "magvit-token-shard", "tokenizer_weights": tokenizerWeights,
                         "sources": String(decoding: try JSONEncoder().encode(sources), as: UTF8.self)]
-        try SafeTensors.write(tensors, metadata: metadata, to: url)
-        return sha256Hex(try Data(contentsOf: url))
+        let data = try SafeTensors.encoded(tensors, metadata: metadata)
+        try OutputFiles.write(data, to: url)
+        return sha256Hex(data)
     }
 }
 

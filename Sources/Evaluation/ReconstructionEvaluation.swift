@@ -5,6 +5,7 @@
 // (FID Inception pool3); rFVD between consecutive 16-frame windows of each video and of its
 // reconstruction (I3D logits); codebook usage and perplexity per video and over the whole set. A file
 // that fails to decode is reported and left out of every number.
+import Codec
 import Dataset
 import Foundation
 import Media
@@ -97,8 +98,9 @@ public struct ReconstructionEvaluation {
 
     /// What one video has gathered so far.
     struct Video {
-        var psnr: [Double] = [], ssim: [Double] = [], msssim: [Double] = [], lpipsAlex: [Double] = [], lpipsVGG: [Double] = []
-        var codes: Tensor?
+        /// PSNR, SSIM, MS-SSIM and code counts, as the clip-by-clip `reconstruct` path records them.
+        var report = ReconstructionReport()
+        var lpipsAlex: [Double] = [], lpipsVGG: [Double] = []
         var fid: [(Tensor, Tensor)] = []
         var fvd: [(Tensor, Tensor)] = []
         /// Frames waiting for a full rFVD window: originals and reconstructions (T, H, W, 3).
@@ -162,7 +164,7 @@ public struct ReconstructionEvaluation {
                 try flush()
                 let v = videos.removeValue(forKey: file) ?? Video()
                 done[file] = try summary(v)
-                if let counts = v.codes { codes = try codes.map { try $0 + counts } ?? counts }
+                if let counts = v.report.codeCounts { codes = try codes.map { try $0 + counts } ?? counts }
                 for (a, b) in v.fid { try fid.0.add(a); try fid.1.add(b) }
                 for (a, b) in v.fvd { try fvd.0.add(a); try fvd.1.add(b) }
                 finishedFiles += 1
@@ -199,11 +201,8 @@ public struct ReconstructionEvaluation {
         var originalFrames = clip.pixels
         if model.config.imageChannels == 1 { originalFrames = try originalFrames.mean([3], keepDim: true) }
         let original = try viewed(originalFrames), reconstruction = try viewed(framesFromModel(decoded))
-        v.psnr += try Fidelity.psnr(reconstruction, original)
-        v.ssim += try Fidelity.ssim(reconstruction, original)
-        if Swift.min(original.size(1), original.size(2)) > 160 { v.msssim += try Fidelity.msssim(reconstruction, original) }
-        let counts = try tokens.flatten().to(.cpu).bincount(minLength: model.config.quantizer.codebookSize)
-        v.codes = try v.codes.map { try $0 + counts } ?? counts
+        try v.report.record(original: original, decoded: reconstruction)
+        try v.report.record(tokens: tokens, codebookSize: model.config.quantizer.codebookSize)
         let a = try original.permute([0, 3, 1, 2]).contiguous(), b = try reconstruction.permute([0, 3, 1, 2]).contiguous()  // (T, 3, H, W)
         if lpips.count == 2 {
             let (x, y) = (try (a * 2 - 1).to(options.device), try (b * 2 - 1).to(options.device))
@@ -228,9 +227,9 @@ public struct ReconstructionEvaluation {
 
     func summary(_ v: Video) throws -> ReconstructionScores {
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
-        let usage = try v.codes.map { try CodebookUsage(counts: $0) }
+        let r = v.report, usage = try r.usage()
         return ReconstructionScores(
-            frames: v.psnr.count, psnr: mean(v.psnr.map { Swift.min($0, 100) }) ?? 0, ssim: mean(v.ssim) ?? 0, msSSIM: mean(v.msssim),
+            frames: r.frames, psnr: r.meanPSNR, ssim: r.meanSSIM, msSSIM: r.meanMSSSIM,
             lpipsAlex: mean(v.lpipsAlex), lpipsVGG: mean(v.lpipsVGG), codesUsed: Double(usage?.used ?? 0), perplexity: usage?.perplexity ?? 0)
     }
 }

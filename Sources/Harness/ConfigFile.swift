@@ -102,8 +102,6 @@ public enum ConfigFile {
 
     /// YAML may read a number such as `1e-3` as a string: where the default is not a string, a
     /// numeric string becomes the number.
-    /// YAML may read a number such as `1e-3` as a string: where the default is not a string, a
-    /// numeric string becomes the number.
     static func coerce(_ value: Any, like current: Any, at path: String) throws -> Any {
         if let text = value as? String, !(current is String), let number = Double(text) { return number }
         return value

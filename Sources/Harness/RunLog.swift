@@ -3,7 +3,6 @@
 // sample grids as images), and lines for the reader with a progress display: a redrawn bar on a
 // terminal, a plain line every few seconds otherwise.
 import Foundation
-import NN
 import Torch
 
 public final class RunLog {

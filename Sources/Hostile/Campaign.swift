@@ -81,11 +81,7 @@ public enum Campaign {
             let store = ParameterStore()
             _ = try store.root("a").parameter("w", shape: [2, 3], initializer: .zeros)
             _ = try store.root("b").parameter("v", shape: [4], initializer: .zeros)
-            var data = Data()
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-campaign-\(getpid()).safetensors")
-            try store.save(to: url, metadata: ["k": "v"])
-            data = try Data(contentsOf: url)
-            try? FileManager.default.removeItem(at: url)
+            let data = try SafeTensors.encoded(store.snapshot(), metadata: ["k": "v"])
             let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
             return .bytes(data, header: try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
         case .config:

@@ -29,6 +29,11 @@ public enum SafeTensors {
     /// Writes tensors (moved to the CPU) atomically: to a temporary file beside `url`, then renamed,
     /// so an interrupted write never leaves a broken file under `url`.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+        try OutputFiles.write(encoded(tensors, metadata: metadata), to: url)
+    }
+
+    /// The bytes of a safetensors file holding `tensors` (moved to the CPU) and `metadata`.
+    public static func encoded(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
         let names = tensors.keys.sorted()
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -48,7 +53,7 @@ public enum SafeTensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
         for bytes in payload { data.append(contentsOf: bytes) }
-        try OutputFiles.write(data, to: url)
+        return data
     }
 
     /// Reads every tensor onto the CPU, validating the header against the file.

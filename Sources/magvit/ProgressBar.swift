@@ -2,6 +2,7 @@
 // otherwise (logs, CI, nohup), so a long job is never silent.
 import Codec
 import Foundation
+import Harness
 
 final class ProgressLines {
     let label: String
@@ -17,7 +18,7 @@ final class ProgressLines {
 
     /// `done` of `total` (nil: unknown) `unit`, with a detail and the seconds left.
     func update(done: Int, total: Int?, unit: String, detail: String, eta: Double?) {
-        let left = eta.map { "  ETA \(Self.duration($0))" } ?? ""
+        let left = eta.map { "  ETA \(RunLog.duration($0))" } ?? ""
         let detail = detail.isEmpty ? "" : "  " + detail
         if interactive {
             var counter = "\(done) \(unit)"
@@ -36,12 +37,6 @@ final class ProgressLines {
 
     func done() {
         if interactive, drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
 }
 
