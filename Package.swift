@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Generator", targets: ["Generator"]),
         .library(name: "Dataset", targets: ["Dataset"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Classifier", targets: ["Classifier"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
@@ -46,9 +47,10 @@ let package = Package(
         .target(
             name: "Evaluation",
             dependencies: ["Codec", "Dataset", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Classifier", dependencies: ["Harness", "Training", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", "Classifier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch"]),
         .executableTarget(
@@ -75,6 +77,9 @@ let package = Package(
             linkerSettings: linkShim),
         .testTarget(
             name: "DatasetTests", dependencies: ["Dataset", "Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
+        .testTarget(
+            name: "ClassifierTests", dependencies: ["Classifier", "Dataset", "Harness", "Training", "Tokenizer", "Media", "Metrics", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Codec", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],

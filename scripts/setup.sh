@@ -105,4 +105,16 @@ if [ ! -f "$deps/weights/.i3d-ok" ]; then
   touch "$deps/weights/.i3d-ok"
 fi
 
+if [ ! -f "$deps/weights/kinetics-400-labels.txt" ]; then
+  say "fetching the Kinetics-400 class names of the I3D head (from PyPI's torchvision wheel) into $deps/weights"
+  rm -rf "$deps/weights/tv" && mkdir -p "$deps/weights/tv"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: --platform manylinux_2_28_x86_64 \
+    --python-version 3.12 -d "$deps/weights/tv" torchvision==0.29.2
+  python3 -m zipfile -e "$deps"/weights/tv/torchvision-0.29.2-*.whl "$deps/weights/tv/x"
+  PYTHONPATH=$deps/python-tools python3 scripts/convert-weights.py kinetics-labels "$deps/weights/tv/x/torchvision/models/_meta.py" \
+    "$deps/weights/kinetics-400-labels.txt.partial" | sed 's/^/setup: /'
+  mv "$deps/weights/kinetics-400-labels.txt.partial" "$deps/weights/kinetics-400-labels.txt"
+  rm -rf "$deps/weights/tv"
+fi
+
 scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'

@@ -19,8 +19,9 @@ public final class GeneratorTrainer: Trainer {
     /// datasets (nil when there are none).
     let data: (any ClipSource)?
     let device: Device
-    let optimizer: AdamW
-    let ema: ExponentialMovingAverage?
+    let training: OptimizedModel
+    var optimizer: AdamW { training.optimizer }
+    var ema: ExponentialMovingAverage? { training.ema }
     let resume: Bool
     let echo: (String) -> Void
     /// The data-parallel group (nil: one process).
@@ -60,9 +61,7 @@ public final class GeneratorTrainer: Trainer {
         }
         Torch.manualSeed(config.run.seed)
         model = try MaskedTransformer(config: config.generator, device: device)
-        let o = config.optimizer
-        optimizer = AdamW(model.store.parameters, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
-        ema = config.run.emaDecay > 0 ? try ExponentialMovingAverage(model.store.parameters, decay: config.run.emaDecay) : nil
+        training = try OptimizedModel(model.store, optimizer: config.optimizer, emaDecay: config.run.emaDecay)
     }
 
     /// Trains to run.steps and saves generator.safetensors; with `stoppingAt`, stops after that
@@ -82,13 +81,9 @@ public final class GeneratorTrainer: Trainer {
 
     public var headline: [String] { ["accuracy"] }
 
-    public var checkpointGroups: [String: any CheckpointGroup] {
-        var groups: [String: any CheckpointGroup] = ["model": model.store, "optimizer": optimizer]
-        if let ema { groups["ema"] = ema }
-        return groups
-    }
+    public var checkpointGroups: [String: any CheckpointGroup] { training.checkpointGroups }
 
-    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { ema.map { ($0, model.store) } }
+    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
     public var identity: [String: String] { ["generator_config": (try? ConfigFile.json(config.generator)) ?? ""] }
 

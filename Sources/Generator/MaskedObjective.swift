@@ -48,7 +48,7 @@ extension MaskedTransformer {
         let localCount = try weight.sum()
         let maskedCount = try parallel.map { try $0.sum(localCount) / Double(world) } ?? localCount
         var loss: Tensor? = nil
-        var allRight = try masked
+        var allRight = masked
         for (logit, target) in zip(logits, targets) {
             let flat = try logit.reshape([b * l, logit.size(2)])
             let ce = try crossEntropy(flat, target.reshape([b * l]), reduction: .none, labelSmoothing: config.labelSmoothing)

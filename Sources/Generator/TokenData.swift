@@ -9,11 +9,6 @@ import Tokenizer
 import Torch
 import Training
 
-extension DataKind {
-    /// A token dataset made by `magvit tokenize` (generator only).
-    public static let tokens: DataKind = "tokens"
-}
-
 enum TokenData {
     /// Whether the generator trains on a token dataset for this kind.
     static func applies(_ kind: DataKind) -> Bool { kind == .tokens || kind == .videos }

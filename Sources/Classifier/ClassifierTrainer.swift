@@ -1,0 +1,197 @@
+// Trains the video classifier through the run harness: the training and evaluation examples are
+// made once (tokens, pixels or I3D features of their clips, cached in the run folder, keyed by the
+// tokenizer's weights and the data settings), batches are a pure function of (seed, step), and the
+// harness does the log, checkpoints, exact resume and time budget. The result is classifier.safetensors.
+import Dataset
+import Foundation
+import Harness
+import Media
+import NN
+import Tokenizer
+import Torch
+import Training
+
+public final class ClassifierTrainer: Trainer {
+    public let config: ClassifierTrainingConfig
+    public let folder: RunFolder
+    public let model: VideoClassifier
+    public let classNames: [String]
+    let tokenizer: VideoTokenizer
+    let device: Device
+    let training: OptimizedModel
+    var optimizer: AdamW { training.optimizer }
+    var ema: ExponentialMovingAverage? { training.ema }
+    let resume: Bool
+    let echo: (String) -> Void
+    public let parallel: DataParallel?
+    public private(set) var train: LabelledClips?
+    public private(set) var heldOut: LabelledClips?
+    /// The confusion matrix image of the last evaluation.
+    var confusion: Tensor?
+
+    public var classifierURL: URL { folder.url.appendingPathComponent("classifier.safetensors") }
+
+    public init(config: ClassifierTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel? = nil,
+                echo: @escaping (String) -> Void = { print($0) }) throws {
+        self.config = config
+        self.resume = resume
+        self.parallel = parallel
+        self.echo = echo
+        folder = try RunFolder(directory, resume: resume)
+        try config.run.device.checkAvailable()
+        device = config.run.device.device
+        if config.run.threads > 0 { Torch.threads = config.run.threads }
+        tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
+        classNames = try config.classNames()
+        Torch.manualSeed(config.run.seed)
+        model = try VideoClassifier(config: config.classifier, device: device)
+        if !config.initialize.isEmpty {
+            let copied = try model.initialize(fromGenerator: URL(fileURLWithPath: config.initialize))
+            echo("initialised \(copied) tensors from the generator \(config.initialize)")
+        }
+        training = try OptimizedModel(model.store, optimizer: config.optimizer, emaDecay: config.run.emaDecay)
+    }
+
+    @discardableResult
+    public func train(stoppingAt stop: Int? = nil) throws -> URL? {
+        let harness = Harness(trainer: self, folder: folder, resume: resume, run: config.run, optimizer: config.optimizer,
+                              config: try config.json(), prefetch: config.data.prefetch, echo: echo)
+        return try harness.train(stoppingAt: stop)
+    }
+
+    // MARK: Trainer
+
+    public var summary: String {
+        "training a \(config.classifier.input.rawValue) classifier: \(model.parameterCount) parameters, \(classNames.count) classes, \(train?.count ?? 0) training clips of \(train?.videoNames.count ?? 0) videos"
+    }
+
+    public var headline: [String] { ["accuracy"] }
+
+    public var checkpointGroups: [String: any CheckpointGroup] { training.checkpointGroups }
+
+    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
+
+    public var identity: [String: String] { ["classifier_config": (try? ConfigFile.json(config.classifier)) ?? ""] }
+
+    /// Makes (or reads back) the training and evaluation examples.
+    public func prepare(_ folder: RunFolder, log: RunLog) throws {
+        let encoder = try ClipEncoder(input: config.classifier.input, tokenizer: tokenizer, device: device)
+        let sets = ExampleSets(config: config, tokenizer: tokenizer, encoder: encoder, folder: folder.url, log: log)
+        train = try sets.make(training: true)
+        heldOut = try sets.make(training: false)
+    }
+
+    public func batchMaker() throws -> @Sendable (Int) throws -> (inputs: Tensor, labels: Tensor) {
+        guard let train else { throw ConfigError("the classifier's training set was not prepared") }
+        let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
+        let (inputs, labels) = (train.inputs, train.labels)
+        return { step in
+            var random = SeededRandom(seed: seed, step: step, stream: 1)
+            let n = labels.size(0)
+            var index = try Tensor((0..<batch).map { _ in Int64(Swift.min(n - 1, Int(random.uniform() * Double(n)))) }, shape: [batch])
+            if let parallel { index = try parallel.slice(index) }
+            return (try inputs.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
+        }
+    }
+
+    public func step(_ batch: (inputs: Tensor, labels: Tensor), context: StepContext) throws -> [String: Double] {
+        optimizer.learningRate = context.learningRate
+        try optimizer.zeroGrad()
+        let (inputs, labels) = (try context.microBatches(batch.inputs), try context.microBatches(batch.labels))
+        let k = Double(inputs.count)
+        var values: [String: Double] = [:]
+        for (x, y) in zip(inputs, labels) {
+            let logits = try context.autocast { try model.logits(x, training: true) }.to(.float32)
+            let loss = try crossEntropy(logits, y, labelSmoothing: config.classifier.labelSmoothing)
+            try (loss / k).backward()
+            values["loss", default: 0] += try loss.item() / k
+            values["accuracy", default: 0] += try logits.argmax(dim: 1).eq(y).to(.float32).mean().item() / k
+        }
+        try context.averageGradients(model.store.parameters)
+        values["grad_norm"] = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
+        try optimizer.update()
+        try ema?.update()
+        return values
+    }
+
+    /// Top-1 / top-5 of the held-out videos (clip probabilities averaged per video) and per class.
+    public func evaluate(step: Int, final: Bool, log: RunLog) throws -> [String: Any] {
+        guard let heldOut else { return [:] }
+        let scores = try Classification.score(model: model, examples: heldOut, classes: classNames.count, batch: config.run.batch)
+        log.say(scores.line(classNames: classNames, what: "held-out"))
+        confusion = try scores.confusionImage()
+        return scores.record(classNames: classNames)
+    }
+
+    public func samples(step: Int) throws -> [String: Tensor] { confusion.map { ["confusion": $0] } ?? [:] }
+
+    public func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL {
+        var extra = metadata
+        extra["tokenizer"] = URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path
+        extra["tokenizer_hash"] = try tokenizer.weightsHash()
+        extra["data"] = config.data.kind.rawValue
+        try model.save(to: classifierURL, classNames: classNames, metadata: extra, dtype: dtype)
+        return classifierURL
+    }
+}
+
+/// The training and held-out examples of a config, cached in the run folder.
+struct ExampleSets {
+    let config: ClassifierTrainingConfig
+    let tokenizer: VideoTokenizer
+    let encoder: ClipEncoder
+    let folder: URL
+    let log: RunLog
+
+    func make(training: Bool) throws -> LabelledClips {
+        let name = training ? "train" : "eval"
+        let cache = folder.appendingPathComponent("examples-\(name).safetensors")
+        let key = try cacheKey(training: training)
+        if let file = try? SafeTensors.read(cache), file.metadata["key"] == key, let inputs = file.tensors["inputs"], let labels = file.tensors["labels"],
+           let videos = file.tensors["videos"], let names = file.metadata["video_names"].flatMap({ try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }) {
+            return LabelledClips(inputs: inputs, labels: labels, videos: videos, videoNames: names)
+        }
+        let start = Date()
+        let set = try build(training: training)
+        let names = String(decoding: try JSONEncoder().encode(set.videoNames), as: UTF8.self)
+        try SafeTensors.write(set.tensors(), metadata: ["key": key, "video_names": names], to: cache)
+        log.say(String(format: "made %d %@ examples (%@, %d videos) in %.0f s", set.count, name, config.classifier.input.rawValue, set.videoNames.count,
+                       Date().timeIntervalSince(start)))
+        return set
+    }
+
+    func cacheKey(training: Bool) throws -> String {
+        let settings = [try tokenizer.weightsHash(), config.classifier.input.rawValue, try ConfigFile.json(config.data),
+                        "\(config.trainClips) \(config.evalClips) \(config.maxClipsPerVideo) \(config.run.seed) \(training)"]
+        return settings.joined(separator: "|")
+    }
+
+    func build(training: Bool) throws -> LabelledClips {
+        let c = config.classifier
+        let maker = ExampleMaker(encoder: encoder, frames: c.clipFrames, size: c.resolution, channels: c.channels)
+        switch config.data.kind {
+        case .motionDigits:
+            let digits = try MotionDigits(data: config.data, seed: config.run.seed)
+            let (split, count) = training ? (MotionDigits.Split.train, config.trainClips) : (.validation, config.evalClips)
+            return try maker.motionDigits(digits, split, count: count) { log.progress(step: $0, of: count, stepsPerSecond: 0, loss: nil) }
+        case .videos:
+            guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name held-out labelled videos") }
+            let list = try config.videoInputs(training ? config.data.train : config.data.eval, training ? "data.train" : "data.eval")
+            let classes = try config.classNames()
+            guard list.classes == classes else { throw ConfigError("data.eval's classes \(list.classes) are not data.train's \(classes)") }
+            let made = try maker.videos(list, maxClips: config.maxClipsPerVideo, workers: config.workers) {
+                log.progress(step: $0, of: list.files.count, stepsPerSecond: 0, loss: nil)
+            }
+            // A set with holes would silently differ from the one asked for.
+            if let failure = made.failures.first { throw ConfigError("\(failure.path): \(failure.message)") }
+            return made.examples
+        default:
+            guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name a held-out labelled token dataset") }
+            let dataset = try config.tokenDataset(training ? config.data.path : config.data.eval[0], training ? "data.path" : "data.eval")
+            try dataset.checkTokenizer(weights: tokenizer.weightsHash(), name: tokenizer.config.name)
+            guard dataset.index.grid == c.grid else { throw ConfigError("\(dataset.url.path) holds clips of \(dataset.index.grid) tokens; the tokenizer's grid is \(c.grid)") }
+            guard dataset.index.classes == (try config.classNames()) else { throw ConfigError("\(dataset.url.path): its classes are not data.path's") }
+            return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo)
+        }
+    }
+}
