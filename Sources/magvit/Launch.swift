@@ -21,8 +21,8 @@ struct Launch: ParsableCommand {
 
     func run() throws {
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
-        guard let first = arguments.first, ["train", "train-generator"].contains(first) else {
-            throw ValidationError("launch runs train or train-generator: magvit launch --nproc N -- train CONFIG -o RUN")
+        guard let first = arguments.first, ["train", "train-generator", "train-classifier"].contains(first) else {
+            throw ValidationError("launch runs train, train-generator or train-classifier: magvit launch --nproc N -- train CONFIG -o RUN")
         }
         let status = try Launcher.run(executable: Bundle.main.executablePath ?? CommandLine.arguments[0],
                                       arguments: arguments, processes: nproc, port: masterPort, grace: grace) {

@@ -197,4 +197,34 @@ final class ClassifierTests: XCTestCase {
         r = try magvit(["classify", url("videos").path])
         XCTAssertTrue(r.output.contains("--model CLASSIFIER or --i3d"), r.output)
     }
+
+    /// Two ranks (magvit launch, c10d Gloo) on halves of each global batch equal one process on the
+    /// whole batch (no dropout: its masks would differ); rank 1 reads the examples rank 0 made.
+    func testTwoRanksEqualOneProcessOnTheGlobalBatch() throws {
+        let config = url("classifier.yaml")
+        try """
+            tokenizer: \(url("tokenizer.safetensors").path)
+            data: {kind: motion-digits, train: [\(url("data").path)], digitSize: 7}
+            classifier: {input: bits, width: 32, depth: 1, heads: 2, dropout: 0}
+            trainClips: 64
+            evalClips: 16
+            optimizer: {learningRate: 0.003, warmupSteps: 5}
+            run: {steps: 20, batch: 16, logEvery: 1, evalEvery: 100, checkpointEvery: 10, seed: 3, threads: 1}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let one = url("one"), two = url("two")
+        var r = try magvit(["train-classifier", config.path, "-o", one.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        r = try magvit(["launch", "--nproc", "2", "--", "train-classifier", config.path, "-o", two.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        let a = try records(one).filter { $0["kind"] == nil }, b = try records(two).filter { $0["kind"] == nil }
+        XCTAssertEqual(a.count, 20)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) {
+            for key in ["loss", "accuracy", "grad_norm"] {
+                let v = try XCTUnwrap(x[key] as? Double), w = try XCTUnwrap(y[key] as? Double)
+                XCTAssertEqual(v, w, accuracy: 1e-5 * Swift.max(abs(v), 1e-3), "\(key) at step \(x["step"]!)")
+            }
+        }
+        XCTAssertEqual(try SafeTensors.read(two.appendingPathComponent("classifier.safetensors")).metadata["world_size"], "2")
+    }
 }
