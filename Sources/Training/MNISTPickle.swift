@@ -14,7 +14,11 @@ public enum MNISTPickle {
 
     /// The train (50k; the 10k validation images are left out), and test (10k) splits as uint8 28×28.
     public static func read(_ path: String) throws -> (train: ImageSet, test: ImageSet) {
-        let bytes = try Gzip.contents(path)
+        try parse(Gzip.contents(path), name: path)
+    }
+
+    /// The splits of the uncompressed pickle; `name` words the errors.
+    public static func parse(_ bytes: [UInt8], name path: String) throws -> (train: ImageSet, test: ImageSet) {
         var machine = PickleMachine(bytes: bytes, name: path)
         guard case .tuple(let splits) = try machine.run(), splits.count == 3 else {
             throw ConfigError("\(path): expected a pickle of three (images, labels) splits")
@@ -179,7 +183,13 @@ struct PickleMachine {
                 return n
             }
             let itemSize = Int(dtype.dropFirst(2)) ?? 0
-            guard shape.reduce(1, *) * itemSize == raw.count else { throw fail("array \(shape) \(dtype) holds \(raw.count) bytes") }
+            // Sizes from the file are multiplied without overflow: a shape of huge dimensions is refused, not trapped on.
+            let size = try shape.reduce(itemSize) { product, d in
+                let (p, overflow) = product.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow else { throw fail("array dimensions \(shape) out of range") }
+                return p
+            }
+            guard size == raw.count else { throw fail("array \(shape) \(dtype) holds \(raw.count) bytes") }
             return .array(NumpyArray(shape: shape, dtype: dtype, data: raw))
         default: throw fail("BUILD of an unsupported object")
         }

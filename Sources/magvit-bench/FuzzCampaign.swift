@@ -1,5 +1,5 @@
 // `magvit-bench fuzz`: the long fuzz campaign over every input kind (the test suite runs 400 cases
-// of each); prints cases, clean refusals, acceptances, the slowest case and the peak memory.
+// of each, 80 of media); prints cases, clean refusals, acceptances, the slowest case and the peak memory.
 import ArgumentParser
 import Foundation
 import Hostile

@@ -8,9 +8,11 @@ import XCTest
 final class CampaignTests: XCTestCase {
     func testEveryInputKindOnlyAcceptsOrRefuses() throws {
         for kind in InputKind.allCases {
-            let report = try Campaign.run(kind, cases: 400, seed: 1)
-            XCTAssertEqual(report.cases, 400)
-            XCTAssertGreaterThan(report.refused, 200, "\(kind): \(report.summary)")
+            // Media cases start ffprobe and ffmpeg (about 0.1-0.3 s each), and a clip with flipped pixel bits is still a clip.
+            let (cases, refusedAtLeast) = kind == .media ? (80, 20) : (400, 200)
+            let report = try Campaign.run(kind, cases: cases, seed: 1)
+            XCTAssertEqual(report.cases, cases)
+            XCTAssertGreaterThan(report.refused, refusedAtLeast, "\(kind): \(report.summary)")
             XCTAssertLessThan(report.slowest, 5, "\(kind): a case took \(report.slowest) s")
         }
     }
