@@ -2,8 +2,9 @@
 // sub-token embeddings, raw pixel tubelets on the same grid, or frozen I3D features), the grid,
 // the classes and the transformer size. Codable, so it travels in checkpoints and config files.
 import Foundation
+import Harness
 
-public enum ClassifierInput: String, Codable, Sendable, CaseIterable {
+public enum ClassifierInput: String, ConfigChoice {
     /// Token ids, each position's LFQ bits (±1) projected to the width.
     case bits
     /// Token ids as factorized sub-tokens, their embeddings summed (the generator's input layer).
