@@ -1,4 +1,5 @@
-// The action classifier end to end on tiny models: the motion classes are learned from pixels and
+// The action classifier end to end on tiny models: a token classifier memorises a handful of clips,
+// the motion classes are learned from pixels and
 // need frame order (the shuffled-frames control falls to the pairs' 50 % ceiling), a token
 // classifier's run resumes exactly, the saved classifier gives the trained model's predictions, a
 // generator's weights initialise it, and the tool classifies and scores videos.
@@ -62,6 +63,23 @@ final class ClassifierTests: XCTestCase {
             if x != y { reordered += 1 }
         }
         XCTAssertGreaterThan(reordered, 10)
+    }
+
+    func testTinyTokenClassifierOverfitsAHandfulOfClips() throws {
+        let c = try config(input: "factors", steps: 1)
+        let tokenizer = try VideoTokenizer.load(from: url("tokenizer.safetensors"))
+        let maker = ExampleMaker(encoder: try ClipEncoder(input: .factors, tokenizer: tokenizer, device: .cpu), frames: 5, size: 16, channels: 3)
+        let examples = try maker.motionDigits(MotionDigits(data: c.data, seed: 1), .train, count: 16)
+        Torch.manualSeed(1)
+        let model = try VideoClassifier(config: c.classifier)
+        let optimizer = AdamW(model.store.parameters, learningRate: 0.003, betas: (0.9, 0.99), weightDecay: 0)
+        for _ in 0..<150 {
+            try optimizer.zeroGrad()
+            try crossEntropy(model.logits(examples.inputs, training: true), examples.labels).backward()
+            try optimizer.update()
+        }
+        let scores = try Classification.score(model: model, examples: examples, classes: 8)
+        XCTAssertEqual(scores.top1, 1, "16 training clips memorised: \(scores.confusion)")
     }
 
     func testPixelsLearnMotionAndShuffledFramesFail() throws {
