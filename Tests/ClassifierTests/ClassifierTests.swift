@@ -1,8 +1,8 @@
-// The action classifier end to end on tiny models: a token classifier memorises a handful of clips,
-// the motion classes are learned from pixels and
-// need frame order (the shuffled-frames control falls to the pairs' 50 % ceiling), a token
-// classifier's run resumes exactly, the saved classifier gives the trained model's predictions, a
-// generator's weights initialise it, and the tool classifies and scores videos.
+// The action classifier end to end on tiny models: a token classifier memorises a handful of clips;
+// the motion classes are learned from pixels and need frame order (the shuffled-frames control
+// falls below the pairs' 50 % ceiling); a token classifier's run resumes exactly and under two ranks
+// equals one process; the saved classifier gives the trained model's predictions; a generator's
+// weights initialise it; and the tool classifies and scores videos.
 import Classifier
 import Foundation
 import Generator
