@@ -111,7 +111,7 @@ extension Campaign {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-campaign-\(getpid())-media")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let url = folder.appendingPathComponent(name)
-        defer { try? FileManager.default.removeItem(at: url) }
+        defer { try? FileManager.default.removeItem(at: folder) }
         if let bytes { try bytes.write(to: url) } else { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
         let reader = try VideoReader(path: url.path, options: ReadOptions(maxFrames: 64))
         _ = try reader.readAll()
