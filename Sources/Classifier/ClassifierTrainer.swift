@@ -76,7 +76,7 @@ public final class ClassifierTrainer: Trainer {
     /// Makes (or reads back) the training and evaluation examples.
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
         let encoder = try ClipEncoder(input: config.classifier.input, tokenizer: tokenizer, device: device)
-        let sets = ExampleSets(config: config, tokenizer: tokenizer, encoder: encoder, folder: folder.url, log: log)
+        let sets = ExampleSets(config: config, classNames: classNames, tokenizer: tokenizer, encoder: encoder, folder: folder.url, log: log)
         train = try sets.make(training: true)
         heldOut = try sets.make(training: false)
     }
@@ -86,10 +86,7 @@ public final class ClassifierTrainer: Trainer {
         let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
         let (inputs, labels) = (train.inputs, train.labels)
         return { step in
-            var random = SeededRandom(seed: seed, step: step, stream: 1)
-            let n = labels.size(0)
-            var index = try Tensor((0..<batch).map { _ in Int64(Swift.min(n - 1, Int(random.uniform() * Double(n)))) }, shape: [batch])
-            if let parallel { index = try parallel.slice(index) }
+            let index = try randomBatchIndices(count: labels.size(0), batch: batch, seed: seed, step: step, parallel: parallel)
             return (try inputs.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
         }
     }
@@ -138,6 +135,7 @@ public final class ClassifierTrainer: Trainer {
 /// The training and held-out examples of a config, cached in the run folder.
 struct ExampleSets {
     let config: ClassifierTrainingConfig
+    let classNames: [String]
     let tokenizer: VideoTokenizer
     let encoder: ClipEncoder
     let folder: URL
@@ -177,8 +175,7 @@ struct ExampleSets {
         case .videos:
             guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name held-out labelled videos") }
             let list = try config.videoInputs(training ? config.data.train : config.data.eval, training ? "data.train" : "data.eval")
-            let classes = try config.classNames()
-            guard list.classes == classes else { throw ConfigError("data.eval's classes \(list.classes) are not data.train's \(classes)") }
+            guard list.classes == classNames else { throw ConfigError("data.eval's classes \(list.classes) are not data.train's \(classNames)") }
             let made = try maker.videos(list, maxClips: config.maxClipsPerVideo, workers: config.workers) {
                 log.progress(step: $0, of: list.files.count, stepsPerSecond: 0, loss: nil)
             }
@@ -190,7 +187,7 @@ struct ExampleSets {
             let dataset = try config.tokenDataset(training ? config.data.path : config.data.eval[0], training ? "data.path" : "data.eval")
             try dataset.checkTokenizer(weights: tokenizer.weightsHash(), name: tokenizer.config.name)
             guard dataset.index.grid == c.grid else { throw ConfigError("\(dataset.url.path) holds clips of \(dataset.index.grid) tokens; the tokenizer's grid is \(c.grid)") }
-            guard dataset.index.classes == (try config.classNames()) else { throw ConfigError("\(dataset.url.path): its classes are not data.path's") }
+            guard dataset.index.classes == classNames else { throw ConfigError("\(dataset.url.path): its classes are not data.path's") }
             return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo)
         }
     }

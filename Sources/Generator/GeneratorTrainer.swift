@@ -124,12 +124,7 @@ public final class GeneratorTrainer: Trainer {
         guard let tokens, let labels else { throw ConfigError("the generator's token set was not prepared") }
         let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
         return { step in
-            var random = SeededRandom(seed: seed, step: step, stream: 1)
-            let n = tokens.size(0)
-            let picks = (0..<batch).map { _ in Int64(Swift.min(n - 1, Int(random.uniform() * Double(n)))) }
-            // The global batch's picks; each rank keeps its slice.
-            var index = try Tensor(picks, shape: [picks.count])
-            if let parallel { index = try parallel.slice(index) }
+            let index = try randomBatchIndices(count: tokens.size(0), batch: batch, seed: seed, step: step, parallel: parallel)
             return (try tokens.indexSelect(0, index).to(.int64, device), try labels.indexSelect(0, index).to(device))
         }
     }

@@ -1,6 +1,7 @@
 // Loading that runs ahead of the model: a background thread prepares the batches of the next steps
 // (each a pure function of the seed and its step, so prefetching changes nothing in the numbers).
 import Foundation
+import Torch
 
 /// Batches of consecutive steps made on a background thread, taken in order.
 public final class BatchProducer<Batch>: @unchecked Sendable {
@@ -62,4 +63,13 @@ public final class BatchProducer<Batch>: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// A step's global batch of example numbers drawn uniformly, with replacement, from 0..<count: a pure
+/// function of (seed, step); with `parallel`, this rank's slice of it. (N) int64.
+public func randomBatchIndices(count: Int, batch: Int, seed: UInt64, step: Int, parallel: DataParallel?) throws -> Tensor {
+    var random = SeededRandom(seed: seed, step: step, stream: 1)
+    let picks = (0..<batch).map { _ in Int64(Swift.min(count - 1, Int(random.uniform() * Double(count)))) }
+    let index = try Tensor(picks, shape: [batch])
+    return try parallel.map { try $0.slice(index) } ?? index
 }
