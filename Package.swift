@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Dataset", targets: ["Dataset"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Classifier", targets: ["Classifier"]),
+        .library(name: "Compression", targets: ["Compression"]),
         .executable(name: "magvit", targets: ["magvit"]),
     ],
     dependencies: [
@@ -41,21 +42,22 @@ let package = Package(
         .systemLibrary(name: "CZlib"),
         .target(name: "Harness", dependencies: ["NN", "Torch", "CZlib", .product(name: "Yams", package: "Yams")]),
         .target(name: "Training", dependencies: ["Harness", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
-        .target(name: "Generator", dependencies: ["Harness", "Training", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .target(name: "Generator", dependencies: ["Harness", "Training", "Codec", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
         .target(name: "Dataset", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Evaluation",
             dependencies: ["Codec", "Dataset", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Compression", dependencies: ["Codec", "Generator", "Tokenizer", "Media", "NN", "Torch"]),
         .target(name: "Classifier", dependencies: ["Harness", "Training", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", "Classifier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", "Classifier", "Compression", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .target(name: "Hostile", dependencies: ["Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch"]),
+        .target(name: "Hostile", dependencies: ["Compression", "Generator", "Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit-bench",
-            dependencies: ["Hostile", "Dataset", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch", "Media"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
@@ -70,6 +72,9 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Harness", "Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
+        .testTarget(
+            name: "CompressionTests", dependencies: ["Compression", "Codec", "Generator", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
         .testTarget(name: "HostileTests", dependencies: ["Hostile", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(

@@ -150,59 +150,30 @@ public struct TokenFile: Equatable, Sendable {
         return Self.frame(headerJSON: try encoder.encode(header), payload: Self.pack(ids, bits: header.bits))
     }
 
-    /// The file's bytes around a header and a payload: magic, version, `flags`, length, and the CRC.
-    /// (Also what tools that rewrite a header, such as the fuzz campaign, frame their output with.)
+    /// The file's bytes around a header and a payload (`Framing`). (Also what tools that rewrite a
+    /// header, such as the fuzz campaign, frame their output with.)
     public static func frame(headerJSON json: Data, payload: Data, flags: UInt16 = 0) -> Data {
-        var data = Data(Self.magic)
-        append(&data, Self.version)
-        append(&data, flags)
-        append(&data, UInt32(json.count))
-        data.append(json)
-        data.append(payload)
-        append(&data, crc32(data))
-        return data
+        Framing.frame(magic: magic, version: version, flags: flags, headerJSON: json, payload: payload)
     }
 
     /// The header JSON and the payload of a file's bytes, unchecked but for the framing's lengths;
     /// nil when those do not fit.
-    public static func sections(of data: Data) -> (headerJSON: Data, payload: Data)? {
-        guard data.count >= 20 else { return nil }
-        let bytes = [UInt8](data.prefix(16))
-        let length = Int(read32(bytes, 12))
-        guard length <= data.count - 20 else { return nil }
-        let start = data.startIndex
-        return (data.subdata(in: (start + 16)..<(start + 16 + length)), data.subdata(in: (start + 16 + length)..<(data.endIndex - 4)))
-    }
+    public static func sections(of data: Data) -> (headerJSON: Data, payload: Data)? { Framing.sections(of: data) }
 
     public init(decoding data: Data) throws {
-        guard data.count >= 20 else { throw TokenFileError("not a token file: \(data.count) bytes, expected at least 20") }
-        let bytes = [UInt8](data)
-        guard Array(bytes[0..<8]) == Self.magic else { throw TokenFileError("not a token file: it does not start with MAGVITOK") }
-        let version = read16(bytes, 8)
-        guard version == Self.version else {
-            throw TokenFileError("token file version \(version) is not supported (this build reads version \(Self.version))")
-        }
-        let flags = read16(bytes, 10)
-        guard flags == 0 else { throw TokenFileError("token file flags 0x\(String(flags, radix: 16)) are not known to this build (expected 0)") }
-        let stored = read32(bytes, bytes.count - 4)
-        guard crc32(data.prefix(bytes.count - 4)) == stored else {
-            throw TokenFileError("token file is corrupt or truncated (checksum mismatch)")
-        }
-        let length = Int(read32(bytes, 12))
-        guard length <= bytes.count - 20 else { throw TokenFileError("header length \(length) exceeds the file") }
+        let (json, payload) = try Framing.open(data, magic: Self.magic, version: Self.version, what: "token file", error: TokenFileError.init)
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 16..<(16 + length)))
+            header = try JSONDecoder().decode(Header.self, from: json)
         } catch {
             throw TokenFileError("token file header is not valid: \(error)")
         }
         try header.validate()  // ranges first: the products below cannot overflow
         let count = header.t * header.h * header.w
-        let payload = bytes.count - 20 - length
-        guard payload == (count * header.bits + 7) / 8 else {
-            throw TokenFileError("payload of \(payload) bytes does not hold \(header.t)x\(header.h)x\(header.w) ids of \(header.bits) bits")
+        guard payload.count == (count * header.bits + 7) / 8 else {
+            throw TokenFileError("payload of \(payload.count) bytes does not hold \(header.t)x\(header.h)x\(header.w) ids of \(header.bits) bits")
         }
-        try self.init(validHeader: header, ids: Self.unpack(bytes[(16 + length)..<(bytes.count - 4)], count: count, bits: header.bits))
+        try self.init(validHeader: header, ids: Self.unpack([UInt8](payload)[...], count: count, bits: header.bits))
     }
 
     public func write(to url: URL) throws { try OutputFiles.write(try encoded(), to: url) }
@@ -217,16 +188,24 @@ public struct TokenFile: Equatable, Sendable {
     }
 
     /// Refuses a tokenizer other than the one that made the tokens.
+    public func checkMatches(_ model: VideoTokenizer, weightsHash: String) throws { try header.checkMatches(model, weightsHash: weightsHash) }
+}
+
+extension TokenFile.Header {
+    /// Refuses a tokenizer other than the one that made the tokens.
     public func checkMatches(_ model: VideoTokenizer, weightsHash: String) throws {
-        let made = header.tokenizer
+        let made = tokenizer
         guard made.config == model.config, made.weights == weightsHash else {
             throw TokenFileError("these tokens were made by tokenizer '\(made.name)' (weights \(made.weights.prefix(12))), not by '\(model.config.name)' (weights \(weightsHash.prefix(12))): decode them with the checkpoint that encoded them")
         }
     }
+}
+
+extension TokenFile {
 
     // MARK: packing
 
-    static func pack(_ ids: [Int64], bits: Int) -> Data {
+    public static func pack(_ ids: [Int64], bits: Int) -> Data {
         var out = [UInt8](repeating: 0, count: (ids.count * bits + 7) / 8)
         var position = 0
         for id in ids {
@@ -262,23 +241,4 @@ public struct TokenFile: Equatable, Sendable {
         }
         return ids
     }
-}
-
-private func append<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {
-    withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
-}
-
-private func read16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) | UInt16(b[at + 1]) << 8 }
-private func read32(_ b: [UInt8], _ at: Int) -> UInt32 {
-    UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
-}
-
-/// CRC-32 (IEEE 802.3, reflected, as zlib's crc32).
-func crc32(_ data: Data) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in data {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
-    }
-    return ~crc
 }

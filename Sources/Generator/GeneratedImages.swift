@@ -68,25 +68,34 @@ public struct GeneratorCheckpoint {
         (metadata["data"] == "fashion-mnist" || metadata["data"] == "mnist") && metadata["pad"] == "true" ? 28 : nil
     }
 
-    public init(_ url: URL, tokenizer tokenizerPath: String? = nil, device: Device = .cpu) throws {
+    /// The masked transformer of a generator file and the file's metadata, without its tokenizer.
+    public static func model(_ url: URL, device: Device = .cpu) throws -> (model: MaskedTransformer, metadata: [String: String]) {
         guard FileManager.default.fileExists(atPath: url.path) else { throw GeneratorError("\(url.path): no such generator checkpoint") }
         let file = try SafeTensors.read(url)
         guard file.metadata["magvit.format"] == "generator-v1", let json = file.metadata["generator_config"] else {
             throw GeneratorError("\(url.path) is not a Magvit generator (train one with `magvit train-generator`)")
         }
-        let config = try JSONDecoder().decode(GeneratorConfig.self, from: Data(json.utf8))
+        let config: GeneratorConfig
+        do { config = try JSONDecoder().decode(GeneratorConfig.self, from: Data(json.utf8)) } catch {
+            throw GeneratorError("\(url.path): its generator_config is not valid: \(error)")
+        }
         let model = try MaskedTransformer(config: config, device: device)
         try model.store.load(file.tensors)
-        guard let path = tokenizerPath ?? file.metadata["tokenizer"] else { throw GeneratorError("\(url.path) names no tokenizer; pass --tokenizer") }
+        return (model, file.metadata)
+    }
+
+    public init(_ url: URL, tokenizer tokenizerPath: String? = nil, device: Device = .cpu) throws {
+        let (model, metadata) = try Self.model(url, device: device)
+        guard let path = tokenizerPath ?? metadata["tokenizer"] else { throw GeneratorError("\(url.path) names no tokenizer; pass --tokenizer") }
         guard FileManager.default.fileExists(atPath: path) else {
             throw GeneratorError("the tokenizer \(path) of \(url.lastPathComponent) is missing; pass --tokenizer with the same weights")
         }
         let tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: path), device: device)
-        if let expected = file.metadata["tokenizer_hash"], try tokenizer.weightsHash() != expected {
+        if let expected = metadata["tokenizer_hash"], try tokenizer.weightsHash() != expected {
             throw GeneratorError("\(path) is not the tokenizer \(url.lastPathComponent) was trained on (weights hash differs)")
         }
         self.model = model
         self.tokenizer = tokenizer
-        metadata = file.metadata
+        self.metadata = metadata
     }
 }

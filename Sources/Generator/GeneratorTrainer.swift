@@ -49,7 +49,9 @@ public final class GeneratorTrainer: Trainer {
         if config.run.threads > 0 { Torch.threads = config.run.threads }
         tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
         let classes: Int
-        if TokenData.applies(config.data.kind) {
+        if config.data.kind == .tokenTiles {
+            (data, classes) = (nil, 0)
+        } else if TokenData.applies(config.data.kind) {
             data = try TokenData.heldOut(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
             classes = try TokenData.classes(config.data)
         } else {
@@ -89,6 +91,12 @@ public final class GeneratorTrainer: Trainer {
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
+        if config.data.kind == .tokenTiles {
+            tokens = try TokenTiles.load(config.data, grid: config.generator.grid, tokenizerWeights: tokenizer.weightsHash())
+            labels = try Tensor.zeros([tokens!.size(0)], dtype: .int64)
+            log.say("cut \(tokens!.size(0)) tiles of \(config.generator.grid) tokens from \(config.data.train.count) token files")
+            return
+        }
         if TokenData.applies(config.data.kind) {
             let dataset = try TokenData.prepare(config.data, tokenizer: tokenizer, grid: config.generator.grid, folder: folder.url, device: device, log: log)
             let all = try dataset.allTokens()

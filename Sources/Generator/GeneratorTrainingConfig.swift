@@ -60,8 +60,10 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         let latent = [g.t, g.h, g.w]
         if given["grid"] == nil { config.generator.grid = latent }
         if given["classes"] == nil, TokenData.applies(config.data.kind) { config.generator.classes = try TokenData.classes(config.data) }
-        guard config.generator.vocabularyBits == bits, config.generator.grid == latent else {
-            throw ConfigError("\(name): generator.vocabularyBits \(config.generator.vocabularyBits) and grid \(config.generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)")
+        // Tiles of whole frames may be any size; everything else is one clip of the tokenizer's.
+        let gridFits = config.data.kind == .tokenTiles ? config.generator.grid.first == latent[0] : config.generator.grid == latent
+        guard config.generator.vocabularyBits == bits, gridFits else {
+            throw ConfigError("\(name): generator.vocabularyBits \(config.generator.vocabularyBits) and grid \(config.generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)\(config.data.kind == .tokenTiles ? " (token tiles: its \(latent[0]) latent frames)" : "")")
         }
         do { try config.generator.validate() } catch { throw ConfigError("\(name): generator: \(error)") }
         try config.validate()
@@ -73,7 +75,7 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         try run.validate()
         try optimizer.validate()
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
-        if !TokenData.applies(data.kind) { try DataSources.requireKnown(data.kind) }
+        if !TokenData.applies(data.kind), data.kind != .tokenTiles { try DataSources.requireKnown(data.kind) }
         try require(generator.classes == 0 || data.kind != .movingDigits, "generator.classes must be 0 for moving digits (they have no labels)")
         try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),

@@ -4,7 +4,9 @@
 // accepts the input or throws; a crash ends the process (the case being run is printed first with
 // `trace`), so "crashes: 0" means the campaign finished.
 import Codec
+import Compression
 import Foundation
+import Generator
 import Harness
 import NN
 import Tokenizer
@@ -19,6 +21,8 @@ public enum InputKind: String, CaseIterable, Sendable {
     case mnistPickle = "mnist-pickle"
     /// Media files through ffmpeg (VideoReader: probe and frames).
     case media
+    /// Compressed streams (.mgvc) decompressed under a tiny masked-transformer prior or the adaptive one.
+    case compressedStream = "compressed-stream"
 }
 
 public struct CampaignReport: Sendable {
@@ -26,13 +30,14 @@ public struct CampaignReport: Sendable {
     public var cases = 0
     public var accepted = 0
     public var refused = 0
-    /// The slowest case, in seconds.
+    /// The slowest case, in seconds, and what it was.
     public var slowest = 0.0
+    public var slowestCase = ""
     /// Refusal messages by their first words, to see what was exercised.
     public var messages: [String: Int] = [:]
 
     public var summary: String {
-        String(format: "%@: %d cases, %d refused cleanly, %d accepted, crashes 0, slowest case %.3f s", kind.rawValue, cases, refused, accepted, slowest)
+        String(format: "%@: %d cases, %d refused cleanly, %d accepted, crashes 0, slowest case %.3f s (%@)", kind.rawValue, cases, refused, accepted, slowest, slowestCase)
     }
 }
 
@@ -57,7 +62,8 @@ public enum Campaign {
                 let words = "\(error)".split(separator: " ").prefix(3).joined(separator: " ")
                 report.messages[words, default: 0] += 1
             }
-            report.slowest = Swift.max(report.slowest, Date().timeIntervalSince(started))
+            let seconds = Date().timeIntervalSince(started)
+            if seconds > report.slowest { (report.slowest, report.slowestCase) = (seconds, "case \(i): \(what)") }
             report.cases += 1
         }
         return report
@@ -105,6 +111,9 @@ public enum Campaign {
             let data = try Data(contentsOf: url)
             let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
             return .bytes(data, header: try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+        case .compressedStream:
+            let data = try compressedStream()
+            return .bytes(data, header: try JSONSerialization.jsonObject(with: Framing.sections(of: data)!.headerJSON) as? [String: Any])
         case .mnistPickle: return .bytes(mnistPickle(), header: nil)
         case .media: return .bytes(y4m(), header: nil)
         case .idx:
@@ -123,6 +132,14 @@ public enum Campaign {
         case (.idx, .bytes(let data, _)): _ = try IDX.parse([UInt8](data), name: "fuzz-idx")
         case (.config, .text(let text)): _ = try TrainingConfig.parse(text, name: "fuzz.yaml")
         case (.mnistPickle, .bytes(let data, _)): _ = try MNISTPickle.parse([UInt8](data), name: "fuzz.pkl")
+        case (.compressedStream, .bytes(let data, _)):
+            let stream = try CompressedStream(decoding: data)
+            let bits = stream.header.tokens.bits
+            // The same payload through the adaptive decoder too (it must only throw or decode).
+            var adaptive = stream.header
+            (adaptive.prior, adaptive.sentGroups) = (AdaptivePrior(bits: bits).identity, adaptive.groups)
+            _ = try? TokenCompressor.decompress(CompressedStream(header: adaptive, payload: stream.payload), prior: AdaptivePrior(bits: bits))
+            _ = try TokenCompressor.decompress(stream, prior: try campaignPrior())
         case (.media, .file(let data, let name)): try readMedia(data, name: name)
         case (.checkpoint, .bytes(let data, _)):
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-campaign-\(getpid())-case.safetensors")
@@ -209,6 +226,10 @@ public enum Campaign {
     /// The format's framing around `header` (or the existing header) with valid lengths and checksums.
     static func reframe(_ data: Data, kind: InputKind, header: [String: Any]?) -> Data {
         switch kind {
+        case .compressedStream:
+            guard let (json, payload) = Framing.sections(of: data) else { return data }
+            let edited = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? json
+            return Framing.frame(magic: CompressedStream.magic, version: CompressedStream.version, flags: 0, headerJSON: edited, payload: payload)
         case .tokenFile:
             guard let (json, payload) = TokenFile.sections(of: data) else { return data }
             let edited = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? json

@@ -2,8 +2,12 @@
 // structure-aware cases that rewrite an array's shape to edge values) and media files read through
 // ffmpeg (a y4m clip with its header fields set to edge values, truncations, bit flips, and odd
 // forms: empty, a folder, 1×1, odd sizes, 10-bit, audio only, a path with spaces and non-ASCII).
+import Codec
+import Compression
 import Foundation
+import Generator
 import Media
+import Tokenizer
 import Torch
 import Training
 
@@ -115,5 +119,31 @@ extension Campaign {
         if let bytes { try bytes.write(to: url) } else { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
         let reader = try VideoReader(path: url.path, options: ReadOptions(maxFrames: 64))
         _ = try reader.readAll()
+    }
+}
+
+extension Campaign {
+    /// The prior of the compressed-stream kind: a tiny masked transformer with fixed weights, so every
+    /// case (and the base stream) sees the same model.
+    static func campaignPrior() throws -> MaskedPrior {
+        var config = GeneratorConfig()
+        config.vocabularyBits = 8; config.factorBits = [3, 5]; config.grid = [3, 4, 4]
+        config.width = 16; config.depth = 1; config.heads = 2
+        Torch.manualSeed(3)
+        return try MaskedPrior(model: MaskedTransformer(config: config), name: "campaign-prior")
+    }
+
+    /// A stream of a 5×6 grid of 8-bit tokens in two clips (3 and 2 latent frames), 2 of 4 groups sent
+    /// under the campaign's prior.
+    static func compressedStream() throws -> Data {
+        var config = TokenizerConfig.tiny
+        config.quantizer = QuantizerConfig(kind: .lfq, bits: 8)
+        let header = TokenFile.Header(
+            tokenizer: .init(name: "tiny", config: config, weights: String(repeating: "ab", count: 32)), bits: 8, t: 5, h: 5, w: 6,
+            chunks: [.init(frames: 1 + 2 * config.temporalFactor, latentFrames: 3), .init(frames: 1 + config.temporalFactor, latentFrames: 2)],
+            source: .init(file: "clip.mp4", width: 40, height: 30, frameRateNumerator: 25, frameRateDenominator: 1,
+                          tokenizedWidth: 6 * config.spatialFactor, tokenizedHeight: 5 * config.spatialFactor))
+        let file = try TokenFile(header: header, ids: (0..<150).map { Int64(($0 / 3) % 40) })
+        return try TokenCompressor.compress(file, prior: campaignPrior(), groups: 4, sentGroups: 2).stream.encoded()
     }
 }

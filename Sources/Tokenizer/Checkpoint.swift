@@ -56,11 +56,17 @@ extension VideoTokenizer {
         return model
     }
 
-    /// SHA-256 over every tensor's name, dtype, shape and bytes in name order (hex). Two tokenizers
-    /// with the same hash produce the same tokens.
+    /// SHA-256 of the weights (`ParameterStore.weightsHash`). Two tokenizers with the same hash
+    /// produce the same tokens.
+    public func weightsHash() throws -> String { try store.weightsHash() }
+}
+
+extension ParameterStore {
+    /// SHA-256 over every tensor's name, dtype, shape and bytes in name order (hex): the identity of a
+    /// model's weights that token files and compressed streams record.
     public func weightsHash() throws -> String {
         var hasher = SHA256()
-        for (name, tensor) in store.tensors.sorted(by: { $0.name < $1.name }) {
+        for (name, tensor) in tensors.sorted(by: { $0.name < $1.name }) {
             hasher.update(data: Data("\(name)|\(tensor.dtype)|\(tensor.shape)|".utf8))
             hasher.update(data: try tensor.bytes())
         }

@@ -49,12 +49,7 @@ struct Decode: ParsableCommand {
     func run() throws {
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
         _ = try VideoFormat(path: output)
-        let h = file.header
-        let size = "\(h.frames) frames of \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)"
-        guard allowLarge || h.outputPixels <= maxPixels else {
-            throw ValidationError("\(input) decodes to \(size) (\(h.outputPixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
-        }
-        FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(h.outputPixels) / 1e6)) megapixels)\n".utf8))
+        try checkOutputSize(file.header, input: input, maxPixels: maxPixels, allowLarge: allowLarge)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "decode")

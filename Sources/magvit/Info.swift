@@ -1,6 +1,7 @@
 // `magvit info FILE`: what a token file, checkpoint or media file holds.
 import ArgumentParser
 import Codec
+import Compression
 import Foundation
 import Media
 import NN
@@ -10,7 +11,7 @@ import Torch
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Describe a token file, a checkpoint or a video/image file.")
 
-    @Argument(help: "A .mgvt token file, a .safetensors checkpoint, or any media file.")
+    @Argument(help: "A .mgvt token file, a .mgvc compressed stream, a .safetensors checkpoint, or any media file.")
     var file: String
 
     func run() throws {
@@ -28,6 +29,18 @@ struct Info: ParsableCommand {
             let bytes = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
             let pixels = h.outputPixels
             print(String(format: "  size        %d bytes, %.4f bits per pixel", bytes, Double(bytes * 8) / Double(max(pixels, 1))))
+        } else if head.map(Array.init) == CompressedStream.magic || url.pathExtension.lowercased() == "mgvc" {
+            let stream = try CompressedStream(contentsOf: url)
+            let s = stream.header, h = s.tokens
+            let bytes = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
+            print("compressed stream \(file)")
+            print("  tokenizer   \(h.tokenizer.name) (weights \(h.tokenizer.weights.prefix(16))...)")
+            print("  prior       \(s.prior.name ?? s.prior.kind) (\(s.prior.kind), factors \(s.prior.factorBits)\(s.prior.weights.map { ", weights \($0.prefix(16))..." } ?? ""))")
+            print("  tokens      \(h.t)x\(h.h)x\(h.w) of \(h.bits) bits, \(h.chunks.count) clips; \(s.sentGroups) of \(s.groups) groups sent")
+            print("  frames      \(h.frames) at \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight), \(h.source.frameRateNumerator)/\(h.source.frameRateDenominator) fps")
+            print("  source      \(h.source.file), \(h.source.width)x\(h.source.height)")
+            print(String(format: "  size        %d bytes, %.4f bits per pixel, %.2f bits per token (raw %d)", bytes, stream.bitsPerPixel(fileBytes: bytes),
+                         Double(stream.payload.count * 8) / Double(h.t * h.h * h.w), h.bits))
         } else if url.pathExtension == "safetensors" {
             let contents = try SafeTensors.read(url)
             if contents.metadata["magvit.config"] != nil {

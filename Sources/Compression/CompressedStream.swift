@@ -1,0 +1,87 @@
+// The compressed stream (.mgvc): a video's tokens entropy-coded under a prior, with everything needed
+// to decode them and to refuse models that did not make them. Framing as the token file's (`Framing`,
+// magic "MAGVITCS"); the header is JSON (`Header`), the payload one range-coded stream over every
+// clip in order. Documented in docs/codec.md.
+import Codec
+import Foundation
+import Torch
+
+public struct CompressedStream: Sendable, Equatable {
+    public static let magic = Array("MAGVITCS".utf8)
+    public static let version: UInt16 = 1
+
+    public struct Header: Codable, Equatable, Sendable {
+        /// The grid, the clips, the source and the tokenizer's identity: the token file's header.
+        public var tokens: TokenFile.Header
+        /// The entropy model (or the adaptive baseline) the ids were coded under.
+        public var prior: PriorIdentity
+        /// The coding schedule's groups, and how many of them the stream carries (the rest the
+        /// decoder fills with the prior's most probable ids).
+        public var groups: Int
+        public var sentGroups: Int
+        /// CRC-32 of the decoded ids, packed as in a token file: a decoder whose model computes
+        /// different probabilities (another device or thread count) finds out here.
+        public var idsCRC: UInt32
+
+        public func validate() throws {
+            func require(_ ok: Bool, _ message: @autoclosure () -> String) throws { if !ok { throw CompressionError(message()) } }
+            do { try tokens.validate() } catch let e as TokenFileError { throw CompressionError("tokens: \(e.message)") }
+            try require(CodingSchedule.allowedGroups.contains(groups), "groups must be one of \(CodingSchedule.allowedGroups), found \(groups)")
+            try require((1...groups).contains(sentGroups), "sentGroups must be 1...\(groups), found \(sentGroups)")
+            let bits = prior.factorBits
+            try require(!bits.isEmpty && bits.count <= 30 && bits.allSatisfy { (1...16).contains($0) } && bits.reduce(0, +) == tokens.bits,
+                        "prior.factorBits must be 1...16 each and add up to the tokens' \(tokens.bits) bits, found \(bits)")
+            switch prior.kind {
+            case PriorIdentity.adaptiveKind:
+                try require(bits == AdaptivePrior.factorBits(forBits: tokens.bits),
+                            "the adaptive prior splits \(tokens.bits) bits as \(AdaptivePrior.factorBits(forBits: tokens.bits)), found \(bits)")
+                try require(sentGroups == groups, "an adaptive stream carries every group (sentGroups \(sentGroups) of \(groups))")
+            case PriorIdentity.maskedKind:
+                try require(prior.name != nil && prior.weights != nil, "a masked-transformer prior needs its name and weights hash")
+            default:
+                throw CompressionError("prior.kind must be '\(PriorIdentity.adaptiveKind)' or '\(PriorIdentity.maskedKind)', found '\(prior.kind)'")
+            }
+        }
+    }
+
+    public var header: Header
+    public var payload: [UInt8]
+
+    public init(header: Header, payload: [UInt8]) throws {
+        try header.validate()
+        (self.header, self.payload) = (header, payload)
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Framing.frame(magic: Self.magic, version: Self.version, flags: 0, headerJSON: try encoder.encode(header), payload: Data(payload))
+    }
+
+    public init(decoding data: Data) throws {
+        let (json, payload) = try Framing.open(data, magic: Self.magic, version: Self.version, what: "compressed stream", error: CompressionError.init)
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: json)
+        } catch {
+            throw CompressionError("compressed stream header is not valid: \(error)")
+        }
+        try self.init(header: header, payload: [UInt8](payload))
+    }
+
+    /// Bits per pixel of the decoded video: the whole file's bits over frames × width × height.
+    public func bitsPerPixel(fileBytes: Int) -> Double {
+        Double(fileBytes * 8) / Double(header.tokens.outputPixels)
+    }
+
+    public func write(to url: URL) throws { try OutputFiles.write(try encoded(), to: url) }
+
+    public init(contentsOf url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CompressionError("\(url.path): no such file") }
+        do {
+            try self.init(decoding: try Data(contentsOf: url))
+        } catch let error as CompressionError {
+            throw CompressionError("\(url.path): \(error.description)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// `data.kind: token-tiles`: token files of whole frames (`magvit encode`), cut into tiles of the
+// generator's grid, overlapping by half a tile. The codec prior's training data: the tokens of real
+// frames at their own size, as the codec sees them (tiles of a whole-frame encoding, not encodings of
+// crops, whose borders the tokenizer's padding changes). Only clips of the grid's latent frames are used.
+import Codec
+import Foundation
+import Harness
+import Torch
+import Training
+
+extension DataKind {
+    public static let tokenTiles: DataKind = "token-tiles"
+}
+
+enum TokenTiles {
+    /// Tile origins along a side: every half tile, and the last one ending at the edge.
+    static func origins(_ length: Int, tile: Int) -> [Int] {
+        guard length > tile else { return [0] }
+        let step = Swift.max(1, tile / 2)
+        var origins = Array(stride(from: 0, through: length - tile, by: step))
+        if origins.last != length - tile { origins.append(length - tile) }
+        return origins
+    }
+
+    /// (N, T·H·W) int64 tiles of the token files of `data.train`, made by the tokenizer of `weights`.
+    static func load(_ data: DataConfig, grid: [Int], tokenizerWeights: String) throws -> Tensor {
+        guard !data.train.isEmpty else { throw ConfigError("data.train must list token files (.mgvt, made by magvit encode)") }
+        let (tt, th, tw) = (grid[0], grid[1], grid[2])
+        var tiles: [Int64] = []
+        var count = 0
+        for path in data.train {
+            let file: TokenFile
+            do { file = try TokenFile(contentsOf: URL(fileURLWithPath: path)) } catch { throw ConfigError("data.train: \(error)") }
+            let h = file.header
+            guard h.tokenizer.weights == tokenizerWeights else {
+                throw ConfigError("data.train: \(path) was made by another tokenizer (weights \(h.tokenizer.weights.prefix(12)))")
+            }
+            guard h.h >= th, h.w >= tw else { throw ConfigError("data.train: \(path) has a \(h.h)x\(h.w) token grid, smaller than the tiles' \(th)x\(tw)") }
+            var first = 0
+            for chunk in h.chunks {
+                defer { first += chunk.latentFrames }
+                guard chunk.latentFrames == tt else { continue }
+                for oy in origins(h.h, tile: th) {
+                    for ox in origins(h.w, tile: tw) {
+                        for f in 0..<tt {
+                            for y in 0..<th {
+                                let row = ((first + f) * h.h + oy + y) * h.w + ox
+                                tiles += file.ids[row..<(row + tw)]
+                            }
+                        }
+                        count += 1
+                    }
+                }
+            }
+        }
+        guard count > 0 else { throw ConfigError("data.train: no clip of \(tt) latent frames in the token files") }
+        return try Tensor(tiles, shape: [count, tt * th * tw])
+    }
+}

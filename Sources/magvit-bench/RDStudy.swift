@@ -1,0 +1,151 @@
+// `magvit-bench rd-study`: Magvit's codec against x264, x265, SVT-AV1 and VVC (vvenc) on the same
+// pixels. For each clip and operating point: the real size of the coded file in bits per pixel, PSNR
+// (RGB and Y), SSIM, MS-SSIM, LPIPS against the reference as decoded by each codec's own decoder,
+// FVD pooled over the clips' 16-frame windows, and encode and decode time. Magvit's points are the
+// groups of its coding schedule sent (the rest filled by the prior); the others' are quality settings.
+// Writes study.json; scripts/rd-plot.py draws the curves and the Bjøntegaard-delta rates.
+import ArgumentParser
+import Codec
+import Compression
+import Evaluation
+import Foundation
+import Media
+import Tokenizer
+import Torch
+
+struct RDStudy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rd-study",
+        abstract: "Rate-distortion study of the Magvit codec against x264, x265, SVT-AV1 and VVC on held-out clips (scripts/rd-study.sh).")
+
+    @Option(parsing: .upToNextOption, help: "Reference clips (.y4m, yuv420p; sides multiples of the tokenizer's spatial factor).") var clips: [String]
+    @Option(help: "Output folder (coded files, decoded videos, study.json).") var output: String
+    @Option(help: "Tokenizer checkpoint.") var checkpoint = "models/default-tokenizer.safetensors"
+    @Option(help: "Entropy model (generator checkpoint) of the codec.") var prior: String
+    @Option(help: "ffmpeg with libx264, libx265 and libsvtav1.") var ffmpeg = "/usr/bin/ffmpeg"
+    @Option(name: .customLong("vvc-ffmpeg"), help: "ffmpeg with libvvenc and a VVC decoder (imageio-ffmpeg's static build); none: leave VVC out.") var vvcFFmpeg: String?
+    @Option(parsing: .upToNextOption, help: "Magvit points as GROUPS:KEEP.") var magvitPoints = ["4:4", "4:3", "4:2", "4:1", "16:2", "16:1"]
+    @Option(parsing: .upToNextOption, help: "x264 CRF values.") var x264 = [30, 36, 42, 47, 51]
+    @Option(parsing: .upToNextOption, help: "x265 CRF values.") var x265 = [30, 36, 42, 47, 51]
+    @Option(parsing: .upToNextOption, help: "SVT-AV1 CRF values.") var svtav1 = [40, 48, 54, 59, 63]
+    @Option(parsing: .upToNextOption, help: "vvenc QP values.") var vvenc = [32, 38, 44, 50, 56, 63]
+    @OptionGroup var device: DeviceOption
+
+    struct Row: Codable {
+        var clip: String, codec: String, setting: String
+        var bytes: Int, bpp: Double
+        var scores: VideoComparison.Scores
+        var encodeSeconds: Double, decodeSeconds: Double
+        /// Magvit only: bits per token of the payload, and of the same ids under the adaptive baseline.
+        var bitsPerToken: Double?
+        var baselineBitsPerToken: Double?
+    }
+
+    func run() throws {
+        let device = try self.device.resolved()
+        let out = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: checkpoint), device: device)
+        let codec = try VideoCodec(model: tokenizer)
+        let model = try MaskedPrior(contentsOf: URL(fileURLWithPath: prior), tokenizerWeights: codec.weightsHash, bits: tokenizer.config.quantizer.bits, device: device)
+        let comparison = try VideoComparison(device: device)
+        var rows: [Row] = []
+        var windows: [String: [(Tensor, Tensor)]] = [:]  // "codec setting" → FVD windows of every clip
+        func record(_ row: Row, _ result: VideoComparison.Result) {
+            rows.append(row)
+            windows["\(row.codec) \(row.setting)", default: []] += result.windows
+            let s = row.scores
+            say(String(format: "%@ %@ %@: %.4f bpp, PSNR %.2f (Y %.2f), SSIM %.4f, MS-SSIM %@, LPIPS %.4f, encode %.2f s, decode %.2f s",
+                         row.clip, row.codec, row.setting, row.bpp, s.psnr, s.psnrY, s.ssim, s.msSSIM.map { String(format: "%.4f", $0) } ?? "-",
+                         s.lpips ?? .nan, row.encodeSeconds, row.decodeSeconds))
+        }
+        for clip in clips {
+            let name = URL(fileURLWithPath: clip).deletingPathExtension().lastPathComponent
+            let folder = out.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let info = try VideoInfo(probing: clip)
+            // Magvit: the tokens once, then each point's stream.
+            var start = now()
+            let tokens = try codec.encode(path: clip)
+            let tokenSeconds = now() - start
+            let pixels = Double(tokens.header.outputPixels)
+            let baseline = try TokenCompressor.compress(tokens, prior: AdaptivePrior(bits: tokens.header.bits)).stream
+            for point in magvitPoints {
+                let parts = point.split(separator: ":").compactMap { Int($0) }
+                guard parts.count == 2 else { throw ValidationError("--magvit-points: expected GROUPS:KEEP, got \(point)") }
+                start = now()
+                let stream = try TokenCompressor.compress(tokens, prior: model, groups: parts[0], sentGroups: parts[1]).stream
+                let encodeSeconds = tokenSeconds + now() - start
+                let file = folder.appendingPathComponent("magvit-\(parts[0])-\(parts[1]).mgvc")
+                let data = try stream.encoded()
+                try data.write(to: file)
+                let decoded = folder.appendingPathComponent("magvit-\(parts[0])-\(parts[1])")
+                try? FileManager.default.removeItem(at: decoded)
+                start = now()
+                let back = try TokenCompressor.decompress(try CompressedStream(decoding: Data(contentsOf: file)), prior: model)
+                try codec.decode(back, to: decoded.path)
+                let decodeSeconds = now() - start
+                let result = try comparison.compare(reference: clip, distorted: decoded.path)
+                let count = Double(tokens.ids.count)
+                record(Row(clip: name, codec: "magvit", setting: "\(parts[1])/\(parts[0]) groups", bytes: data.count, bpp: Double(data.count * 8) / pixels,
+                           scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
+                           bitsPerToken: Double(stream.payload.count * 8) / count, baselineBitsPerToken: Double(baseline.payload.count * 8) / count), result)
+            }
+            // The standard codecs, each decoded by its own ffmpeg into a y4m of its 8-bit output.
+            var codecs: [(name: String, ffmpeg: String, ext: String, settings: [Int], arguments: (Int) -> [String])] = [
+                ("x264", ffmpeg, "264", x264, { ["-c:v", "libx264", "-preset", "medium", "-crf", "\($0)", "-pix_fmt", "yuv420p"] }),
+                ("x265", ffmpeg, "265", x265, { ["-c:v", "libx265", "-preset", "medium", "-crf", "\($0)", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p"] }),
+                ("svt-av1", ffmpeg, "ivf", svtav1, { ["-c:v", "libsvtav1", "-preset", "6", "-crf", "\($0)", "-pix_fmt", "yuv420p"] }),
+            ]
+            if let vvcFFmpeg {
+                codecs.append(("vvc", vvcFFmpeg, "266", vvenc, { ["-c:v", "libvvenc", "-preset", "faster", "-qp", "\($0)", "-pix_fmt", "yuv420p10le"] }))
+            }
+            for c in codecs {
+                for setting in c.settings {
+                    let coded = folder.appendingPathComponent("\(c.name)-\(setting).\(c.ext)")
+                    let decoded = folder.appendingPathComponent("\(c.name)-\(setting).y4m")
+                    let encodeSeconds = try runFFmpeg(c.ffmpeg, ["-i", clip, "-an"] + c.arguments(setting) + [coded.path])
+                    let decodeSeconds = try runFFmpeg(c.ffmpeg, ["-i", coded.path, "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "-strict", "-1", decoded.path])
+                    let bytes = try FileManager.default.attributesOfItem(atPath: coded.path)[.size] as? Int ?? 0
+                    let result = try comparison.compare(reference: clip, distorted: decoded.path)
+                    record(Row(clip: name, codec: c.name, setting: "\(c.name == "vvc" ? "qp" : "crf") \(setting)", bytes: bytes,
+                               bpp: Double(bytes * 8) / (Double(result.scores.frames * info.width * info.height)),
+                               scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds), result)
+                    try? FileManager.default.removeItem(at: decoded)
+                }
+            }
+        }
+        var fvd: [String: Double] = [:]
+        for (key, w) in windows { fvd[key] = try VideoComparison.fvd(w) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let study: [String: Any] = [
+            "rows": try JSONSerialization.jsonObject(with: encoder.encode(rows)),
+            "fvd": fvd, "clips": clips, "tokenizer": checkpoint, "tokenizer_weights": codec.weightsHash, "prior": prior,
+            "prior_weights": model.identity.weights ?? "", "device": "\(device)",
+        ]
+        try JSONSerialization.data(withJSONObject: study, options: [.prettyPrinted, .sortedKeys]).write(to: out.appendingPathComponent("study.json"))
+        say("wrote \(out.appendingPathComponent("study.json").path)")
+    }
+
+    /// A line on standard output at once (print's buffer holds it back when the output is a file).
+    func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+    /// Runs ffmpeg quietly (overwriting), returns its wall time; a failure is an error with its output.
+    func runFFmpeg(_ executable: String, _ arguments: [String]) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-nostdin", "-y", "-v", "error"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let start = now()
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: data, as: UTF8.self))")
+        }
+        return now() - start
+    }
+}

@@ -1,0 +1,142 @@
+// `magvit compress` and `decompress`: a video (or token file) to an entropy-coded stream (.mgvc) and
+// back, under the shipped codec prior, another trained one, or the adaptive baseline.
+import ArgumentParser
+import Codec
+import Compression
+import Foundation
+import Media
+import Tokenizer
+import Torch
+
+/// The entropy model a stream is coded under.
+struct PriorOptions: ParsableArguments {
+    @Option(help: "Entropy model: a generator trained on the tokenizer's tokens (magvit train-generator). Default: the shipped codec prior when it was trained on this tokenizer, otherwise the adaptive baseline.")
+    var prior: String?
+
+    @Flag(help: "Code with adaptive frequencies (no model).")
+    var baseline = false
+
+    /// Where the shipped prior lives: $MAGVIT_PRIOR, else models/default-codec-prior.safetensors beside the default tokenizer.
+    static var defaultPrior: URL {
+        if let path = ProcessInfo.processInfo.environment["MAGVIT_PRIOR"] { return URL(fileURLWithPath: path) }
+        return ModelOptions.defaultModel.deletingLastPathComponent().appendingPathComponent("default-codec-prior.safetensors")
+    }
+
+    /// The prior for a tokenizer; `named` is the identity a stream recorded (decompression picks the
+    /// baseline or the default model by it).
+    func load(tokenizerWeights: String, bits: Int, device: Device, named: PriorIdentity? = nil) throws -> TokenPrior {
+        if baseline || named?.kind == PriorIdentity.adaptiveKind {
+            guard prior == nil else { throw ValidationError("give either --prior or --baseline, not both") }
+            return AdaptivePrior(bits: bits)
+        }
+        if let prior { return try MaskedPrior(contentsOf: URL(fileURLWithPath: prior), tokenizerWeights: tokenizerWeights, bits: bits, device: device) }
+        let url = Self.defaultPrior
+        if FileManager.default.fileExists(atPath: url.path),
+           let shipped = try? MaskedPrior(contentsOf: url, tokenizerWeights: tokenizerWeights, bits: bits, device: device) {
+            return shipped
+        }
+        if let named { throw ValidationError("this stream was coded with \(named.described); pass it with --prior") }
+        return AdaptivePrior(bits: bits)
+    }
+}
+
+struct Compress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress a video (or a .mgvt token file) into an entropy-coded stream (.mgvc).",
+        discussion: """
+        The tokens are range-coded under the codec prior in a schedule of --groups groups per clip; --keep sends only the
+        first groups and the decoder fills the rest with the prior's most probable tokens (fewer bits, less fidelity).
+        Example:  magvit compress clip.mp4 -o clip.mgvc --keep 2
+        """)
+
+    @Argument(help: "Input video or image, or a token file (.mgvt) made by the same tokenizer.")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output stream (.mgvc).")
+    var output: String
+    @Option(help: "Groups of the coding schedule per clip: 1, 4, 16 or 64.")
+    var groups = 4
+    @Option(help: "Groups to send (1...groups); default all. Below all needs an entropy model.")
+    var keep: Int?
+    @OptionGroup var priorOptions: PriorOptions
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var frames: FrameOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        if let keep, !(1...groups).contains(keep) { throw ValidationError("--keep must be 1...\(groups) (the groups), got \(keep)") }
+        let device = try runtime.apply()
+        let codec = try VideoCodec(model: model.load(device: device))
+        let file: TokenFile
+        if URL(fileURLWithPath: input).pathExtension.lowercased() == "mgvt" {
+            file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
+            try file.checkMatches(codec.model, weightsHash: codec.weightsHash)
+        } else {
+            let bar = ProgressBar(label: "encode")
+            file = try codec.encode(path: input, options: frames.readOptions(), progress: bar.update)
+            bar.done()
+        }
+        let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: file.header.bits, device: device)
+        let bar = ProgressBar(label: "compress")
+        let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: groups, sentGroups: keep) {
+            bar.update(JobProgress(frames: $0.clips, total: $0.total, seconds: $0.seconds))
+        }
+        bar.done()
+        let data = try stream.encoded()
+        try OutputFiles.write(data, to: URL(fileURLWithPath: output))
+        let tokens = file.ids.count, sent = stream.header.sentGroups
+        let same = zip(decoded, file.ids).filter { $0 == $1 }.count
+        print(String(format: "%@: %d frames, %d tokens (%d of %d groups sent), %d bytes: %.4f bits per pixel, %.2f bits per token (raw %d), %@ prior%@",
+                     output, file.frames, tokens, sent, stream.header.groups, data.count, stream.bitsPerPixel(fileBytes: data.count),
+                     Double(stream.payload.count * 8) / Double(tokens), file.header.bits, prior.identity.name ?? prior.identity.kind,
+                     sent < stream.header.groups ? String(format: "; %.1f%% of the tokens decode as encoded", 100 * Double(same) / Double(tokens)) : ""))
+    }
+}
+
+struct Decompress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decompress a stream (.mgvc) into a video (.mp4, .gif, .mkv, .y4m, a PNG folder) or a token file (.mgvt).",
+        discussion: "The tokenizer and the entropy model must be the ones that compressed it (checked by their weights hashes).")
+
+    @Argument(help: "Compressed stream (.mgvc).")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output video, PNG folder, or .mgvt token file.")
+    var output: String
+    @Option(help: "Refuse streams that decode to more pixels than this (frames × width × height) unless --allow-large.")
+    var maxPixels = 4_000_000_000
+    @Flag(help: "Decode streams larger than --max-pixels.") var allowLarge = false
+    @OptionGroup var priorOptions: PriorOptions
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
+        let tokensOut = URL(fileURLWithPath: output).pathExtension.lowercased() == "mgvt"
+        if !tokensOut { _ = try VideoFormat(path: output) }
+        try checkOutputSize(stream.header.tokens, input: input, maxPixels: maxPixels, allowLarge: allowLarge)
+        let device = try runtime.apply()
+        let codec = try VideoCodec(model: model.load(device: device))
+        let h = stream.header.tokens
+        try h.checkMatches(codec.model, weightsHash: codec.weightsHash)
+        let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: h.bits, device: device, named: stream.header.prior)
+        let bar = ProgressBar(label: "decompress")
+        let file = try TokenCompressor.decompress(stream, prior: prior) { bar.update(JobProgress(frames: $0.clips, total: $0.total, seconds: $0.seconds)) }
+        bar.done()
+        if tokensOut {
+            try file.write(to: URL(fileURLWithPath: output))
+        } else {
+            let bar = ProgressBar(label: "decode")
+            try codec.decode(file, to: output, progress: bar.update)
+            bar.done()
+        }
+        print("\(output): \(file.frames) frames \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)")
+    }
+}
+
+/// States what a decode will write, and refuses more than `maxPixels` without `allowLarge`.
+func checkOutputSize(_ h: TokenFile.Header, input: String, maxPixels: Int, allowLarge: Bool) throws {
+    let size = "\(h.frames) frames of \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)"
+    guard allowLarge || h.outputPixels <= maxPixels else {
+        throw ValidationError("\(input) decodes to \(size) (\(h.outputPixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
+    }
+    FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(h.outputPixels) / 1e6)) megapixels)\n".utf8))
+}
