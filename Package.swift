@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "Evaluation",
             dependencies: ["Codec", "Dataset", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Compression", dependencies: ["Codec", "Generator", "Tokenizer", "Media", "NN", "Torch"]),
+        .target(name: "Compression", dependencies: ["Codec", "CZlib", "Generator", "Tokenizer", "Media", "NN", "Torch"]),
         .target(name: "Classifier", dependencies: ["Harness", "Training", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",

@@ -1,9 +1,12 @@
 // The compressed stream (.mgvc): a video's tokens entropy-coded under a prior, with everything needed
 // to decode them and to refuse models that did not make them. Framing as the token file's (`Framing`,
-// magic "MAGVITCS"); the header is JSON (`Header`), the payload one range-coded stream over every
-// clip in order. Documented in docs/codec.md.
+// magic "MAGVITCS"); the header is JSON (`Header`) deflated with zlib (1.3 KB of JSON become about
+// 600 bytes, a tenth of a low-rate stream), the payload one range-coded stream over every clip in
+// order. Documented in docs/codec.md.
 import Codec
+import CZlib
 import Foundation
+import Generator
 import Torch
 
 public struct CompressedStream: Sendable, Equatable {
@@ -55,11 +58,45 @@ public struct CompressedStream: Sendable, Equatable {
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return Framing.frame(magic: Self.magic, version: Self.version, flags: 0, headerJSON: try encoder.encode(header), payload: Data(payload))
+        return Self.frame(headerJSON: try encoder.encode(header), payload: Data(payload))
+    }
+
+    /// A stream's bytes around a header's JSON (deflated here) and a payload. (Also what the fuzz
+    /// campaign frames an edited header with.)
+    public static func frame(headerJSON json: Data, payload: Data) -> Data {
+        Framing.frame(magic: magic, version: version, flags: 0, headerJSON: deflate(json), payload: payload)
+    }
+
+    /// The header JSON of a stream's bytes, checked but for the header's content.
+    public static func headerJSON(of data: Data) throws -> (json: Data, payload: Data) {
+        let (packed, payload) = try Framing.open(data, magic: magic, version: version, what: "compressed stream", error: CompressionError.init)
+        return (try inflate(packed), payload)
+    }
+
+    /// The most a header may inflate to.
+    static let maxHeaderBytes = 1 << 20
+
+    static func deflate(_ data: Data) -> Data {
+        var out = [UInt8](repeating: 0, count: Int(compressBound(uLong(data.count))))
+        var length = uLong(out.count)
+        let status = data.withUnsafeBytes { compress2(&out, &length, $0.bindMemory(to: Bytef.self).baseAddress, uLong(data.count), 9) }
+        precondition(status == Z_OK, "zlib compress2 failed (\(status))")  // only on a too small buffer, which compressBound rules out
+        return Data(out.prefix(Int(length)))
+    }
+
+    static func inflate(_ data: Data) throws -> Data {
+        var out = [UInt8](repeating: 0, count: maxHeaderBytes)
+        var length = uLong(out.count)
+        let status = data.withUnsafeBytes { uncompress(&out, &length, $0.bindMemory(to: Bytef.self).baseAddress, uLong(data.count)) }
+        switch status {
+        case Z_OK: return Data(out.prefix(Int(length)))
+        case Z_BUF_ERROR where data.count > 0: throw CompressionError("compressed stream header inflates past \(maxHeaderBytes) bytes or is cut short")
+        default: throw CompressionError("compressed stream header is not valid zlib data (error \(status))")
+        }
     }
 
     public init(decoding data: Data) throws {
-        let (json, payload) = try Framing.open(data, magic: Self.magic, version: Self.version, what: "compressed stream", error: CompressionError.init)
+        let (json, payload) = try Self.headerJSON(of: data)
         let header: Header
         do {
             header = try JSONDecoder().decode(Header.self, from: json)

@@ -8,6 +8,11 @@ import Generator
 import Tokenizer
 import Torch
 
+public struct CompressionError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// One clip's ids, t × h × w row-major; −1 where not known yet.
 public struct ClipIds: Sendable, Equatable {
     public let t: Int, h: Int, w: Int

@@ -63,6 +63,13 @@ public final class GeneratorTrainer: Trainer {
         }
         Torch.manualSeed(config.run.seed)
         model = try MaskedTransformer(config: config.generator, device: device)
+        if !config.initialWeights.isEmpty {
+            let (start, _) = try GeneratorCheckpoint.model(URL(fileURLWithPath: config.initialWeights), device: device)
+            guard start.config == config.generator else {
+                throw ConfigError("initialWeights \(config.initialWeights) is a generator of another shape than generator: (\(start.config) vs \(config.generator))")
+            }
+            try model.store.load(start.store.snapshot())
+        }
         training = try OptimizedModel(model.store, optimizer: config.optimizer, emaDecay: config.run.emaDecay)
     }
 
@@ -87,7 +94,9 @@ public final class GeneratorTrainer: Trainer {
 
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
-    public var identity: [String: String] { ["generator_config": (try? ConfigFile.json(config.generator)) ?? ""] }
+    public var identity: [String: String] {
+        ["generator_config": (try? ConfigFile.json(config.generator)) ?? "", "tokenizer_hash": (try? tokenizer.weightsHash()) ?? ""]
+    }
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
@@ -146,7 +155,7 @@ public final class GeneratorTrainer: Trainer {
         var values: [String: Double] = [:]
         for (x, c) in zip(tokens, classes) {
             let result = try context.autocast {
-                try model.maskedLoss(tokens: x, classes: config.generator.classes > 0 ? c : nil, parallel: parallel)
+                try model.maskedLoss(tokens: x, classes: config.generator.classes > 0 ? c : nil, codingMasks: config.codingMasks, parallel: parallel)
             }
             try (result.loss / k).backward()
             for (key, v) in ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction] {

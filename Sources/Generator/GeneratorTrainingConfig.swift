@@ -29,6 +29,11 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
     /// Also score frame prediction by FVD (I3D on the whole clips, against the real ones; needs the
     /// I3D weights that scripts/setup.sh converts).
     public var predictionFVD = false
+    /// Masks shaped by the codec's coding schedule for this fraction of the examples (codec priors,
+    /// docs/codec.md).
+    public var codingMasks = CodingMasks()
+    /// A generator file whose weights start the run (a warm start; a resumed run continues from its checkpoint).
+    public var initialWeights = ""
 
     public init() {
         optimizer.learningRate = 1e-3
@@ -78,6 +83,9 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         if !TokenData.applies(data.kind), data.kind != .tokenTiles { try DataSources.requireKnown(data.kind) }
         try require(generator.classes == 0 || data.kind != .movingDigits, "generator.classes must be 0 for moving digits (they have no labels)")
         try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
+        try require((0...1).contains(codingMasks.fraction) && CodingSchedule.allowedGroups.contains(codingMasks.groups),
+                    "codingMasks.fraction must be in [0, 1] and codingMasks.groups one of \(CodingSchedule.allowedGroups)")
+        try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks need generator.conditionFrames 0")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
     }

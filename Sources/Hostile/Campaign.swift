@@ -113,7 +113,7 @@ public enum Campaign {
             return .bytes(data, header: try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
         case .compressedStream:
             let data = try compressedStream()
-            return .bytes(data, header: try JSONSerialization.jsonObject(with: Framing.sections(of: data)!.headerJSON) as? [String: Any])
+            return .bytes(data, header: try JSONSerialization.jsonObject(with: CompressedStream.headerJSON(of: data).json) as? [String: Any])
         case .mnistPickle: return .bytes(mnistPickle(), header: nil)
         case .media: return .bytes(y4m(), header: nil)
         case .idx:
@@ -227,9 +227,12 @@ public enum Campaign {
     static func reframe(_ data: Data, kind: InputKind, header: [String: Any]?) -> Data {
         switch kind {
         case .compressedStream:
-            guard let (json, payload) = Framing.sections(of: data) else { return data }
-            let edited = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? json
-            return Framing.frame(magic: CompressedStream.magic, version: CompressedStream.version, flags: 0, headerJSON: edited, payload: payload)
+            // An edited header is deflated and framed; flipped bytes keep the (deflated) header they hit.
+            guard let (packed, payload) = Framing.sections(of: data) else { return data }
+            guard let header, let json = try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]) else {
+                return Framing.frame(magic: CompressedStream.magic, version: CompressedStream.version, flags: 0, headerJSON: packed, payload: payload)
+            }
+            return CompressedStream.frame(headerJSON: json, payload: payload)
         case .tokenFile:
             guard let (json, payload) = TokenFile.sections(of: data) else { return data }
             let edited = header.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) } ?? json

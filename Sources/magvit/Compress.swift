@@ -76,11 +76,9 @@ struct Compress: ParsableCommand {
             bar.done()
         }
         let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: file.header.bits, device: device)
-        let bar = ProgressBar(label: "compress")
-        let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: groups, sentGroups: keep) {
-            bar.update(JobProgress(frames: $0.clips, total: $0.total, seconds: $0.seconds))
-        }
-        bar.done()
+        let lines = ProgressLines(label: "compress", every: 10)
+        let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: groups, sentGroups: keep) { lines.update($0) }
+        lines.done()
         let data = try stream.encoded()
         try OutputFiles.write(data, to: URL(fileURLWithPath: output))
         let tokens = file.ids.count, sent = stream.header.sentGroups
@@ -118,9 +116,9 @@ struct Decompress: ParsableCommand {
         let h = stream.header.tokens
         try h.checkMatches(codec.model, weightsHash: codec.weightsHash)
         let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: h.bits, device: device, named: stream.header.prior)
-        let bar = ProgressBar(label: "decompress")
-        let file = try TokenCompressor.decompress(stream, prior: prior) { bar.update(JobProgress(frames: $0.clips, total: $0.total, seconds: $0.seconds)) }
-        bar.done()
+        let lines = ProgressLines(label: "decompress", every: 10)
+        let file = try TokenCompressor.decompress(stream, prior: prior) { lines.update($0) }
+        lines.done()
         if tokensOut {
             try file.write(to: URL(fileURLWithPath: output))
         } else {
@@ -129,6 +127,15 @@ struct Decompress: ParsableCommand {
             bar.done()
         }
         print("\(output): \(file.frames) frames \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)")
+    }
+}
+
+extension ProgressLines {
+    /// Clips of a (de)compression.
+    func update(_ p: CompressionProgress) {
+        let rate = p.seconds > 0 ? Double(p.clips) / p.seconds : 0
+        update(done: p.clips, total: p.total, unit: "clips", detail: String(format: "%.2f clips/s", rate),
+               eta: rate > 0 ? Double(p.total - p.clips) / rate : nil)
     }
 }
 

@@ -1,8 +1,9 @@
-// The order in which a clip's tokens are coded: S groups (1, 4, 16 or 64), each a spatial phase of
-// an n×n block (n = √S) in the order of a Bayer matrix, so the first groups are evenly spread coarse
-// grids and each later one fills between them. Steps run group by group and, within a group, frame by
-// frame: a step is coded given every earlier group in all frames and its own group in earlier
-// frames. Sending only the first k groups leaves an evenly thinned clip for the decoder to fill.
+// The order in which the codec (Compression) codes a clip's tokens: S groups (1, 4, 16 or 64), each a
+// spatial phase of an n×n block (n = √S) in the order of a Bayer matrix, so the first groups are
+// evenly spread coarse grids and each later one fills between them. Steps run group by group and,
+// within a group, frame by frame: a step is coded given every earlier group in all frames and its
+// own group in earlier frames. Sending only the first k groups leaves an evenly thinned clip for the
+// decoder to fill. Here because the generator also trains on masks shaped by it (codingMasks).
 public struct CodingSchedule: Sendable, Equatable {
     public static let allowedGroups = [1, 4, 16, 64]
     public let groups: Int
@@ -11,7 +12,7 @@ public struct CodingSchedule: Sendable, Equatable {
 
     public init(groups: Int) throws {
         guard Self.allowedGroups.contains(groups) else {
-            throw CompressionError("the schedule's groups must be one of \(Self.allowedGroups), got \(groups)")
+            throw GeneratorError("the coding schedule's groups must be one of \(Self.allowedGroups), got \(groups)")
         }
         self.groups = groups
         side = [1: 1, 4: 2, 16: 4, 64: 8][groups]!
@@ -32,6 +33,11 @@ public struct CodingSchedule: Sendable, Equatable {
         return index
     }
 
+    /// The step of every position of a t × h × w grid, row-major: group · t + frame.
+    public func stepIndices(t: Int, h: Int, w: Int) -> [Int] {
+        (0..<t).flatMap { f in (0..<h).flatMap { y in (0..<w).map { x in group(y: y, x: x) * t + f } } }
+    }
+
     /// Flat (frame, y, x) row-major indices of a clip of t × h × w coded by each step, in order.
     public func steps(t: Int, h: Int, w: Int) -> [(group: Int, frame: Int, positions: [Int])] {
         var byGroup = [[Int]](repeating: [], count: groups)  // (y, x) offsets within a frame
@@ -42,9 +48,4 @@ public struct CodingSchedule: Sendable, Equatable {
             (0..<t).map { f in (g, f, byGroup[g].map { f * h * w + $0 }) }
         }
     }
-}
-
-public struct CompressionError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
