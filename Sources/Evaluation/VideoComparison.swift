@@ -26,6 +26,9 @@ public final class VideoComparison {
     let lpips: LPIPS?
     let i3d: I3D?
     let device: Device
+    /// I3D features of each reference's windows, computed once (a study compares one reference with
+    /// many decodings).
+    private var referenceWindows: [String: [Tensor]] = [:]
 
     public init(lpips: Bool = true, fvd: Bool = true, device: Device = .cpu) throws {
         self.device = device
@@ -58,9 +61,13 @@ public final class VideoComparison {
                 perceptual += try withNoGrad { try lpips((rc * 2 - 1).to(device), (dc * 2 - 1).to(device)) }.to(.float64, .cpu).toArray(Double.self)
             }
             if let i3d, x.size(0) == n {
-                let pair = try concatenate([r.permute([3, 0, 1, 2]).unsqueeze(0), d.permute([3, 0, 1, 2]).unsqueeze(0)], dim: 0)  // (2, 3, 16, H, W)
-                let features = try withNoGrad { try i3d.features(pair.to(device)) }.to(.cpu)
-                windows.append((try features.narrow(0, start: 0, length: 1), try features.narrow(0, start: 1, length: 1)))
+                func features(_ frames: Tensor) throws -> Tensor {  // (T, H, W, 3) → (1, 400)
+                    try withNoGrad { try i3d.features(frames.permute([3, 0, 1, 2]).unsqueeze(0).to(device)) }.to(.cpu)
+                }
+                let known = referenceWindows[reference, default: []]
+                let original = windows.count < known.count ? known[windows.count] : try features(r)
+                if windows.count >= known.count { referenceWindows[reference, default: []].append(original) }
+                windows.append((original, try features(d)))
             }
         }
         try a.checkComplete()

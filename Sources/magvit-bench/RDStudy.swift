@@ -24,11 +24,11 @@ struct RDStudy: ParsableCommand {
     @Option(help: "Entropy model (generator checkpoint) of the codec.") var prior: String
     @Option(help: "ffmpeg with libx264, libx265 and libsvtav1.") var ffmpeg = "/usr/bin/ffmpeg"
     @Option(name: .customLong("vvc-ffmpeg"), help: "ffmpeg with libvvenc and a VVC decoder (imageio-ffmpeg's static build); none: leave VVC out.") var vvcFFmpeg: String?
-    @Option(parsing: .upToNextOption, help: "Magvit points as GROUPS:KEEP.") var magvitPoints = ["4:4", "4:3", "4:2", "4:1", "16:2", "16:1"]
-    @Option(parsing: .upToNextOption, help: "x264 CRF values.") var x264 = [30, 36, 42, 47, 51]
+    @Option(parsing: .upToNextOption, help: "Magvit points as GROUPS:KEEP.") var magvitPoints = ["4:4", "4:3", "4:2", "4:1"]
+    @Option(parsing: .upToNextOption, help: "x264 CRF values.") var x264 = [36, 42, 47, 51]
     @Option(parsing: .upToNextOption, help: "x265 CRF values.") var x265 = [30, 36, 42, 47, 51]
-    @Option(parsing: .upToNextOption, help: "SVT-AV1 CRF values.") var svtav1 = [40, 48, 54, 59, 63]
-    @Option(parsing: .upToNextOption, help: "vvenc QP values.") var vvenc = [32, 38, 44, 50, 56, 63]
+    @Option(parsing: .upToNextOption, help: "SVT-AV1 CRF values.") var svtav1 = [48, 54, 59, 63]
+    @Option(parsing: .upToNextOption, help: "vvenc QP values.") var vvenc = [44, 50, 56, 63]
     @OptionGroup var device: DeviceOption
 
     struct Row: Codable {

@@ -33,7 +33,9 @@ final class ReconstructionEvaluationTests: XCTestCase {
         for (path, scores) in result.videos {
             let reference = try codec.reconstruct(path: path, to: nil)
             XCTAssertEqual(scores.frames, 20)
-            XCTAssertEqual(scores.psnr, reference.meanPSNR, accuracy: 1e-6, path)
+            // Batches of 3 clips against one: the convolution kernels block differently (on AVX-512
+            // machines the PSNRs differ by 2e-6 dB), so equal to float rounding, not to the last bit.
+            XCTAssertEqual(scores.psnr, reference.meanPSNR, accuracy: 1e-4, path)
             XCTAssertEqual(scores.ssim, reference.meanSSIM, accuracy: 1e-6, path)
             XCTAssertEqual(scores.codesUsed, Double(try XCTUnwrap(reference.usage()).used), path)
             XCTAssertTrue((scores.lpipsAlex ?? -1) > 0 && (scores.lpipsVGG ?? -1) > 0, "\(scores)")
