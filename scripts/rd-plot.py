@@ -1,6 +1,7 @@
 """Draws the rate-distortion curves of `magvit-bench rd-study` and computes Bjontegaard-delta rates.
 
-Usage: python3 scripts/rd-plot.py STUDY_DIR     (reads STUDY_DIR/study.json; writes rd-*.png, rd-table.md, bd-rate.json)
+Usage: python3 scripts/rd-plot.py STUDY_DIR     (reads STUDY_DIR/study.json, or without one the rows of an
+interrupted study's study.log, FVD then absent; writes rd-*.png, rd-table.md, bd-rate.json)
 
 Curves: for each codec and setting, bits per pixel and each metric averaged over the clips (FVD pooled
 over the clips' 16-frame windows). BD-rate (Bjontegaard 2001, VCEG-M33): per clip, log10(bpp) fitted as a
@@ -9,8 +10,8 @@ as a percentage change in rate at equal quality (negative: fewer bits than the a
 metric is -LPIPS. Clips where the ranges do not overlap have no BD-rate, and are reported as such.
 """
 import json
-import math
 import os
+import re
 import sys
 from collections import defaultdict
 
@@ -21,7 +22,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 folder = sys.argv[1]
-study = json.load(open(os.path.join(folder, "study.json")))
+
+
+def from_log(path):
+    """The rows of an interrupted study from its log lines (no FVD: its features are only in study.json)."""
+    pattern = re.compile(r"^(\S+) (\S+) (.+?): ([\d.]+) bpp, PSNR ([\d.]+) \(Y ([\d.]+)\), SSIM ([\d.]+), MS-SSIM (\S+), LPIPS ([\d.]+), "
+                         r"encode ([\d.]+) s, decode ([\d.]+) s$")
+    rows = []
+    for line in open(path):
+        m = pattern.match(line.strip())
+        if m:
+            clip, codec, setting, bpp, psnr, psnr_y, ssim, msssim, lpips, enc, dec = m.groups()
+            rows.append({"clip": clip, "codec": codec, "setting": setting, "bpp": float(bpp), "encodeSeconds": float(enc), "decodeSeconds": float(dec),
+                         "scores": {"psnr": float(psnr), "psnrY": float(psnr_y), "ssim": float(ssim), "lpips": float(lpips),
+                                    **({"msSSIM": float(msssim)} if msssim != "-" else {})}})
+    return {"rows": rows, "fvd": {}, "from_log": True}
+
+
+study_path = os.path.join(folder, "study.json")
+study = json.load(open(study_path)) if os.path.exists(study_path) else from_log(os.path.join(folder, "study.log"))
 rows = study["rows"]
 codecs = []
 for r in rows:
@@ -69,22 +88,26 @@ def bd_rate(anchor, test):
     return (10 ** diff - 1) * 100
 
 
-names = {"psnr": "PSNR RGB (dB)", "psnr_y": "PSNR Y (dB)", "ms_ssim": "MS-SSIM (256x192 clips)", "lpips": "LPIPS (AlexNet, shift-tolerant)", "fvd": "FVD (pooled)"}
-for name, label in names.items():
-    plt.figure(figsize=(5.5, 4))
-    for codec in codecs:
-        points = curve(codec, name)
-        if points:
-            plt.plot([p[0] for p in points], [p[1] for p in points], "o-", label=codec, markersize=4)
-    plt.xscale("log")
-    plt.xlabel("bits per pixel")
-    plt.ylabel(label)
-    plt.grid(True, which="both", alpha=0.3)
-    plt.legend()
-    plt.title(f"{label} vs rate, mean over {len(clips)} held-out clips" if name != "fvd" else f"{label} vs rate")
-    plt.tight_layout()
-    plt.savefig(os.path.join(folder, f"rd-{name.replace('_', '-')}.png"), dpi=110)
-    plt.close()
+names = {"psnr": "PSNR RGB (dB)", "psnr_y": "PSNR Y (dB)", "ms_ssim": "MS-SSIM", "ssim": "SSIM", "lpips": "LPIPS (AlexNet, shift-tolerant)"}
+for clip in clips:
+    shown = [n for n in names if any(curve(c, n, clip) for c in codecs)]
+    if study["fvd"]:
+        shown.append("fvd")
+    figure, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.6))
+    for axis, name in zip(axes, shown):
+        for codec in codecs:
+            points = curve(codec, name, clip if name != "fvd" else None)
+            if points:
+                axis.plot([p[0] for p in points], [p[1] for p in points], "o-", label=codec, markersize=4)
+        axis.set_xscale("log")
+        axis.set_xlabel("bits per pixel")
+        axis.set_title(names.get(name, "FVD (pooled over the clips)"), fontsize=10)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(clip)
+    figure.tight_layout()
+    figure.savefig(os.path.join(folder, f"rd-{clip}.png"), dpi=100)
+    plt.close(figure)
 
 bd = {}
 for quality in ["psnr", "lpips"]:
@@ -97,20 +120,15 @@ for quality in ["psnr", "lpips"]:
     bd[quality] = {"per_clip": per_clip, "mean": sum(values) / len(values) if values else None}
 json.dump(bd, open(os.path.join(folder, "bd-rate.json"), "w"), indent=2)
 
-lines = ["| codec | setting | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | LPIPS | FVD | encode s | decode s |", "|" + " --- |" * 11]
-for codec in codecs:
-    settings = []
-    for r in rows:
-        if r["codec"] == codec and r["setting"] not in settings:
-            settings.append(r["setting"])
-    for setting in settings:
-        rs = [r for r in rows if r["codec"] == codec and r["setting"] == setting]
-        mean = lambda f: sum(f(r) for r in rs) / len(rs)
-        ms = [metric(r, "ms_ssim") for r in rs if metric(r, "ms_ssim") is not None]
-        fvd = study["fvd"].get(f"{codec} {setting}")
-        lines.append(f"| {codec} | {setting} | {mean(lambda r: r['bpp']):.4f} | {mean(lambda r: metric(r, 'psnr')):.2f} | {mean(lambda r: metric(r, 'psnr_y')):.2f} | "
-                     f"{mean(lambda r: metric(r, 'ssim')):.4f} | {sum(ms) / len(ms) if ms else float('nan'):.4f} | {mean(lambda r: metric(r, 'lpips')):.4f} | "
-                     f"{fvd if fvd is not None else float('nan'):.1f} | {mean(lambda r: r['encodeSeconds']):.2f} | {mean(lambda r: r['decodeSeconds']):.2f} |")
+lines = []
+for clip in clips:
+    lines += [f"**{clip}**", "", "| codec | setting | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | LPIPS | FVD | encode s | decode s |", "|" + " --- |" * 11]
+    for r in [r for r in rows if r["clip"] == clip]:
+        ms, fvd = metric(r, "ms_ssim"), study["fvd"].get(f"{r['codec']} {r['setting']}")
+        lines.append(f"| {r['codec']} | {r['setting']} | {r['bpp']:.4f} | {metric(r, 'psnr'):.2f} | {metric(r, 'psnr_y'):.2f} | {metric(r, 'ssim'):.4f} | "
+                     f"{f'{ms:.4f}' if ms is not None else '-'} | {metric(r, 'lpips'):.4f} | {f'{fvd:.1f}' if fvd is not None else '-'} | "
+                     f"{r['encodeSeconds']:.2f} | {r['decodeSeconds']:.2f} |")
+    lines.append("")
 open(os.path.join(folder, "rd-table.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 for quality, result in bd.items():

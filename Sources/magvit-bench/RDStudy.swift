@@ -3,7 +3,7 @@
 // (RGB and Y), SSIM, MS-SSIM, LPIPS against the reference as decoded by each codec's own decoder,
 // FVD pooled over the clips' 16-frame windows, and encode and decode time. Magvit's points are the
 // groups of its coding schedule sent (the rest filled by the prior); the others' are quality settings.
-// Writes study.json; scripts/rd-plot.py draws the curves and the Bjøntegaard-delta rates.
+// Writes study.json (after each clip); scripts/rd-plot.py draws the curves and the Bjøntegaard-delta rates.
 import ArgumentParser
 import Codec
 import Compression
@@ -58,6 +58,19 @@ struct RDStudy: ParsableCommand {
             say(String(format: "%@ %@ %@: %.4f bpp, PSNR %.2f (Y %.2f), SSIM %.4f, MS-SSIM %@, LPIPS %.4f, encode %.2f s, decode %.2f s",
                          row.clip, row.codec, row.setting, row.bpp, s.psnr, s.psnrY, s.ssim, s.msSSIM.map { String(format: "%.4f", $0) } ?? "-",
                          s.lpips ?? .nan, row.encodeSeconds, row.decodeSeconds))
+        }
+        /// study.json with every row so far (rewritten after each clip, so an interrupted study keeps its finished clips).
+        func write() throws {
+            var fvd: [String: Double] = [:]
+            for (key, w) in windows { fvd[key] = try VideoComparison.fvd(w) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let study: [String: Any] = [
+                "rows": try JSONSerialization.jsonObject(with: encoder.encode(rows)),
+                "fvd": fvd, "clips": clips, "tokenizer": checkpoint, "tokenizer_weights": codec.weightsHash, "prior": prior,
+                "prior_weights": model.identity.weights ?? "", "device": "\(device)",
+            ]
+            try OutputFiles.write(try JSONSerialization.data(withJSONObject: study, options: [.prettyPrinted, .sortedKeys]), to: out.appendingPathComponent("study.json"))
         }
         for clip in clips {
             let name = URL(fileURLWithPath: clip).deletingPathExtension().lastPathComponent
@@ -114,17 +127,8 @@ struct RDStudy: ParsableCommand {
                     try? FileManager.default.removeItem(at: decoded)
                 }
             }
+            try write()
         }
-        var fvd: [String: Double] = [:]
-        for (key, w) in windows { fvd[key] = try VideoComparison.fvd(w) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let study: [String: Any] = [
-            "rows": try JSONSerialization.jsonObject(with: encoder.encode(rows)),
-            "fvd": fvd, "clips": clips, "tokenizer": checkpoint, "tokenizer_weights": codec.weightsHash, "prior": prior,
-            "prior_weights": model.identity.weights ?? "", "device": "\(device)",
-        ]
-        try JSONSerialization.data(withJSONObject: study, options: [.prettyPrinted, .sortedKeys]).write(to: out.appendingPathComponent("study.json"))
         say("wrote \(out.appendingPathComponent("study.json").path)")
     }
 
