@@ -7,7 +7,6 @@ import Codec
 import CZlib
 import Foundation
 import Generator
-import Torch
 
 public struct CompressedStream: Sendable, Equatable {
     public static let magic = Array("MAGVITCS".utf8)
@@ -106,12 +105,15 @@ public struct CompressedStream: Sendable, Equatable {
         try self.init(header: header, payload: [UInt8](payload))
     }
 
+    /// Payload bits per token (the header not counted).
+    public var bitsPerToken: Double {
+        Double(payload.count * 8) / Double(header.tokens.t * header.tokens.h * header.tokens.w)
+    }
+
     /// Bits per pixel of the decoded video: the whole file's bits over frames × width × height.
     public func bitsPerPixel(fileBytes: Int) -> Double {
         Double(fileBytes * 8) / Double(header.tokens.outputPixels)
     }
-
-    public func write(to url: URL) throws { try OutputFiles.write(try encoded(), to: url) }
 
     public init(contentsOf url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { throw CompressionError("\(url.path): no such file") }

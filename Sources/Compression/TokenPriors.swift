@@ -18,9 +18,10 @@ public struct ClipIds: Sendable, Equatable {
     public let t: Int, h: Int, w: Int
     public var ids: [Int]
 
-    public init(t: Int, h: Int, w: Int, ids: [Int]? = nil) {
+    /// A clip with no id known yet.
+    public init(t: Int, h: Int, w: Int) {
         (self.t, self.h, self.w) = (t, h, w)
-        self.ids = ids ?? [Int](repeating: -1, count: t * h * w)
+        ids = [Int](repeating: -1, count: t * h * w)
     }
 }
 
@@ -43,7 +44,8 @@ public struct DecodingCoder: SymbolCoder {
     public init(_ bytes: [UInt8]) { decoder = RangeDecoder(bytes) }
     public mutating func code(_ symbol: Int, _ table: FrequencyTable) throws -> Int {
         let s = decoder.decode(table)
-        // The encoder's flush leaves 5 bytes; reading further means the stream was cut.
+        // A complete stream is read to its last byte and no further (the encoder's 5-byte flush covers
+        // the decoder's lookahead); a few bytes past the end are left to the ids' CRC, more mean a cut stream.
         if decoder.overrun > 5 { throw CompressionError("the stream ends before its last token (truncated)") }
         return s
     }
@@ -84,15 +86,6 @@ public protocol TokenPrior: AnyObject {
     func fill(_ clip: inout ClipIds, positions: [Int]) throws
 }
 
-/// Sub-token values of an id (0 for an unknown id, which the decoder overwrites).
-func factors(of id: Int, _ factorization: TokenFactorization) -> [Int] {
-    zip(factorization.offsets, factorization.sizes).map { offset, size in id < 0 ? 0 : (id >> offset) & (size - 1) }
-}
-
-func join(_ factors: [Int], _ factorization: TokenFactorization) -> Int {
-    zip(factors, factorization.offsets).reduce(0) { $0 | ($1.0 << $1.1) }
-}
-
 /// The baseline: adaptive frequencies per factor, over the whole stream.
 public final class AdaptivePrior: TokenPrior {
     public let identity: PriorIdentity
@@ -114,12 +107,12 @@ public final class AdaptivePrior: TokenPrior {
 
     public func code<C: SymbolCoder>(_ clip: inout ClipIds, positions: [Int], values: [Int], coder: inout C) throws {
         for (p, id) in zip(positions, values) {
-            var sub = factors(of: id, factorization)
+            var sub = factorization.split(id)
             for i in sub.indices {
                 sub[i] = try coder.code(sub[i], tables[i].table)
                 tables[i].update(sub[i])
             }
-            clip.ids[p] = join(sub, factorization)
+            clip.ids[p] = factorization.join(sub)
         }
     }
 
@@ -144,13 +137,6 @@ public final class MaskedPrior: TokenPrior {
         identity = PriorIdentity(kind: PriorIdentity.maskedKind, factorBits: model.config.factorBits, name: name, weights: try model.store.weightsHash())
     }
 
-    /// Tile origins along a side of `length` for tiles of `tile`.
-    static func origins(_ length: Int, tile: Int) -> [Int] {
-        guard length > tile else { return [0] }
-        let count = (length + tile - 1) / tile
-        return (0..<count).map { Swift.min($0 * tile, length - tile) }
-    }
-
     /// The tiles of a clip and which one owns each position.
     struct Tiling {
         let ys: [Int], xs: [Int]
@@ -159,7 +145,7 @@ public final class MaskedPrior: TokenPrior {
         init(_ clip: ClipIds, grid: [Int]) throws {
             (t, h, w) = (grid[0], grid[1], grid[2])
             guard clip.t <= t else { throw CompressionError("the entropy model's grid has \(t) latent frames; this clip has \(clip.t)") }
-            (ys, xs) = (MaskedPrior.origins(clip.h, tile: h), MaskedPrior.origins(clip.w, tile: w))
+            (ys, xs) = (TokenTiles.origins(clip.h, tile: h, step: h), TokenTiles.origins(clip.w, tile: w, step: w))
         }
 
         var length: Int { t * h * w }
@@ -184,7 +170,7 @@ public final class MaskedPrior: TokenPrior {
                     for x in 0..<Swift.min(tiling.w, clip.w - ox) {
                         let id = clip.ids[(f * clip.h + oy + y) * clip.w + ox + x]
                         guard id >= 0 else { continue }
-                        let values = factors(of: id, factorization)
+                        let values = factorization.split(id)
                         for i in values.indices { inputs[i][b * length + (f * tiling.h + y) * tiling.w + x] = Int64(values[i]) }
                     }
                 }
@@ -229,14 +215,14 @@ public final class MaskedPrior: TokenPrior {
         var decoded: [(p: Int, id: Int)] = []
         try forEachBatch(clip, positions: positions, argmax: false) { ks, probabilities in
             for (row, k) in ks.enumerated() {
-                var sub = factors(of: values[k], factorization)
+                var sub = factorization.split(values[k])
                 for i in sub.indices {
                     let table = probabilities[i].withUnsafeBufferPointer { buffer in
                         FrequencyTable.quantized(UnsafeBufferPointer(rebasing: buffer[(row * sizes[i])..<((row + 1) * sizes[i])]))
                     }
                     sub[i] = try coder.code(sub[i], table)
                 }
-                decoded.append((positions[k], join(sub, factorization)))
+                decoded.append((positions[k], factorization.join(sub)))
             }
         }
         // Set after the step: every position of a step is predicted from the same context.
@@ -246,7 +232,7 @@ public final class MaskedPrior: TokenPrior {
     public func fill(_ clip: inout ClipIds, positions: [Int]) throws {
         var filled: [(p: Int, id: Int)] = []
         try forEachBatch(clip, positions: positions, argmax: true) { ks, best in
-            for (row, k) in ks.enumerated() { filled.append((positions[k], join(best.map { Int($0[row]) }, factorization))) }
+            for (row, k) in ks.enumerated() { filled.append((positions[k], factorization.join(best.map { Int($0[row]) }))) }
         }
         for (p, id) in filled { clip.ids[p] = id }
     }

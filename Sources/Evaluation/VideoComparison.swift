@@ -46,14 +46,14 @@ public final class VideoComparison {
         var psnr: [Double] = [], psnrY: [Double] = [], ssim: [Double] = [], msssim: [Double] = [], perceptual: [Double] = []
         var windows: [(Tensor, Tensor)] = []
         let n = I3D.clipFrames
+        let luma = try Tensor([0.299, 0.587, 0.114] as [Float], shape: [1, 1, 1, 3])
         while let x = try a.read(n) {
             guard let y = try b.read(x.size(0)), y.size(0) == x.size(0) else {
                 throw EvaluationError("\(distorted) has fewer frames than its reference \(reference)")
             }
             let (r, d) = (try (x * 255).round() / 255, try (y * 255).round() / 255)  // 8-bit levels, as viewed
             psnr += try Fidelity.psnr(d, r)
-            let weights = try Tensor([0.299, 0.587, 0.114] as [Float], shape: [1, 1, 1, 3])
-            psnrY += try Fidelity.psnr((d * weights).sum([3], keepDim: true), (r * weights).sum([3], keepDim: true))
+            psnrY += try Fidelity.psnr((d * luma).sum([3], keepDim: true), (r * luma).sum([3], keepDim: true))
             ssim += try Fidelity.ssim(d, r)
             if Swift.min(a.width, a.height) > 160 { msssim += try Fidelity.msssim(d, r) }
             let (rc, dc) = (try r.permute([0, 3, 1, 2]).contiguous(), try d.permute([0, 3, 1, 2]).contiguous())  // (T, 3, H, W)

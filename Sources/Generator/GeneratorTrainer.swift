@@ -15,6 +15,8 @@ public final class GeneratorTrainer: Trainer {
     public let folder: RunFolder
     public let model: MaskedTransformer
     let tokenizer: VideoTokenizer
+    /// The tokenizer's weights hash, computed once (run identity, token caches, the saved generator).
+    let tokenizerHash: String
     /// The pixel source: the training set of image and digit kinds, the held-out videos of token
     /// datasets (nil when there are none).
     let data: (any ClipSource)?
@@ -48,6 +50,7 @@ public final class GeneratorTrainer: Trainer {
         device = config.run.device.device
         if config.run.threads > 0 { Torch.threads = config.run.threads }
         tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
+        tokenizerHash = try tokenizer.weightsHash()
         let classes: Int
         if config.data.kind == .tokenTiles {
             (data, classes) = (nil, 0)
@@ -95,13 +98,13 @@ public final class GeneratorTrainer: Trainer {
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
     public var identity: [String: String] {
-        ["generator_config": (try? ConfigFile.json(config.generator)) ?? "", "tokenizer_hash": (try? tokenizer.weightsHash()) ?? ""]
+        ["generator_config": (try? ConfigFile.json(config.generator)) ?? "", "tokenizer_hash": tokenizerHash]
     }
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
         if config.data.kind == .tokenTiles {
-            tokens = try TokenTiles.load(config.data, grid: config.generator.grid, tokenizerWeights: tokenizer.weightsHash())
+            tokens = try TokenTiles.load(config.data, grid: config.generator.grid, tokenizerWeights: tokenizerHash)
             labels = try Tensor.zeros([tokens!.size(0)], dtype: .int64)
             log.say("cut \(tokens!.size(0)) tiles of \(config.generator.grid) tokens from \(config.data.train.count) token files")
             return
@@ -114,8 +117,7 @@ public final class GeneratorTrainer: Trainer {
         }
         guard let data else { throw ConfigError("\(config.data.kind) has no training set") }
         let cache = folder.url.appendingPathComponent("tokens.safetensors")
-        let hash = try tokenizer.weightsHash()
-        if let file = try? SafeTensors.read(cache), file.metadata["tokenizer_hash"] == hash, let t = file.tensors["tokens"], let l = file.tensors["labels"] {
+        if let file = try? SafeTensors.read(cache), file.metadata["tokenizer_hash"] == tokenizerHash, let t = file.tensors["tokens"], let l = file.tensors["labels"] {
             (tokens, labels) = (t, l)
             return
         }
@@ -131,7 +133,7 @@ public final class GeneratorTrainer: Trainer {
             log.progress(step: indices.last! + 1, of: count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: nil)
         }
         let (t, l) = (try concatenate(parts, dim: 0), try concatenate(labelParts, dim: 0))
-        try SafeTensors.write(["tokens": t, "labels": l], metadata: ["tokenizer_hash": hash], to: cache)
+        try SafeTensors.write(["tokens": t, "labels": l], metadata: ["tokenizer_hash": tokenizerHash], to: cache)
         log.say(String(format: "encoded %d training examples into %d tokens each in %.0f s", count, t.size(1), Date().timeIntervalSince(start)))
         (tokens, labels) = (t, l)
     }
@@ -222,7 +224,7 @@ public final class GeneratorTrainer: Trainer {
     /// The generator's weights with its config and tokenizer in the metadata.
     public func saveGenerator(to url: URL, metadata extra: [String: String] = [:], dtype: DType = .float32) throws {
         var metadata = ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config.generator),
-                        "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": try tokenizer.weightsHash(),
+                        "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
                         "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
         metadata.merge(extra) { a, _ in a }
         var weights = try model.store.snapshot()

@@ -19,6 +19,16 @@ public struct TokenFactorization: Sendable, Equatable {
         return try zip(offsets, sizes).map { offset, size in try ids.shiftedRight(offset).bitwiseAnd(size - 1) }
     }
 
+    /// The sub-token values of one (non-negative) id.
+    public func split(_ id: Int) -> [Int] {
+        zip(offsets, sizes).map { offset, size in (id >> offset) & (size - 1) }
+    }
+
+    /// One id from its sub-token values.
+    public func join(_ values: [Int]) -> Int {
+        zip(values, offsets).reduce(0) { $0 | ($1.0 << $1.1) }
+    }
+
     /// Token ids from their sub-tokens: Σ fᵢ · 2^offsetᵢ.
     public func join(_ factors: [Tensor]) throws -> Tensor {
         precondition(factors.count == bits.count, "one tensor per factor")

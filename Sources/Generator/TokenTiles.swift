@@ -12,11 +12,12 @@ extension DataKind {
     public static let tokenTiles: DataKind = "token-tiles"
 }
 
-enum TokenTiles {
-    /// Tile origins along a side: every half tile, and the last one ending at the edge.
-    static func origins(_ length: Int, tile: Int) -> [Int] {
+public enum TokenTiles {
+    /// Tile origins along a side of `length`: every `step`, and the last tile shifted back to end at
+    /// the edge (one tile at 0 when the side is no longer than a tile). The codec's tiles use step =
+    /// tile, the training tiles half a tile.
+    public static func origins(_ length: Int, tile: Int, step: Int) -> [Int] {
         guard length > tile else { return [0] }
-        let step = Swift.max(1, tile / 2)
         var origins = Array(stride(from: 0, through: length - tile, by: step))
         if origins.last != length - tile { origins.append(length - tile) }
         return origins
@@ -40,8 +41,8 @@ enum TokenTiles {
             for chunk in h.chunks {
                 defer { first += chunk.latentFrames }
                 guard chunk.latentFrames == tt else { continue }
-                for oy in origins(h.h, tile: th) {
-                    for ox in origins(h.w, tile: tw) {
+                for oy in origins(h.h, tile: th, step: Swift.max(1, th / 2)) {
+                    for ox in origins(h.w, tile: tw, step: Swift.max(1, tw / 2)) {
                         for f in 0..<tt {
                             for y in 0..<th {
                                 let row = ((first + f) * h.h + oy + y) * h.w + ox

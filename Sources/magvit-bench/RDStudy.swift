@@ -99,10 +99,9 @@ struct RDStudy: ParsableCommand {
                 try codec.decode(back, to: decoded.path)
                 let decodeSeconds = now() - start
                 let result = try comparison.compare(reference: clip, distorted: decoded.path)
-                let count = Double(tokens.ids.count)
                 record(Row(clip: name, codec: "magvit", setting: "\(parts[1])/\(parts[0]) groups", bytes: data.count, bpp: Double(data.count * 8) / pixels,
                            scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
-                           bitsPerToken: Double(stream.payload.count * 8) / count, baselineBitsPerToken: Double(baseline.payload.count * 8) / count), result)
+                           bitsPerToken: stream.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
             }
             // The standard codecs, each decoded by its own ffmpeg into a y4m of its 8-bit output.
             var codecs: [(name: String, ffmpeg: String, ext: String, settings: [Int], arguments: (Int) -> [String])] = [

@@ -40,16 +40,14 @@ struct Decode: ParsableCommand {
     var input: String
     @Option(name: .shortAndLong, help: "Output video, or a folder name for PNG frames.")
     var output: String
-    @Option(help: "Refuse files that decode to more pixels than this (frames × width × height) unless --allow-large.")
-    var maxPixels = 4_000_000_000
-    @Flag(help: "Decode files larger than --max-pixels.") var allowLarge = false
+    @OptionGroup var size: OutputSizeOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
         _ = try VideoFormat(path: output)
-        try checkOutputSize(file.header, input: input, maxPixels: maxPixels, allowLarge: allowLarge)
+        try size.check(file.header, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "decode")

@@ -85,7 +85,7 @@ struct Compress: ParsableCommand {
         let same = zip(decoded, file.ids).filter { $0 == $1 }.count
         print(String(format: "%@: %d frames, %d tokens (%d of %d groups sent), %d bytes: %.4f bits per pixel, %.2f bits per token (raw %d), %@ prior%@",
                      output, file.frames, tokens, sent, stream.header.groups, data.count, stream.bitsPerPixel(fileBytes: data.count),
-                     Double(stream.payload.count * 8) / Double(tokens), file.header.bits, prior.identity.name ?? prior.identity.kind,
+                     stream.bitsPerToken, file.header.bits, prior.identity.name ?? prior.identity.kind,
                      sent < stream.header.groups ? String(format: "; %.1f%% of the tokens decode as encoded", 100 * Double(same) / Double(tokens)) : ""))
     }
 }
@@ -99,9 +99,7 @@ struct Decompress: ParsableCommand {
     var input: String
     @Option(name: .shortAndLong, help: "Output video, PNG folder, or .mgvt token file.")
     var output: String
-    @Option(help: "Refuse streams that decode to more pixels than this (frames × width × height) unless --allow-large.")
-    var maxPixels = 4_000_000_000
-    @Flag(help: "Decode streams larger than --max-pixels.") var allowLarge = false
+    @OptionGroup var size: OutputSizeOptions
     @OptionGroup var priorOptions: PriorOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
@@ -110,7 +108,7 @@ struct Decompress: ParsableCommand {
         let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
         let tokensOut = URL(fileURLWithPath: output).pathExtension.lowercased() == "mgvt"
         if !tokensOut { _ = try VideoFormat(path: output) }
-        try checkOutputSize(stream.header.tokens, input: input, maxPixels: maxPixels, allowLarge: allowLarge)
+        try size.check(stream.header.tokens, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let h = stream.header.tokens
@@ -139,11 +137,18 @@ extension ProgressLines {
     }
 }
 
-/// States what a decode will write, and refuses more than `maxPixels` without `allowLarge`.
-func checkOutputSize(_ h: TokenFile.Header, input: String, maxPixels: Int, allowLarge: Bool) throws {
-    let size = "\(h.frames) frames of \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)"
-    guard allowLarge || h.outputPixels <= maxPixels else {
-        throw ValidationError("\(input) decodes to \(size) (\(h.outputPixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
+/// The bound on what a decode (of a token file or a stream) may write.
+struct OutputSizeOptions: ParsableArguments {
+    @Option(help: "Refuse inputs that decode to more pixels than this (frames × width × height) unless --allow-large.")
+    var maxPixels = 4_000_000_000
+    @Flag(help: "Decode inputs larger than --max-pixels.") var allowLarge = false
+
+    /// States what a decode will write, and refuses more than `maxPixels` without `allowLarge`.
+    func check(_ h: TokenFile.Header, input: String) throws {
+        let size = "\(h.frames) frames of \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)"
+        guard allowLarge || h.outputPixels <= maxPixels else {
+            throw ValidationError("\(input) decodes to \(size) (\(h.outputPixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
+        }
+        FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(h.outputPixels) / 1e6)) megapixels)\n".utf8))
     }
-    FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(h.outputPixels) / 1e6)) megapixels)\n".utf8))
 }

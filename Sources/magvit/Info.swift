@@ -40,7 +40,7 @@ struct Info: ParsableCommand {
             print("  frames      \(h.frames) at \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight), \(h.source.frameRateNumerator)/\(h.source.frameRateDenominator) fps")
             print("  source      \(h.source.file), \(h.source.width)x\(h.source.height)")
             print(String(format: "  size        %d bytes, %.4f bits per pixel, %.2f bits per token (raw %d)", bytes, stream.bitsPerPixel(fileBytes: bytes),
-                         Double(stream.payload.count * 8) / Double(h.t * h.h * h.w), h.bits))
+                         stream.bitsPerToken, h.bits))
         } else if url.pathExtension == "safetensors" {
             let contents = try SafeTensors.read(url)
             if contents.metadata["magvit.config"] != nil {

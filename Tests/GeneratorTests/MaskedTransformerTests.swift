@@ -18,9 +18,16 @@ final class MaskedTransformerTests: XCTestCase {
                 XCTAssertLessThan(try part.max().item(), Double(size))
             }
             XCTAssertEqual(try f.join(parts).toArray(Int64.self), try ids.toArray(Int64.self), "\(bits)")
+            // One id at a time (the codec's path) splits as the tensors do and joins back.
+            let columns = try parts.map { try $0.toArray(Int64.self) }
+            for (i, id) in try ids.toArray(Int64.self).enumerated() {
+                XCTAssertEqual(f.split(Int(id)), columns.map { Int($0[i]) })
+                XCTAssertEqual(f.join(f.split(Int(id))), Int(id))
+            }
         }
         // 0b101010000000_000011: low 6 bits 3, high 12 bits 0b101010000000 = 2688.
         XCTAssertEqual(try TokenFactorization(bits: [6, 12]).split(Tensor([Int64(0b101010_000000_000011)])).map { try $0.item() }, [3, 2688])
+        XCTAssertEqual(TokenFactorization(bits: [6, 12]).split(0b101010_000000_000011), [3, 2688])
     }
 
     func testGuidanceFormula() throws {
