@@ -66,6 +66,17 @@ ct_error ct_pool(const ct_tensor *x, bool max, int n, const int64_t *kernel, con
   })
 }
 
+ct_error ct_grid_sample(const ct_tensor *x, const ct_tensor *grid, int mode, int padding, bool align_corners,
+                        ct_tensor **out) {
+  CT_GUARD("grid_sample", {
+    if (T(x).dim() != 4 || T(grid).dim() != 4 || T(grid).size(3) != 2 || T(grid).size(0) != T(x).size(0))
+      throw std::invalid_argument("grid sampling needs input (N, C, H, W) and grid (N, H', W', 2)");
+    if (padding < 0 || padding > 2) throw std::invalid_argument("padding mode must be 0 (zeros), 1 (border) or 2 (reflection)");
+    int interpolation = static_cast<ct_interp_mode>(mode) == CT_NEAREST ? 1 : 0;
+    *out = wrap(at::grid_sampler_2d(T(x), T(grid), interpolation, padding, align_corners));
+  })
+}
+
 ct_error ct_interpolate(const ct_tensor *x, int mode, int n, const int64_t *size, bool align_corners,
                         ct_tensor **out) {
   CT_GUARD("interpolate", {

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Trains the default tokenizer on a GPU machine (PyTorch, no Swift): builds the shim there, unpacks a
-# magvit binary built here (.carry/magvit.tar.xz) and trains configs/video-small.yaml on frames files
-# made with `magvit frames`. The LPIPS AlexNet weights go in .carry/weights.
+# Trains the default tokenizer on a GPU machine (PyTorch, no Swift, no ffmpeg): builds the shim there,
+# unpacks a magvit binary built here and a data bundle, and trains configs/tokenizer-mix.yaml (real
+# videos + virtual-camera moves over photos) for SECONDS, starting from the weights in
+# models/default-tokenizer.safetensors, so short runs add up. Writes the EMA weights (float16, split
+# in 12 MB parts), the log and the config to OUT_DIR.
 #   scripts/gpu-train.sh OUT_DIR SECONDS
-# Prepare here:
+# Prepare here (scripts/fetch-photos.sh first). Everything that travels, the tracked tree (35 MB)
+# included, must stay under 64 MiB: data at 96-128 pixels (crops of 64-96 feed the 64x64 model), the
+# bundle xz-compressed (about 14 MB as below), the binary (8 MB) and AlexNet's LPIPS weights (10 MB).
 #   swift build -c release --static-swift-stdlib --scratch-path .build-static --product magvit
-#   mkdir -p .carry/data && strip -o .carry/magvit .build-static/release/magvit && (cd .carry && tar cJf magvit.tar.xz magvit && rm magvit)
-#   B=.build-static/release/magvit
-#   $B frames .deps/media/bikes.mp4 -o .carry/data/bikes.safetensors --size 256x108
-#   $B frames .deps/media/bigbuckbunny.mp4 -o .carry/data/bigbuckbunny.safetensors --size 256x144
-#   $B frames .deps/media/carphone_pristine.mp4 -o .carry/data/carphone.safetensors
-#   mkdir -p .carry/weights && cp .deps/weights/stlpips-alex.safetensors .carry/weights/   # AlexNet: 10 MB (VGG's 59 MB would not fit the 64 MiB carry)
+#   B=.build-static/release/magvit; mkdir -p .carry/bundle/videos .carry/weights; cv=/usr/share/doc/opencv-doc/examples/data; v=.carry/bundle/videos
+#   strip -o .carry/magvit .build-static/release/magvit && (cd .carry && tar cJf magvit.tar.xz magvit && rm magvit)
+#   $B frames .deps/train-data/photos --photos --shorter-side 128 -o .carry/bundle/photos.safetensors
+#   $B frames .deps/media/bikes.mp4 -o $v/bikes.safetensors --size 224x96; $B frames .deps/media/bigbuckbunny.mp4 -o $v/bigbuckbunny.safetensors --size 168x96
+#   $B frames $cv/Megamind.avi -o $v/megamind.safetensors --size 128x96 --max-frames 150; $B frames $cv/vtest.avi -o $v/vtest.safetensors --size 128x96 --max-frames 150
+#   (cd .carry && tar cJf bundle.tar.xz bundle && rm -r bundle); cp .deps/weights/stlpips-alex.safetensors .carry/weights/
+# The run starts from models/default-tokenizer.safetensors: to continue a previous GPU run, copy its
+# weights there (uncommitted) so they travel with the tree at no extra size. Held-out scoring is done
+# here afterwards (`magvit eval recon`), so the bundle carries no held-out clip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: gpu-train.sh OUT_DIR SECONDS}
@@ -18,15 +25,16 @@ budget=${2:-420}
 python=${PYTHON:-python3}
 torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 scripts/build-shim.sh "$torch_dir" /tmp/magvit-shim >/dev/null
-mkdir -p /tmp/magvit-bin && tar xJf .carry/magvit.tar.xz -C /tmp/magvit-bin
+mkdir -p /tmp/magvit-bin /tmp/magvit-data && tar xJf .carry/magvit.tar.xz -C /tmp/magvit-bin && tar xJf .carry/bundle.tar.xz -C /tmp/magvit-data
+data=/tmp/magvit-data/bundle
 export MAGVIT_WEIGHTS=$PWD/.carry/weights
 export LD_LIBRARY_PATH=/tmp/magvit-shim:$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-/tmp/magvit-bin/magvit train configs/video-small.yaml -o "$out/run" --set run.timeBudget="$budget" --set loss.perceptualNetwork=alex \
-  --set "data.train=[.carry/data/bikes.safetensors,.carry/data/bigbuckbunny.safetensors]" \
-  --set "data.eval=[.carry/data/carphone.safetensors]"
+/tmp/magvit-bin/magvit train configs/tokenizer-mix.yaml -o "$out/run" --set run.device=cuda --set run.batch=16 \
+  --set run.timeBudget="$budget" --set optimizer.learningRate=0.0005 --set initialWeights=models/default-tokenizer.safetensors \
+  --set "data.sources=[{kind: videos, train: [$data/videos]}, {kind: photo-pans, train: [$data/photos.safetensors]}]"
 cp "$out/run/tokenizer.safetensors" "$out/default-tokenizer.safetensors"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 rm -f "$out"/run/checkpoint.safetensors "$out"/run/tokenizer.safetensors
-# Files come back at most 16 MiB each: split the checkpoint.
+# Files come back at most 16 MiB each: split the weights.
 (cd "$out" && split -b 12M default-tokenizer.safetensors default-tokenizer.part- && rm default-tokenizer.safetensors)

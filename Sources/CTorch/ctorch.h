@@ -175,6 +175,9 @@ ct_error ct_conv_transpose(const ct_tensor *x, const ct_tensor *w, const ct_tens
 ct_error ct_pool(const ct_tensor *x, bool max, int n, const int64_t *kernel, const int64_t *stride,
                  const int64_t *padding, ct_tensor **out);
 ct_error ct_interpolate(const ct_tensor *x, int mode, int n, const int64_t *size, bool align_corners, ct_tensor **out);
+/* Samples x (N, C, H, W) at grid (N, H', W', 2) of normalised (x, y) in [-1, 1]; mode a ct_interp_mode;
+   padding 0 zeros, 1 border, 2 reflection. */
+ct_error ct_grid_sample(const ct_tensor *x, const ct_tensor *grid, int mode, int padding, bool align_corners, ct_tensor **out);
 /* w and b may be NULL. */
 ct_error ct_group_norm(const ct_tensor *x, int64_t groups, const ct_tensor *w, const ct_tensor *b, double eps,
                        ct_tensor **out);

@@ -56,6 +56,16 @@ extension VideoTokenizer {
         return model
     }
 
+    /// Takes the weights of the tokenizer file at `url`, which must be of this model's config (a warm
+    /// start: the weights move to this model's device and dtype).
+    public func startFrom(_ url: URL) throws {
+        let start = try VideoTokenizer.load(from: url)
+        guard start.config == config else {
+            throw TokenizerError.checkpoint("\(url.path) is a tokenizer of another config than this run's model: \(start.config) vs \(config)")
+        }
+        try store.load(start.store.snapshot())
+    }
+
     /// SHA-256 of the weights (`ParameterStore.weightsHash`). Two tokenizers with the same hash
     /// produce the same tokens.
     public func weightsHash() throws -> String { try store.weightsHash() }

@@ -14,6 +14,8 @@ public final class VideoTokenizer {
     public let encoder: Encoder
     public let decoder: Decoder
     public let quantizer: any Quantizer
+    /// How `encode` and `decode` split frames larger than a tile (SpatialTiling.swift); nil: whole frames.
+    public var tiling: SpatialTiling? = .standard
 
     public init(config: TokenizerConfig, device: Device = .cpu, dtype: DType = .float32) throws {
         try config.validate()
@@ -83,8 +85,10 @@ public final class VideoTokenizer {
     }
 
     /// Token ids (B, t, h, w) of frames.
+    /// Frames larger than a tile in either direction go tile by tile (`tiling`, nil: always whole).
     public func encode(_ frames: Tensor) throws -> Tensor {
-        try withNoGrad { try quantizer.ids(latents(frames)) }
+        guard let tiling else { return try withNoGrad { try quantizer.ids(latents(frames)) } }
+        return try encodeTiled(validated(frames), tiling)
     }
 
     /// Frames (B, C, T, H, W) of token ids (B, t, h, w).
@@ -99,7 +103,10 @@ public final class VideoTokenizer {
                 throw TokenizerError.invalidTokens("ids must be in 0..<\(config.quantizer.codebookSize), found \(Int(low))...\(Int(high))")
             }
         }
-        return try withNoGrad { try decode(latents: quantizer.codes(tokens.to(device)).to(store.dtype)) }
+        return try withNoGrad {
+            let latents = try quantizer.codes(tokens.to(device)).to(store.dtype)
+            return try tiling.map { try decodeTiled(latents: latents, $0) } ?? decode(latents: latents)
+        }
     }
 
     /// Frames of quantized latents (differentiable; for training).

@@ -112,6 +112,18 @@ public func interpolate(_ x: Tensor, size: [Int], mode: InterpolationMode = .nea
     return try produce { ct_interpolate(x.handle, mode.code, Int32(s.count), s, alignCorners, $0) }
 }
 
+/// Where `gridSample` reads outside its input.
+public enum GridPadding: Int32, Sendable {
+    case zeros = 0, border = 1, reflection = 2
+}
+
+/// Samples `x` (N, C, H, W) at `grid` (N, H', W', 2) of normalised (x, y) coordinates in [-1, 1]
+/// (PyTorch's grid_sample): (N, C, H', W').
+public func gridSample(_ x: Tensor, grid: Tensor, mode: InterpolationMode = .linear, padding: GridPadding = .zeros,
+                       alignCorners: Bool = false) throws(TorchError) -> Tensor {
+    try produce { ct_grid_sample(x.handle, grid.handle, mode.code, padding.rawValue, alignCorners, $0) }
+}
+
 /// Group normalisation over (N, C, ...): statistics per sample and per group of C/groups channels.
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) throws(TorchError) -> Tensor {
     try produce { ct_group_norm(x.handle, Int64(groups), weight?.handle, bias?.handle, eps, $0) }

@@ -76,6 +76,10 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public static let videos: DataKind = "videos"
     /// Synthetic clips of digits bouncing in a square, made on the fly.
     public static let movingDigits: DataKind = "moving-digits"
+    /// Virtual-camera moves (pan, zoom, turn) over photos: files or folders of images.
+    public static let photoPans: DataKind = "photo-pans"
+    /// Clips drawn by weight from several sources (`data.sources`).
+    public static let mixture: DataKind = "mixture"
     /// A token dataset made by `magvit tokenize` (generator and classifier).
     public static let tokens: DataKind = "tokens"
 }
@@ -95,6 +99,7 @@ public enum DataSources {
         .fashionMNIST: Entry(make: DigitImageSource.init, images: true), .mnist: Entry(make: DigitImageSource.init, images: true),
         .images: Entry(make: ImageFolderSource.init, images: true), .videos: Entry(make: VideoClipSource.init, images: false),
         .movingDigits: Entry(make: MovingDigitSource.init, images: false),
+        .photoPans: Entry(make: PhotoPanSource.init, images: false), .mixture: Entry(make: MixedSource.init, images: false),
     ]
     private static let registry = Registry(builtIn)
 

@@ -64,7 +64,11 @@ public final class TokenizerTrainer: Trainer {
         Torch.manualSeed(run.seed)
         data = try DataSources.make(config.data, shape: config.model.clipShape, seed: run.seed)
         model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
-        if config.initialization == .inflated { try model.inflateTemporalKernels() }
+        if !config.initialWeights.isEmpty {
+            try model.startFrom(URL(fileURLWithPath: config.initialWeights))
+        } else if config.initialization == .inflated {
+            try model.inflateTemporalKernels()
+        }
         if let parallel, let lfq = model.quantizer as? LookupFreeQuantizer { lfq.globalMean = { try parallel.globalMean($0) } }
         let o = config.optimizer
         training = try OptimizedModel(model.store, optimizer: o, emaDecay: run.emaDecay)

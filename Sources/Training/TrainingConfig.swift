@@ -34,6 +34,10 @@ public struct DataConfig: Codable, Sendable {
     public var path: String = ""
     /// Class labels of videos tokenized for the generator: none, folders, or a CSV of path,label rows.
     public var labels: String = "none"
+    /// The parts of kind `mixture`: each a kind, its files and a weight.
+    public var sources: [MixturePart] = []
+    /// The virtual camera of kind `photo-pans`.
+    public var pan = PanConfig()
 
     public init() {}
 }
@@ -83,6 +87,9 @@ public struct TrainingConfig: Codable, Sendable {
     public var run = RunConfig()
     /// How the causal kernels of a fresh video tokenizer start.
     public var initialization: KernelInitialization = .inflated
+    /// A tokenizer file (`tokenizer.safetensors`, a shipped model) of the same architecture to start
+    /// from instead of random weights (a warm start; the optimizer starts afresh). Empty: random.
+    public var initialWeights = ""
 
     public init(model: TokenizerConfig) { self.model = model }
 

@@ -8,10 +8,15 @@ import Torch
 
 struct Frames: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decode a video into a frames file (.safetensors holding uint8 'frames' (T, H, W, 3)) for training.")
+        abstract: "Decode a video into a frames file (.safetensors holding uint8 'frames' (T, H, W, 3)) for training.",
+        discussion: "With --photos: pack the photos of a folder (or file) into one photo pack for data kind photo-pans, each scaled to --shorter-side at most.")
 
-    @Argument(help: "Input video.")
+    @Argument(help: "Input video (with --photos: a photo or a folder of photos).")
     var input: String
+    @Flag(help: "Pack photos instead of decoding a video.")
+    var photos = false
+    @Option(help: "With --photos: the largest shorter side kept, in pixels.")
+    var shorterSide = 512
     @Option(name: .shortAndLong, help: "Output .safetensors file.")
     var output: String
     @OptionGroup var frames: FrameOptions
@@ -19,6 +24,14 @@ struct Frames: ParsableCommand {
     func run() throws {
         guard output.hasSuffix(".safetensors") else {
             throw ValidationError("-o \(output): a frames file is written as .safetensors (use `magvit reconstruct` or ffmpeg for images and videos)")
+        }
+        if photos {
+            guard shorterSide >= 1 else { throw ValidationError("--shorter-side must be positive") }
+            let set = try PhotoSet(paths: [input], shorterSide: shorterSide, smallest: 1)
+            try set.pack(to: URL(fileURLWithPath: output))
+            let bytes = set.pyramids.reduce(0) { $0 + $1[0].count }
+            print("\(output): \(set.count) photos, \(bytes / 1_000_000) MB")
+            return
         }
         let reader = try VideoReader(path: input, options: frames.readOptions())
         guard let all = try reader.readAll() else { throw ValidationError("\(input): no frames decoded") }

@@ -13,6 +13,13 @@ struct ModelOptions: ParsableArguments {
                                             valueName: "preset"))
     var untrained: String?
 
+    @Option(help: ArgumentHelp("Encode and decode frames larger than this many pixels a side in overlapping tiles of it (memory follows the tile, not the frame; 0: whole frames).",
+                               valueName: "pixels"))
+    var tile = SpatialTiling.standard.tile
+
+    @Option(help: ArgumentHelp("Context around each tile's kept part, and the decoder's blend zone.", valueName: "pixels"))
+    var tileOverlap = SpatialTiling.standard.overlap
+
     /// Where the shipped default tokenizer lives: $MAGVIT_MODEL, else models/default-tokenizer.safetensors
     /// in the source tree this binary was built from.
     static var defaultModel: URL {
@@ -22,6 +29,18 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load(device: Device) throws -> VideoTokenizer {
+        let model = try loadModel(device: device)
+        if tile == 0 {
+            model.tiling = nil
+        } else {
+            let tiling = SpatialTiling(tile: tile, overlap: tileOverlap)
+            do { try tiling.validate(factor: model.config.spatialFactor) } catch { throw ValidationError("--tile/--tile-overlap: \(error)") }
+            model.tiling = tiling
+        }
+        return model
+    }
+
+    private func loadModel(device: Device) throws -> VideoTokenizer {
         if let preset = untrained {
             guard checkpoint == nil else { throw ValidationError("give either --checkpoint or --untrained, not both") }
             guard let config = TokenizerConfig.presets[preset] else {

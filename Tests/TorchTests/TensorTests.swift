@@ -140,4 +140,19 @@ final class TensorTests: XCTestCase {
         XCTAssertThrowsError(try Device(parsing: "tpu"))
         XCTAssertEqual(try Tensor.zeros([2]).device, .cpu)
     }
+
+    func testGridSampleReadsWhereTheGridPoints() throws {
+        // An identity grid (pixel centres, align_corners false) gives the input back; a grid shifted by
+        // one pixel reads the neighbour; outside the input, reflection mirrors it.
+        let x = try Tensor.arange(0, 12, dtype: .float32).reshape([1, 1, 3, 4])
+        var grid: [Float] = []
+        for i in 0..<3 { for j in 0..<4 { grid += [Float(2 * j + 1) / 4 - 1, Float(2 * i + 1) / 3 - 1] } }
+        let identity = try Tensor(grid, shape: [1, 3, 4, 2])
+        XCTAssertLessThan(try (gridSample(x, grid: identity) - x).abs().max().item(), 1e-5)
+        let shifted = try identity + Tensor([Float(0.5), 0], shape: [2])
+        let right = try gridSample(x, grid: shifted, padding: .reflection).reshape([3, 4])
+        let expected = try Tensor([Float(1), 2, 3, 3, 5, 6, 7, 7, 9, 10, 11, 11], shape: [3, 4])
+        XCTAssertLessThan(try (right - expected).abs().max().item(), 1e-5)
+        XCTAssertThrowsError(try gridSample(x, grid: Tensor.zeros([1, 3, 4, 3]))) { XCTAssertTrue("\($0)".contains("grid (N, H', W', 2)"), "\($0)") }
+    }
 }

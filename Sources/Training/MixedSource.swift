@@ -1,0 +1,101 @@
+// Several clip sources as one training set (`data.kind: mixture`): each clip of a batch comes from a
+// source drawn by weight, e.g. real videos and virtual-camera moves over photos at a stated ratio.
+import Foundation
+import Harness
+import Torch
+
+/// One part of a mixture (`data.sources`): a kind, its files and its weight. Every other data setting
+/// (strides, crops, flips, pan) is the data section's.
+public struct MixturePart: Codable, Sendable, Equatable {
+    public var kind: DataKind
+    public var train: [String]
+    public var eval: [String]
+    public var weight: Double
+
+    public init(kind: DataKind, train: [String], eval: [String] = [], weight: Double = 1) {
+        self.kind = kind
+        self.train = train
+        self.eval = eval
+        self.weight = weight
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, train, eval, weight }
+
+    public init(from decoder: Decoder) throws {
+        let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+        if let unknown = keys.first(where: { CodingKeys(rawValue: $0) == nil }) {
+            throw ConfigError("data.sources: unknown setting '\(unknown)'; settings of a source: kind, train, eval, weight")
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(DataKind.self, forKey: .kind)
+        train = try c.decodeIfPresent([String].self, forKey: .train) ?? []
+        eval = try c.decodeIfPresent([String].self, forKey: .eval) ?? []
+        weight = try c.decodeIfPresent(Double.self, forKey: .weight) ?? 1
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+/// Clips drawn from the parts by weight; the held-out set is the parts' held-out sets in turn.
+public final class MixedSource: ClipSource {
+    let parts: [any ClipSource]
+    let weights: [Double]
+    let config: DataConfig
+    let seed: UInt64
+
+    public init(config: DataConfig, shape: ClipShape, seed: UInt64) throws {
+        guard !config.sources.isEmpty else { throw ConfigError("data.kind mixture needs data.sources: a list of {kind, train, eval, weight}") }
+        var parts: [any ClipSource] = []
+        for (i, part) in config.sources.enumerated() {
+            guard part.kind != .mixture, !DataSources.holdsImages(part.kind) else {
+                throw ConfigError("data.sources[\(i)]: \(part.kind) cannot be mixed into clips (videos, photo-pans and moving-digits can)")
+            }
+            guard part.weight > 0, part.weight.isFinite else { throw ConfigError("data.sources[\(i)]: weight must be positive, got \(part.weight)") }
+            var c = config
+            (c.kind, c.train, c.eval, c.sources) = (part.kind, part.train, part.eval, [])
+            // Each part draws from its own stream of the run's seed.
+            parts.append(try DataSources.make(c, shape: shape, seed: seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15))
+        }
+        self.parts = parts
+        let total = config.sources.map(\.weight).reduce(0, +)
+        weights = config.sources.map { $0.weight / total }
+        self.config = config
+        self.seed = seed
+    }
+
+    public var summary: String {
+        "mixture: " + zip(parts, weights).map { "\(String(format: "%.0f", $1 * 100)) % \($0.summary)" }.joined(separator: "; ")
+    }
+    public var count: Int? { nil }
+    public var classes: Int { 0 }
+
+    /// How many clips of a batch of `size` each part gives at `step`: a pure function of (seed, step).
+    func counts(step: Int, size: Int) -> [Int] {
+        var random = SeededRandom(seed: seed, step: step, stream: 301)
+        var counts = [Int](repeating: 0, count: parts.count)
+        for _ in 0..<size {
+            var u = random.uniform(), i = 0
+            while i < weights.count - 1, u >= weights[i] { u -= weights[i]; i += 1 }
+            counts[i] += 1
+        }
+        return counts
+    }
+
+    public func batch(step: Int, size: Int) throws -> Clips {
+        let pieces = try zip(parts, counts(step: step, size: size)).filter { $1 > 0 }.map { try $0.batch(step: step, size: $1).clips }
+        return Clips(clips: try concatenate(pieces, dim: 0))
+    }
+
+    /// Up to `limit` held-out clips, shared out among the parts that have any.
+    public func heldOut(limit: Int) throws -> Clips? {
+        let sets = try parts.compactMap { try $0.heldOut(limit: limit)?.clips }
+        guard !sets.isEmpty else { return nil }
+        let share = Swift.max(1, limit / sets.count)
+        return Clips(clips: try concatenate(sets.map { try $0.narrow(0, start: 0, length: Swift.min(share, $0.size(0))) }, dim: 0))
+    }
+}
