@@ -63,7 +63,7 @@ final class GradientSourceTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("1-frame"), "\($0)")
         }
         XCTAssertThrowsError(try TrainingConfig.parse("data: {kind: test-gradient}")) {
-            XCTAssertTrue("\($0)".contains("sources: fashion-mnist, images, mnist, moving-digits, test-gradients, videos"), "\($0)")
+            XCTAssertTrue("\($0)".contains("sources: fashion-mnist, images, mixture, mnist, moving-digits, photo-pans, test-gradients, videos"), "\($0)")
         }
     }
 }
