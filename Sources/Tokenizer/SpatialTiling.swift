@@ -8,7 +8,7 @@ import Foundation
 import Torch
 
 /// Tile size and overlap in pixels (multiples of the tokenizer's spatial factor).
-public struct SpatialTiling: Sendable, Equatable, CustomStringConvertible {
+public struct SpatialTiling: Sendable, Equatable {
     /// Tiles are `tile` × `tile` pixels; frames no larger than that in both directions go whole.
     public var tile: Int
     /// Context on each side of a tile's kept part (encoder), the blend zone of the decoder.
@@ -21,8 +21,6 @@ public struct SpatialTiling: Sendable, Equatable, CustomStringConvertible {
 
     /// 320-pixel tiles with 32 pixels of context each side (256-pixel steps).
     public static let standard = SpatialTiling(tile: 320, overlap: 32)
-
-    public var description: String { "\(tile)-pixel tiles, \(overlap)-pixel overlap" }
 
     /// Checks the sizes against a model's spatial factor.
     public func validate(factor: Int) throws {
@@ -53,7 +51,7 @@ public struct SpatialTiling: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension VideoTokenizer {
-    /// The spans of both axes of a token grid, nil when the frame fits one tile.
+    /// The spans of both axes of a token grid of h × w, nil when the frame fits one tile.
     func tileSpans(h: Int, w: Int, _ tiling: SpatialTiling) throws -> (rows: [SpatialTiling.Span], columns: [SpatialTiling.Span])? {
         let f = config.spatialFactor
         try tiling.validate(factor: f)
@@ -62,49 +60,46 @@ extension VideoTokenizer {
         return (SpatialTiling.spans(length: h, tile: tile, margin: margin), SpatialTiling.spans(length: w, tile: tile, margin: margin))
     }
 
-    /// Token ids (B, t, h, w) of frames, encoded tile by tile: each tile's kept tokens.
-    func encodeTiled(_ frames: Tensor, _ tiling: SpatialTiling) throws -> Tensor {
+    /// Token ids (B, t, h, w) of frames (B, C, T, H, W), window by window: each window's core tokens.
+    func encodeTiles(_ frames: Tensor, rows: [SpatialTiling.Span], columns: [SpatialTiling.Span]) throws -> Tensor {
         let f = config.spatialFactor
-        guard frames.rank == 5, let (rows, columns) = try tileSpans(h: frames.size(3) / f, w: frames.size(4) / f, tiling) else {
-            return try withNoGrad { try quantizer.ids(latents(frames)) }
-        }
-        return try withNoGrad {
-            try concatenate(rows.map { row in
-                try concatenate(columns.map { column in
-                    let window = try frames.narrow(3, start: row.window.lowerBound * f, length: row.window.count * f)
-                        .narrow(4, start: column.window.lowerBound * f, length: column.window.count * f)
-                    let ids = try quantizer.ids(latents(window))
-                    return try ids.narrow(2, start: row.core.lowerBound - row.window.lowerBound, length: row.core.count)
-                        .narrow(3, start: column.core.lowerBound - column.window.lowerBound, length: column.core.count)
-                }, dim: 3)
-            }, dim: 2)
-        }
+        return try concatenate(rows.map { row in
+            try concatenate(columns.map { column in
+                let ids = try quantizer.ids(latents(region(frames, row.window, column.window, scale: f)))
+                return try region(ids, row.core.shifted(by: -row.window.lowerBound), column.core.shifted(by: -column.window.lowerBound), dims: (2, 3))
+            }, dim: 3)
+        }, dim: 2)
     }
 
-    /// Frames of quantized latents (B, d, t, h, w), decoded tile by tile and blended: weights rise
-    /// linearly across each window's margins, except at the frame's edges.
-    func decodeTiled(latents: Tensor, _ tiling: SpatialTiling) throws -> Tensor {
-        guard let (rows, columns) = try tileSpans(h: latents.size(3), w: latents.size(4), tiling) else { return try decode(latents: latents) }
+    /// Frames of quantized latents (B, d, t, h, w), window by window, blended: weights rise linearly
+    /// across each window's margins, except at the frame's edges.
+    func decodeTiles(latents: Tensor, rows: [SpatialTiling.Span], columns: [SpatialTiling.Span], overlap: Int) throws -> Tensor {
         let f = config.spatialFactor
+        let (h, w) = (latents.size(3), latents.size(4))
         var sum: Tensor?
-        let weights = try Tensor.zeros([latents.size(3) * f, latents.size(4) * f], dtype: latents.dtype, device: latents.device)
+        let weights = try Tensor.zeros([h * f, w * f], dtype: latents.dtype, device: latents.device)
         for row in rows {
+            let rowRamp = try SpatialTiling.ramp(row, length: h, factor: f, margin: overlap).reshape([-1, 1])
             for column in columns {
-                let window = try latents.narrow(3, start: row.window.lowerBound, length: row.window.count)
-                    .narrow(4, start: column.window.lowerBound, length: column.window.count)
-                let y = try decode(latents: window)  // (B, C, T, th, tw)
-                if sum == nil { sum = try Tensor.zeros([y.size(0), y.size(1), y.size(2), weights.size(0), weights.size(1)], dtype: y.dtype, device: y.device) }
-                let weight = try (SpatialTiling.ramp(row, length: latents.size(3), factor: f, margin: tiling.overlap).reshape([-1, 1])
-                    * SpatialTiling.ramp(column, length: latents.size(4), factor: f, margin: tiling.overlap).reshape([1, -1])).to(y.dtype, y.device)
-                func place(_ t: Tensor, _ dims: (Int, Int)) throws -> Tensor {
-                    try t.narrow(dims.0, start: row.window.lowerBound * f, length: y.size(3)).narrow(dims.1, start: column.window.lowerBound * f, length: y.size(4))
-                }
-                try place(sum!, (3, 4)).add_(y * weight)
-                try place(weights, (0, 1)).add_(weight)
+                let y = try decode(latents: region(latents, row.window, column.window))  // (B, C, T, th, tw)
+                if sum == nil { sum = try Tensor.zeros([y.size(0), y.size(1), y.size(2), h * f, w * f], dtype: y.dtype, device: y.device) }
+                let weight = try (rowRamp * SpatialTiling.ramp(column, length: w, factor: f, margin: overlap).reshape([1, -1])).to(y.dtype, y.device)
+                try region(sum!, row.window, column.window, scale: f).add_(y * weight)
+                try region(weights, row.window, column.window, dims: (0, 1), scale: f).add_(weight)
             }
         }
         return try sum! / weights
     }
+
+    /// The part of `t` at `rows` × `columns` (token ranges, × `scale` for pixels) of dims `dims`.
+    private func region(_ t: Tensor, _ rows: Range<Int>, _ columns: Range<Int>, dims: (Int, Int) = (3, 4), scale: Int = 1) throws -> Tensor {
+        try t.narrow(dims.0, start: rows.lowerBound * scale, length: rows.count * scale)
+            .narrow(dims.1, start: columns.lowerBound * scale, length: columns.count * scale)
+    }
+}
+
+fileprivate extension Range where Bound == Int {
+    func shifted(by offset: Int) -> Range<Int> { (lowerBound + offset)..<(upperBound + offset) }
 }
 
 extension SpatialTiling {

@@ -87,8 +87,14 @@ public final class VideoTokenizer {
     /// Token ids (B, t, h, w) of frames.
     /// Frames larger than a tile in either direction go tile by tile (`tiling`, nil: always whole).
     public func encode(_ frames: Tensor) throws -> Tensor {
-        guard let tiling else { return try withNoGrad { try quantizer.ids(latents(frames)) } }
-        return try encodeTiled(validated(frames), tiling)
+        let video = try validated(frames)
+        let f = config.spatialFactor
+        return try withNoGrad {
+            guard let tiling, let (rows, columns) = try tileSpans(h: video.size(3) / f, w: video.size(4) / f, tiling) else {
+                return try quantizer.ids(latents(video))
+            }
+            return try encodeTiles(video, rows: rows, columns: columns)
+        }
     }
 
     /// Frames (B, C, T, H, W) of token ids (B, t, h, w).
@@ -105,7 +111,8 @@ public final class VideoTokenizer {
         }
         return try withNoGrad {
             let latents = try quantizer.codes(tokens.to(device)).to(store.dtype)
-            return try tiling.map { try decodeTiled(latents: latents, $0) } ?? decode(latents: latents)
+            guard let tiling, let (rows, columns) = try tileSpans(h: latents.size(3), w: latents.size(4), tiling) else { return try decode(latents: latents) }
+            return try decodeTiles(latents: latents, rows: rows, columns: columns, overlap: tiling.overlap)
         }
     }
 

@@ -168,17 +168,21 @@ struct CameraPath {
         return CameraPath(start: start, end: end, side: (side0, side1), angle: (angle0, angle1), pace: pace, flip: flipped)
     }
 
+    /// The window at frame t of T: its centre and side in level-0 pixels, its angle.
+    func pose(frame t: Int, of frames: Int) -> (x: Double, y: Double, side: Double, angle: Double) {
+        let p = frames == 1 ? 0 : pow(Double(t) / Double(frames - 1), pace)
+        return (start.x + p * (end.x - start.x), start.y + p * (end.y - start.y), side.0 * exp(p * log(side.1 / side.0)), angle.0 + p * (angle.1 - angle.0))
+    }
+
     /// The sampling grid (1, T·S, S, 2) over a level with `scale` pixels per level-0 pixel and the
     /// given size, in grid_sample's normalised coordinates (align_corners false).
     func grid(frames: Int, size: Int, scale: Double, width: Int, height: Int) throws -> Tensor {
         var grid = [Float](repeating: 0, count: frames * size * size * 2)
         let (w, h) = (Double(width), Double(height))
         for t in 0..<frames {
-            let p = frames == 1 ? 0 : pow(Double(t) / Double(frames - 1), pace)
-            let cx = (start.x + p * (end.x - start.x)) * scale, cy = (start.y + p * (end.y - start.y)) * scale
-            let side = (side.0 * exp(p * log(side.1 / side.0))) * scale
-            let a = angle.0 + p * (angle.1 - angle.0)
-            let (c, s) = (cos(a), sin(a))
+            let pose = pose(frame: t, of: frames)
+            let (cx, cy, side) = (pose.x * scale, pose.y * scale, pose.side * scale)
+            let (c, s) = (cos(pose.angle), sin(pose.angle))
             for i in 0..<size {
                 let v = (2 * Double(i) + 1) / Double(size) - 1
                 for j in 0..<size {

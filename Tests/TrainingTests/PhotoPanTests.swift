@@ -43,9 +43,7 @@ final class PhotoPanTests: XCTestCase {
             let (w, h) = (20 + Int(random.next() % 600), 20 + Int(random.next() % 600))
             let path = CameraPath.random(width: w, height: h, pan: pan, flip: false, random: &random)
             for t in 0...8 {
-                let p = pow(Double(t) / 8, path.pace)
-                let cx = path.start.x + p * (path.end.x - path.start.x), cy = path.start.y + p * (path.end.y - path.start.y)
-                let side = path.side.0 * exp(p * log(path.side.1 / path.side.0)), a = path.angle.0 + p * (path.angle.1 - path.angle.0)
+                let (cx, cy, side, a) = path.pose(frame: t, of: 9)
                 for (u, v) in [(-1.0, -1.0), (1, -1), (-1, 1), (1, 1)] {
                     let x = cx + side / 2 * (cos(a) * u - sin(a) * v), y = cy + side / 2 * (sin(a) * u + cos(a) * v)
                     XCTAssert(x >= -1e-9 && x <= Double(w) + 1e-9 && y >= -1e-9 && y <= Double(h) + 1e-9, "\(w)x\(h) \(path) frame \(t): (\(x), \(y))")
