@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Hostile", dependencies: ["Compression", "Generator", "Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit-bench",
-            dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "Generator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "Generator", "Training", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch", "Media"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),

@@ -8,6 +8,8 @@ import time
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from peer_measure import peak, reset_peak, sync
 from open_magvit2.taming.modules.diffusionmodules.improved_model import Decoder, Encoder
 from open_magvit2.taming.modules.vqvae.lookup_free_quantize import LFQ
 
@@ -31,32 +33,6 @@ quantizer = LFQ(dim=cfg["bits"], codebook_size=2 ** cfg["bits"]).to(dev).eval()
 inputs = load_file(f"{a.folder}/inputs.safetensors")
 
 
-def sync():
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
-
-
-def reset_peak():
-    """CUDA: the allocator's peak. CPU: growth of the resident high-water mark over the size now."""
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        return 0
-    open("/proc/self/clear_refs", "w").write("5")
-    return status("VmRSS:")
-
-
-def peak(baseline):
-    if dev.type == "cuda":
-        return torch.cuda.max_memory_allocated()
-    return status("VmHWM:") - baseline
-
-
 results, outputs = {}, {}
 with torch.no_grad():
     for name, x in inputs.items():
@@ -64,24 +40,24 @@ with torch.no_grad():
         if frames.dim() == 5:  # (B, C, T, H, W) -> a batch of T images, as the image model takes them
             frames = frames[0].transpose(0, 1).contiguous()
         encode, decode = [], []
-        baseline = reset_peak()
+        baseline = reset_peak(dev)
         for i in range(a.warmup + a.iterations):
-            sync()
+            sync(dev)
             t0 = time.perf_counter()
             _, _, ids = quantizer(encoder(frames))
-            sync()
+            sync(dev)
             t1 = time.perf_counter()
             b, _, h, w = frames.shape
             bits = ((ids.reshape(b, h // 2 ** (len(dd["ch_mult"]) - 1), -1, 1) >> torch.arange(cfg["bits"], device=dev)) & 1)
             codes = (bits.float() * 2 - 1).permute(0, 3, 1, 2)
             reconstruction = decoder(codes)
-            sync()
+            sync(dev)
             t2 = time.perf_counter()
             if i >= a.warmup:
                 encode.append(t1 - t0)
                 decode.append(t2 - t1)
         results[name] = {"frames": frames.shape[0], "encode_s": statistics.median(encode),
-                         "decode_s": statistics.median(decode), "peak_bytes": peak(baseline)}
+                         "decode_s": statistics.median(decode), "peak_bytes": peak(dev, baseline)}
         outputs[name] = reconstruction.float().cpu().contiguous()
 save_file(outputs, f"{a.folder}/open_magvit2_reconstructions.safetensors")
 print(json.dumps({"torch": torch.__version__, "results": results}))

@@ -9,7 +9,11 @@
 #   mkdir -p .carry && for b in magvit magvit-bench; do strip -o .carry/$b .build-static/release/$b; done
 #   (cd .carry && tar cJf bins.tar.xz magvit magvit-bench && rm magvit magvit-bench)
 #   python3 -m pip download --no-deps --python-version 3.12 --only-binary=:all: -d .whl \
-#     open-magvit2==1.1 vector-quantize-pytorch==1.32.0 einx frozendict loguru torch-einops-utils
+#     open-magvit2==1.1 vector-quantize-pytorch==1.32.0 einx frozendict loguru torch-einops-utils \
+#     magvit2-pytorch==0.5.1 gateloop-transformer==0.2.5 taylor-series-linear-attention==0.2.0 kornia==0.9.0 \
+#     x-transformers==2.31.10 ema-pytorch==0.8.3 accelerate==1.15.0 pytorch-warmup==0.2.0 pytorch-custom-utils==0.0.21 \
+#     beartype==0.23.1 rotary-embedding-torch==0.9.1 jaxtyping==0.3.11 wadler-lindig==0.1.8
+#   (kornia-rs is a binary wheel: add --platform manylinux_2_28_x86_64 for it; torchvision is the GPU machine's.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/magvit-gpu}
@@ -29,3 +33,10 @@ $bin/magvit selfcheck --device cuda --steps 50 | tee "$out/selfcheck.txt"
 $bin/magvit-bench resblock --device cuda --warmup 3 --iterations 20 --tiny-calls 200000 --python "$py" | tee "$out/bench-resblock.txt"
 $bin/magvit-bench tokenizer --device cuda --warmup 2 --iterations 10 --video --python "$py" | tee "$out/bench-tokenizer.txt"
 $bin/magvit-bench lfq --device cuda --tokens 4096 --python "$py" | tee "$out/bench-lfq.txt"
+for peer in open-magvit2 magvit2-pytorch; do
+  $bin/magvit-bench train-step --device cuda --peer $peer --batch 8 --losses full --warmup 3 --iterations 10 --python "$py" \
+    | tee "$out/bench-train-step-$peer.txt" || true
+done
+# The paper's video-128 preset with Open-MAGVIT2's recipe: the fraction of the bf16 peak, and a profile.
+$bin/magvit-bench train-step --device cuda --ours-only --preset video-128 --peer open-magvit2 --batch 8 --losses full \
+  --warmup 3 --iterations 10 --rounds 1 --profile --trace "$out/train-step-video-128.trace.json" | tee "$out/bench-train-step-video-128.txt" || true

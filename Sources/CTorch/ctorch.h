@@ -109,6 +109,13 @@ ct_error ct_check_device(int kind, int index);
 /* The name of `value` in an enumeration (enum ct_enumeration), or NULL when it has no such value. */
 const char *ct_enum_name(int enumeration, int value);
 
+/* Starts libtorch's op profiler (Kineto, as torch.profiler): CPU ops, and device kernels with `cuda`. */
+ct_error ct_profiler_start(bool cuda);
+/* Stops it and writes one line per recorded event to `table_path`: name, thread id ("device" for
+   kernels), start and duration in nanoseconds, tab-separated; and a Chrome trace to `trace_path`
+   unless it is NULL or empty. */
+ct_error ct_profiler_stop(const char *table_path, const char *trace_path);
+
 /* ---- lifetime and facts ----------------------------------------------- */
 void ct_free(ct_tensor *t);
 int64_t ct_dim(const ct_tensor *t);

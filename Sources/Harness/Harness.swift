@@ -18,6 +18,16 @@ public struct StepContext {
     /// Micro-batches per optimizer step (`run.accumulate`).
     public let accumulate: Int
 
+    /// A step's context outside the harness's loop (benchmarks, tests): one process unless `parallel`.
+    public init(step: Int, learningRate: Double, device: Device, mixedPrecision: Bool, parallel: DataParallel? = nil, accumulate: Int = 1) {
+        self.step = step
+        self.learningRate = learningRate
+        self.device = device
+        self.mixedPrecision = mixedPrecision
+        self.parallel = parallel
+        self.accumulate = accumulate
+    }
+
     /// A batch (B, ...) as `accumulate` micro-batches along its first dimension, whose gradients the
     /// trainer adds up (each loss divided by their count) before one update.
     public func microBatches(_ batch: Tensor) throws -> [Tensor] {

