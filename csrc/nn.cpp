@@ -2,6 +2,11 @@
 // normalisation, embedding, dropout, attention and losses.
 #include "common.hpp"
 
+#include <ATen/Context.h>
+#include <ATen/ops/mkldnn_convolution.h>
+
+#include <atomic>
+
 using namespace ctorch;
 
 extern "C" {
@@ -22,6 +27,30 @@ ct_error ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, c
   CT_GUARD("linear", *out = wrap(at::linear(T(x), T(w), opt(b))))
 }
 
+}  // extern "C"
+
+namespace {
+
+// libtorch sends a CPU conv3d to its native im2col kernel instead of oneDNN when the batch is 1, the
+// kernel at most 3 and N*C*T*H at most 20480 ("for some case, native is faster"); on the small
+// latents of a tokenizer oneDNN is 3x faster there (docs/speed.md). With this on, those float32 CPU
+// calls go to oneDNN too, as every other conv3d (and every one of a batch above 1) does anyway.
+std::atomic<bool> direct_onednn_conv3d{true};
+
+bool use_onednn_conv3d(const at::Tensor &x, const at::Tensor &w, int64_t groups) {
+  return direct_onednn_conv3d.load(std::memory_order_relaxed) && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+         w.scalar_type() == at::kFloat && !x.is_mkldnn() && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() &&
+         groups == 1 && x.dim() == 5 && x.size(0) == 1 && !(w.size(-1) > 3 && w.size(-2) > 3) &&
+         x.size(1) * x.size(2) * x.size(3) <= 20480;  // exactly where libtorch would pick its native kernel
+}
+
+}  // namespace
+
+extern "C" {
+
+void ct_set_direct_onednn_conv3d(bool on) { direct_onednn_conv3d.store(on); }
+bool ct_direct_onednn_conv3d(void) { return direct_onednn_conv3d.load(); }
+
 ct_error ct_conv(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int n, const int64_t *stride,
                  const int64_t *padding, const int64_t *dilation, int64_t groups, ct_tensor **out) {
   CT_GUARD(n == 1 ? "conv1d" : n == 2 ? "conv2d" : "conv3d", {
@@ -33,7 +62,10 @@ ct_error ct_conv(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int
     switch (n) {
       case 1: *out = wrap(at::conv1d(T(x), T(w), opt(b), s, p, d, groups)); break;
       case 2: *out = wrap(at::conv2d(T(x), T(w), opt(b), s, p, d, groups)); break;
-      default: *out = wrap(at::conv3d(T(x), T(w), opt(b), s, p, d, groups)); break;
+      default:
+        *out = wrap(use_onednn_conv3d(T(x), T(w), groups) ? at::mkldnn_convolution(T(x), T(w), opt(b), p, s, d, groups)
+                                                           : at::conv3d(T(x), T(w), opt(b), s, p, d, groups));
+        break;
     }
   })
 }

@@ -31,7 +31,7 @@ py=$(command -v "$python")
 bin=/tmp/magvit-bin
 $bin/magvit selfcheck --device cuda --steps 50 | tee "$out/selfcheck.txt"
 $bin/magvit-bench resblock --device cuda --warmup 3 --iterations 20 --tiny-calls 200000 --python "$py" | tee "$out/bench-resblock.txt"
-$bin/magvit-bench tokenizer --device cuda --warmup 2 --iterations 10 --video --python "$py" | tee "$out/bench-tokenizer.txt"
+$bin/magvit-bench tokenizer --device cuda --warmup 2 --iterations 10 --video --batches 1,8,32 --python "$py" | tee "$out/bench-tokenizer.txt" || true
 $bin/magvit-bench lfq --device cuda --tokens 4096 --python "$py" | tee "$out/bench-lfq.txt"
 for peer in open-magvit2 magvit2-pytorch; do
   $bin/magvit-bench train-step --device cuda --peer $peer --batch 8 --losses full --warmup 3 --iterations 10 --python "$py" \

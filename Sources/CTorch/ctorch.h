@@ -172,6 +172,10 @@ ct_error ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
 ct_error ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, ct_tensor **out);
 /* Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices (torch.linalg.eigh). */
 ct_error ct_eigh(const ct_tensor *a, ct_tensor **values, ct_tensor **vectors);
+/* Whether float32 CPU conv3d calls of batch 1 go straight to oneDNN (on by default) instead of
+   libtorch's choice, which is its native im2col kernel for small inputs. */
+void ct_set_direct_onednn_conv3d(bool on);
+bool ct_direct_onednn_conv3d(void);
 /* n spatial dims (1, 2 or 3); stride, padding, dilation have n entries; b may be NULL. */
 ct_error ct_conv(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int n, const int64_t *stride,
                  const int64_t *padding, const int64_t *dilation, int64_t groups, ct_tensor **out);

@@ -15,6 +15,13 @@ public enum Torch {
         set { ct_set_num_threads(Int32(newValue)) }
     }
 
+    /// Whether float32 CPU 3D convolutions of batch 1 go straight to oneDNN (default) rather than to
+    /// libtorch's native kernel, which it picks for small inputs and which is up to 3x slower there.
+    public static var directOneDNNConv3d: Bool {
+        get { ct_direct_onednn_conv3d() }
+        set { ct_set_direct_onednn_conv3d(newValue) }
+    }
+
     /// True when the loaded libtorch has a CUDA backend and sees a GPU.
     public static var cudaAvailable: Bool { ct_cuda_available() }
     public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }

@@ -22,7 +22,7 @@ struct FIDBench: ParsableCommand {
 
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = cpu.threads
+        cpu.apply()
         let inception = try FIDInception(weights: FIDInception.defaultWeights(), device: device)
         let data = try (Tensor.rand([images, 3, size, size]) * 255.0).floor() / 255.0
         let ours: Double = try withNoGrad {

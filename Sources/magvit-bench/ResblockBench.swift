@@ -51,7 +51,7 @@ struct ResblockBench: ParsableCommand {
 
     /// The block of benchmarks/resblock.py: x + CausalConv(SiLU(GN(CausalConv(SiLU(GN(x)))))).
     func measureSwift(device: Device) throws -> Measurement {
-        Torch.threads = cpu.threads
+        cpu.apply()
         Torch.manualSeed(0)
         let c = shape.values[1]
         let scale = 1 / Double(c * 27).squareRoot()

@@ -22,7 +22,7 @@ struct SamplingBench: ParsableCommand {
 
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = cpu.threads
+        cpu.apply()
         let model: MaskedTransformer
         var decode: ((Tensor) throws -> Void)? = nil
         if let checkpoint {

@@ -23,7 +23,7 @@ struct TokenizeBench: ParsableCommand {
     func validate() throws { try requirePositive(["--repeats": repeats, "--batch": batch]) }
 
     func run() throws {
-        Torch.threads = cpu.threads
+        cpu.apply()
         let files = try InputList.expand([videos ?? repositoryRoot.appendingPathComponent(".deps/media").path]).files
         let shipped = repositoryRoot.appendingPathComponent("models/default-tokenizer.safetensors")
         let video = try VideoTokenizer.load(from: shipped)

@@ -18,6 +18,8 @@ struct TokenizerBench: ParsableCommand {
     @OptionGroup var device: DeviceOption
     @Flag(help: "Also a 17x128x128 clip (slow on CPU).") var video = false
     @Flag(name: [.customLong("small")], help: "Base channels 32 instead of 128.") var smallModel = false
+    @Option(help: "With --video, the video-128 preset's batch sizes: images/s and clips/s at each (e.g. 1,8,32 on a GPU).")
+    var batches = IntegerList([1])
 
     func validate() throws {
         try requirePositive(["--warmup": warmup, "--iterations": iterations])
@@ -27,7 +29,7 @@ struct TokenizerBench: ParsableCommand {
 extension TokenizerBench {
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = cpu.threads
+        cpu.apply()
         Torch.manualSeed(0)
         var config = TokenizerConfig.image128
         if smallModel { config.baseChannels = 32 }
@@ -53,9 +55,15 @@ extension TokenizerBench {
         if video {
             // The paper's video tokenizer has no peer to compare with; its own throughput for the record.
             let paperModel = try VideoTokenizer(config: .videoPaper, device: device)
-            let (timing, _) = try time(paperModel, try Tensor.rand([1, 3, 17, 128, 128]) * 2 - 1, self)
-            print(String(format: "ours   video-128 preset (%dM parameters), 17x128x128 clip: encode %.1f frames/s, decode %.1f frames/s, peak %d MiB",
-                         paperModel.parameterCount / 1_000_000, 17 / timing.encode, 17 / timing.decode, timing.peak >> 20))
+            for b in batches.values {
+                for frames in [1, 17] {
+                    let (timing, _) = try time(paperModel, try Tensor.rand([b, 3, frames, 128, 128]) * 2 - 1, self)
+                    let unit = frames == 1 ? "images" : "clips"
+                    print(String(format: "ours   video-128 preset (%dM parameters), batch %d of %dx128x128: encode %.1f %@/s, decode %.1f %@/s (%.1f, %.1f frames/s), peak %d MiB",
+                                 paperModel.parameterCount / 1_000_000, b, frames, Double(b) / timing.encode, unit, Double(b) / timing.decode, unit,
+                                 Double(b * frames) / timing.encode, Double(b * frames) / timing.decode, timing.peak >> 20))
+                }
+            }
         }
         guard let python = self.python.resolved else {
             print("Open-MAGVIT2: skipped (give --python PATH to a Python with torch and open-magvit2; scripts/bench-venv.sh makes one)")

@@ -59,7 +59,7 @@ struct TrainStepBench: ParsableCommand {
 
     func run() throws {
         let device = try self.device.resolved()
-        Torch.threads = cpu.threads
+        cpu.apply()
         // On a GPU the recipe runs under bf16 autocast, so its peak is bf16's.
         let dtype: DType = device == .cpu ? .float32 : .bfloat16
         let peak = try machinePeak(device, dtype: dtype)

@@ -60,8 +60,16 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// CPU threads for libtorch's kernels, and for the Python peer's torch where there is one.
 struct ThreadsOption: ParsableArguments {
     @Option(help: "CPU threads for libtorch, and for the peer's torch.") var threads = 2
+    @Flag(help: "Leave batch-1 CPU conv3d to libtorch's choice (its native kernel for small inputs) instead of oneDNN.")
+    var nativeConv3d = false
 
     func validate() throws { try requirePositive(["--threads": threads]) }
+
+    /// Sets libtorch's threads and conv3d path for our side.
+    func apply() {
+        Torch.threads = threads
+        Torch.directOneDNNConv3d = !nativeConv3d
+    }
 }
 
 /// Positive integers separated by commas, as in `--shape 1,64,17,64,64` or `--steps 8,12,24`.
