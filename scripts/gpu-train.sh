@@ -32,7 +32,8 @@ export LD_LIBRARY_PATH=/tmp/magvit-shim:$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LI
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 /tmp/magvit-bin/magvit train configs/tokenizer-mix.yaml -o "$out/run" --set run.device=cuda --set run.batch=16 \
   --set run.timeBudget="$budget" --set optimizer.learningRate=0.0005 --set initialWeights=models/default-tokenizer.safetensors \
-  --set "data.sources=[{kind: videos, train: [$data/videos]}, {kind: photo-pans, train: [$data/photos.safetensors]}]"
+  --set "data.sources=[{kind: videos, train: [$data/videos]}, {kind: photo-pans, train: [$data/photos.safetensors]}]" \
+  --set data.imageBatch=16 --set "data.images=[{kind: photo-pans, train: [$data/photos.safetensors], weight: 2}, {kind: videos, train: [$data/videos]}]"
 cp "$out/run/tokenizer.safetensors" "$out/default-tokenizer.safetensors"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 rm -f "$out"/run/checkpoint.safetensors "$out"/run/tokenizer.safetensors

@@ -19,9 +19,9 @@ public struct LossTerms {
         weights[name] = weight
     }
 
-    /// Adds every term of `other`.
-    public mutating func add(_ other: LossTerms) throws {
-        for name in other.names { try add(name, other.values[name]!, weight: other.weights[name]!) }
+    /// Adds every term of `other`, its names prefixed with `prefix` and its weights scaled by `scale`.
+    public mutating func add(_ other: LossTerms, prefix: String = "", scale: Double = 1) throws {
+        for name in other.names { try add(prefix + name, other.values[name]!, weight: scale * other.weights[name]!) }
     }
 
     /// Σ weight · value, or nil when there are no terms.

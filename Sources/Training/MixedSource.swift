@@ -48,22 +48,28 @@ public final class MixedSource: ClipSource {
     let config: DataConfig
     let seed: UInt64
 
-    public init(config: DataConfig, shape: ClipShape, seed: UInt64) throws {
+    public convenience init(config: DataConfig, shape: ClipShape, seed: UInt64) throws {
         guard !config.sources.isEmpty else { throw ConfigError("data.kind mixture needs data.sources: a list of {kind, train, eval, weight}") }
+        try self.init(config.sources, named: "data.sources", config: config, shape: shape, seed: seed)
+    }
+
+    /// The parts `sources` (named `name` in messages) with every other setting from `config`; image
+    /// sets only when `shape` is 1-frame clips.
+    public init(_ sources: [MixturePart], named name: String, config: DataConfig, shape: ClipShape, seed: UInt64) throws {
         var parts: [any ClipSource] = []
-        for (i, part) in config.sources.enumerated() {
-            guard part.kind != .mixture, !DataSources.holdsImages(part.kind) else {
-                throw ConfigError("data.sources[\(i)]: \(part.kind) cannot be mixed into clips (videos, photo-pans and moving-digits can)")
+        for (i, part) in sources.enumerated() {
+            guard part.kind != .mixture, shape.frames == 1 || !DataSources.holdsImages(part.kind) else {
+                throw ConfigError("\(name)[\(i)]: \(part.kind) cannot be mixed into clips (videos, photo-pans and moving-digits can)")
             }
-            guard part.weight > 0, part.weight.isFinite else { throw ConfigError("data.sources[\(i)]: weight must be positive, got \(part.weight)") }
+            guard part.weight > 0, part.weight.isFinite else { throw ConfigError("\(name)[\(i)]: weight must be positive, got \(part.weight)") }
             var c = config
-            (c.kind, c.train, c.eval, c.sources) = (part.kind, part.train, part.eval, [])
+            (c.kind, c.train, c.eval, c.sources, c.images) = (part.kind, part.train, part.eval, [], [])
             // Each part draws from its own stream of the run's seed.
             parts.append(try DataSources.make(c, shape: shape, seed: seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15))
         }
         self.parts = parts
-        let total = config.sources.map(\.weight).reduce(0, +)
-        weights = config.sources.map { $0.weight / total }
+        let total = sources.map(\.weight).reduce(0, +)
+        weights = sources.map { $0.weight / total }
         self.config = config
         self.seed = seed
     }

@@ -2,6 +2,7 @@
 // zooms and turns a little over one photo, at a speed that changes along the clip. Real textures in
 // motion, where real video is scarce (REFERENCE.md §3: the tokenizer is trained on images and videos).
 import Foundation
+import Synchronization
 import Harness
 import Media
 import NN
@@ -224,9 +225,18 @@ public final class PhotoPanSource: ClipSource {
         self.seed = seed
     }
 
+    /// The photos at the detail the shape needs, read once per process for each list (a run's clips
+    /// and still images often pan over the same photos; their pyramids are only ever read).
     static func photos(_ paths: [String], config: DataConfig, shape: ClipShape) throws -> PhotoSet {
-        try PhotoSet(paths: paths, shorterSide: shape.size * config.pan.detail, smallest: shape.size)
+        let shorterSide = shape.size * config.pan.detail
+        let key = "\(paths.joined(separator: "\u{0}"))|\(shorterSide)|\(shape.size)"
+        if let cached = loaded.withLock({ $0[key] }) { return cached }
+        let photos = try PhotoSet(paths: paths, shorterSide: shorterSide, smallest: shape.size)
+        loaded.withLock { $0[key] = photos }
+        return photos
     }
+
+    private static let loaded = Mutex<[String: PhotoSet]>([:])
 
     public var summary: String { "photo pans: \(train.count) photos" }
     public var count: Int? { nil }

@@ -17,6 +17,8 @@ public final class TokenizerTrainer: Trainer {
     public let device: Device
     public let model: VideoTokenizer
     public let data: any ClipSource
+    /// The still images trained beside the clips (`data.imageBatch`), as 1-frame clips.
+    public let images: (any ClipSource)?
     let training: OptimizedModel
     var optimizer: AdamW { training.optimizer }
     var ema: ExponentialMovingAverage? { training.ema }
@@ -63,6 +65,16 @@ public final class TokenizerTrainer: Trainer {
 
         Torch.manualSeed(run.seed)
         data = try DataSources.make(config.data, shape: config.model.clipShape, seed: run.seed)
+        if config.data.imageBatch > 0 {
+            if let parallel, config.data.imageBatch % parallel.worldSize != 0 {
+                throw ConfigError("data.imageBatch \(config.data.imageBatch) must split evenly over \(parallel.worldSize) processes")
+            }
+            var still = config.model.clipShape
+            still.frames = 1
+            images = try MixedSource(config.data.images, named: "data.images", config: config.data, shape: still, seed: run.seed &+ 0x5EED_1A6E)
+        } else {
+            images = nil
+        }
         model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
         if !config.initialWeights.isEmpty {
             try model.startFrom(URL(fileURLWithPath: config.initialWeights))
@@ -101,6 +113,7 @@ public final class TokenizerTrainer: Trainer {
 
     public var summary: String {
         "training \(config.model.name): \(model.parameterCount) parameters\(discriminator.map { ", discriminator \($0.store.parameterCount)" } ?? ""); \(data.summary)"
+            + (images.map { "; and \(config.data.imageBatch) still images a step from \($0.summary)" } ?? "")
     }
 
     public var headline: [String] { [config.loss.reconstruction.rawValue, "entropy_sample", "entropy_codebook"] }
@@ -124,23 +137,27 @@ public final class TokenizerTrainer: Trainer {
         if let json = extraState["lecam"] { lecam = try JSONDecoder().decode(LeCAM.self, from: Data(json.utf8)) }
     }
 
-    public func batchMaker() throws -> @Sendable (Int) throws -> Tensor {
-        let data = self.data, batch = config.run.batch, device = self.device, parallel = self.parallel, dtype = config.run.dtype.dtype
+    public func batchMaker() throws -> @Sendable (Int) throws -> (clips: Tensor, images: Tensor?) {
+        let data = self.data, images = self.images, batch = config.run.batch, imageBatch = config.data.imageBatch
+        let device = self.device, parallel = self.parallel, dtype = config.run.dtype.dtype
         // The global batch of the step; each rank keeps its slice.
+        @Sendable func local(_ x: Tensor) throws -> Tensor { try (parallel.map { try $0.slice(x) } ?? x).to(dtype, device) }
         return { step in
-            let clips = try data.batch(step: step, size: batch).clips
-            return try (parallel.map { try $0.slice(clips) } ?? clips).to(dtype, device)
+            (try local(data.batch(step: step, size: batch).clips), try images.map { try local($0.batch(step: step, size: imageBatch).clips) })
         }
     }
 
     /// One tokenizer update and, when the GAN is on, one discriminator update, each over the step's
-    /// micro-batches (`run.accumulate`: gradients of the parts add up to the batch's). Returns the
-    /// loss terms (unweighted, averaged over the parts), the total and the batch's distinct codes.
-    public func step(_ x: Tensor, context: StepContext) throws -> [String: Double] {
+    /// micro-batches (`run.accumulate`: gradients of the parts add up to the batch's). Still images,
+    /// when the step has them, add their own terms (prefixed `image_`, weighted by `loss.imageWeight`)
+    /// to the same update. Returns the loss terms (unweighted, averaged over the parts), the total and
+    /// the batch's distinct codes.
+    public func step(_ batch: (clips: Tensor, images: Tensor?), context: StepContext) throws -> [String: Double] {
         let l = config.loss
         let gan = discriminator != nil && context.step >= l.discriminatorStart
         let dtype = config.run.dtype.dtype  // losses in the run's dtype, whatever autocast computed in
-        let parts = try context.microBatches(x)
+        let parts = try context.microBatches(batch.clips)
+        let imageParts = try batch.images.map { try context.microBatches($0) }
         let k = Double(parts.count)
         var values: [String: Double] = [:]
         func add(_ numbers: [String: Double]) { for (key, v) in numbers { values[key, default: 0] += v / k } }
@@ -148,14 +165,14 @@ public final class TokenizerTrainer: Trainer {
         optimizer.learningRate = context.learningRate
         try optimizer.zeroGrad()
         var fakes: [Tensor] = [], ids: [Tensor] = []
-        for part in parts {
-            let (y, q) = try context.autocast { try model.reconstruct(part, step: context.step) }
-            let reconstruction = try y.to(dtype)
-            var terms = LossTerms()
-            try terms.add(l.reconstruction.rawValue, l.reconstruction == .l2 ? mseLoss(reconstruction, part) : l1Loss(reconstruction, part),
-                          weight: l.reconstructionWeight)
-            try terms.add(q.terms)
-            if let perceptual { try terms.add("perceptual", perceptual(frames(part), frames(reconstruction)).mean(), weight: l.perceptualWeight) }
+        for (index, part) in parts.enumerated() {
+            let (reconstruction, q, own) = try reconstructionTerms(part, context: context)
+            var terms = own
+            if let still = imageParts?[index] {
+                let (_, imageQ, imageTerms) = try reconstructionTerms(still, context: context)
+                try terms.add(imageTerms, prefix: "image_", scale: l.imageWeight)
+                ids.append(imageQ.ids)
+            }
             if gan, let discriminator {
                 try terms.add("generator_adversarial", Adversarial.generatorLoss(context.autocast { try discriminator(reconstruction) }.to(dtype)),
                               weight: l.adversarialWeight)
@@ -165,6 +182,7 @@ public final class TokenizerTrainer: Trainer {
             var numbers = try terms.numbers()
             // The historical key of the reconstruction term, whichever distance it is.
             numbers["reconstruction"] = numbers.removeValue(forKey: l.reconstruction.rawValue)
+            if imageParts != nil { numbers["image_reconstruction"] = numbers.removeValue(forKey: "image_" + l.reconstruction.rawValue) }
             numbers["quantizer"] = try q.loss.item()
             numbers["loss"] = try loss.item()
             add(numbers)
@@ -175,7 +193,7 @@ public final class TokenizerTrainer: Trainer {
         if config.optimizer.clipNorm > 0 { values["grad_norm"] = try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) }
         try optimizer.update()
         try ema?.update()
-        values["codes"] = Double(try distinctCodes(concatenate(ids, dim: 0)))
+        values["codes"] = Double(try distinctCodes(concatenate(ids.map { try $0.flatten() }, dim: 0)))
 
         if gan, let discriminator, let discriminatorOptimizer {
             discriminatorOptimizer.learningRate = context.learningRate * discriminatorRateRatio
@@ -205,6 +223,20 @@ public final class TokenizerTrainer: Trainer {
             values["logits_fake"] = means["fake"]!
         }
         return values
+    }
+
+    /// A batch's reconstruction, its quantization and its terms: the reconstruction distance, the
+    /// quantizer's terms and the perceptual distance when there is one.
+    func reconstructionTerms(_ x: Tensor, context: StepContext) throws -> (Tensor, Quantization, LossTerms) {
+        let l = config.loss
+        let (y, q) = try context.autocast { try model.reconstruct(x, step: context.step) }
+        let reconstruction = try y.to(config.run.dtype.dtype)
+        var terms = LossTerms()
+        try terms.add(l.reconstruction.rawValue, l.reconstruction == .l2 ? mseLoss(reconstruction, x) : l1Loss(reconstruction, x),
+                      weight: l.reconstructionWeight)
+        try terms.add(q.terms)
+        if let perceptual { try terms.add("perceptual", perceptual(frames(x), frames(reconstruction)).mean(), weight: l.perceptualWeight) }
+        return (reconstruction, q, terms)
     }
 
     /// Distinct codes in the step's global batch.

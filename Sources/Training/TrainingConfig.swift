@@ -38,6 +38,11 @@ public struct DataConfig: Codable, Sendable {
     public var sources: [MixturePart] = []
     /// The virtual camera of kind `photo-pans`.
     public var pan = PanConfig()
+    /// Still images trained beside the clips in every step (the joint image-video vocabulary of
+    /// MAGVIT-v2): `imageBatch` 1-frame clips a step, drawn by weight from these parts (image sets,
+    /// or single frames of videos and photo-pans). 0 turns them off.
+    public var imageBatch: Int = 0
+    public var images: [MixturePart] = []
 
     public init() {}
 }
@@ -68,6 +73,9 @@ public struct LossConfig: Codable, Sendable {
     public var r1Weight: Double = 0
     /// Discriminator width: channels of its first level (doubling per level up to 8×).
     public var discriminatorChannels: Int = 32
+    /// Weight of the still images' terms (`data.imageBatch`: reconstruction, perceptual, quantizer)
+    /// against the clips'. The discriminator judges clips only.
+    public var imageWeight: Double = 1
 
     public init() {}
 }
@@ -141,6 +149,13 @@ public struct TrainingConfig: Codable, Sendable {
         try require(!DataSources.holdsImages(data.kind) || model.clipFrames == 1,
                     "\(data.kind) holds images; the model must take 1-frame clips, not \(model.clipFrames)")
         try require(model.imageChannels == 1 || model.imageChannels == 3, "model.imageChannels must be 1 or 3")
+        try require(data.imageBatch >= 0, "data.imageBatch must not be negative")
+        if data.imageBatch > 0 {
+            try require(model.clipFrames > 1, "data.imageBatch adds still images to clips; this model takes 1-frame clips already (give images as data.kind)")
+            try require(!data.images.isEmpty, "data.imageBatch \(data.imageBatch) needs data.images: a list of {kind, train, weight}")
+            try require(data.imageBatch % run.accumulate == 0, "data.imageBatch \(data.imageBatch) must split into run.accumulate \(run.accumulate) micro-batches")
+            try require(loss.imageWeight > 0 && loss.imageWeight.isFinite, "loss.imageWeight must be positive")
+        }
     }
 
     /// The whole config as pretty JSON (saved beside checkpoints, compared on resume).

@@ -136,7 +136,7 @@ extension TrainStepBench {
         // FLOPs of one step: our counter sees the forward ops (backward ≈ 2× forward).
         let x0 = try x.to(device)
         var context = StepContext(step: 0, learningRate: 1e-4, device: device, mixedPrecision: config.run.mixedPrecision)
-        let (firstValues, forwardFlops) = try FlopCounter.count { try trainer.step(x0, context: context) }
+        let (firstValues, forwardFlops) = try FlopCounter.count { try trainer.step((clips: x0, images: nil), context: context) }
         let ourFlops = Double(3 * forwardFlops)
         var ours: [Double] = [], theirs: [Double] = [], ourPeak = 0, theirPeak = 0, theirFlops = 0.0, torchVersion = "?"
         var step = 1
@@ -148,7 +148,7 @@ extension TrainStepBench {
                 step += 1
                 try Torch.synchronize()
                 let t0 = now()
-                _ = try trainer.step(x0, context: context)
+                _ = try trainer.step((clips: x0, images: nil), context: context)
                 try Torch.synchronize()
                 if i >= warmup { times.append(now() - t0) }
             }
@@ -177,7 +177,7 @@ extension TrainStepBench {
         if profile {
             context = StepContext(step: step, learningRate: 1e-4, device: device, mixedPrecision: config.run.mixedPrecision)
             let (_, ops) = try Profiler.profile(cuda: device != .cpu, trace: trace.map { URL(fileURLWithPath: $0) }) {
-                try trainer.step(x0, context: context)
+                try trainer.step((clips: x0, images: nil), context: context)
             }
             print("profile of one step of ours (\(peer.rawValue), losses \(losses.rawValue)):\n\(Profiler.table(ops))")
         }

@@ -94,6 +94,44 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotNil(log.last?["r1"])
     }
 
+    /// Still images (1-frame clips) trained beside the clips in every step: their own terms in the
+    /// same update, their codes counted; settings that cannot work are refused.
+    func testStillImagesTrainBesideTheClips() throws {
+        let text = """
+            model: {preset: tiny, resolution: 32}
+            data: {kind: moving-digits, digits: 1, evalSamples: 2, imageBatch: 4, images: [{kind: moving-digits}]}
+            loss: {reconstruction: l1, imageWeight: 0.5}
+            optimizer: {warmupSteps: 1}
+            run: {steps: 3, batch: 2, logEvery: 1, evalEvery: 100, checkpointEvery: 100, emaDecay: 0, threads: 2}
+            """
+        let run = folder.appendingPathComponent("joint")
+        let trainer = try TokenizerTrainer(config: TrainingConfig.parse(text), directory: run, resume: false, perceptual: nil, echo: { _ in })
+        XCTAssertTrue(trainer.summary.contains("4 still images a step"), trainer.summary)
+        let batch = try trainer.batchMaker()(7)
+        XCTAssertEqual(batch.clips.shape, [2, 3, 5, 32, 32])
+        XCTAssertEqual(batch.images?.shape, [4, 3, 1, 32, 32])
+        try trainer.train()
+        let log = try records(run).filter { $0["kind"] == nil }
+        XCTAssertEqual(log.count, 3)
+        for record in log {
+            let image = try XCTUnwrap(record["image_reconstruction"] as? Double, "\(record.keys.sorted())")
+            XCTAssertGreaterThan(image, 0)
+            XCTAssertNotNil(record["image_entropy_sample"])
+            // Codes of clips and images together, within the 2^6 vocabulary.
+            XCTAssertLessThanOrEqual(record["codes"] as! Double, 64)
+        }
+
+        func refusal(_ change: String, _ expected: String) {
+            XCTAssertThrowsError(try TrainingConfig.parse(text + "\n" + change)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
+        }
+        refusal("data: {kind: moving-digits, imageBatch: 4}", "needs data.images")
+        refusal("data: {kind: moving-digits, imageBatch: 3, images: [{kind: moving-digits}]}\nrun: {accumulate: 2, batch: 2}", "must split into run.accumulate")
+        XCTAssertThrowsError(try TrainingConfig.parse("""
+            model: {preset: image-small}
+            data: {kind: fashion-mnist, imageBatch: 2, images: [{kind: fashion-mnist}]}
+            """)) { XCTAssertTrue("\($0)".contains("takes 1-frame clips already"), "\($0)") }
+    }
+
     /// The issue's resume test: a run killed with SIGKILL and resumed logs exactly the numbers of an
     /// uninterrupted run with the same seed (CPU, one thread).
     func testKilledAndResumedRunMatchesAnUninterruptedOne() throws {
