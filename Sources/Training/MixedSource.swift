@@ -24,7 +24,7 @@ public struct MixturePart: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
         if let unknown = keys.first(where: { CodingKeys(rawValue: $0) == nil }) {
-            throw ConfigError("data.sources: unknown setting '\(unknown)'; settings of a source: kind, train, eval, weight")
+            throw ConfigError("data.sources or data.images: unknown setting '\(unknown)' in a part; settings of a part: kind, train, eval, weight")
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(DataKind.self, forKey: .kind)

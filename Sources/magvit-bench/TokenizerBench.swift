@@ -23,6 +23,7 @@ struct TokenizerBench: ParsableCommand {
 
     func validate() throws {
         try requirePositive(["--warmup": warmup, "--iterations": iterations])
+        if batches.values != [1] && !video { throw ValidationError("--batches needs --video (they are the video-128 preset's)") }
     }
 }
 

@@ -64,6 +64,7 @@ struct TrainStepBench: ParsableCommand {
         let dtype: DType = device == .cpu ? .float32 : .bfloat16
         let peak = try machinePeak(device, dtype: dtype)
         print(String(format: "machine peak (%@, the better of a 4096² matmul and a 3x3 convolution, %@, %d threads): %.1f GFLOP/s", "\(dtype)", "\(device)", cpu.threads, peak / 1e9))
+        DataSources.register(benchInputs) { _, _, _ in BenchInputs() }
         let peers: [Peer] = peer == .both ? [.openMagvit2, .magvit2Pytorch] : [peer]
         for p in peers { try compare(p, device: device, peak: peak) }
     }
@@ -73,10 +74,11 @@ extension TrainStepBench {
     /// Our model and trainer settings for a peer, and the peer's script.
     func setup(_ peer: Peer, device: Device) throws -> (TrainingConfig, script: String) {
         var model: TokenizerConfig, l = LossConfig()
+        let chosen = preset.flatMap { TokenizerConfig.presets[$0] }
         if peer == .openMagvit2 {
             // Open-MAGVIT2's recipe (configs/imagenet_lfqgan_128_B.yaml): L1, LPIPS weight 1, LFQ entropy 0.1
             // (enlarged ×3 over 2000 steps), commitment 0.25; generator GAN weight 0.1, LeCAM 0.05, non-saturating.
-            model = preset.flatMap { TokenizerConfig.presets[$0] } ?? .image128
+            model = chosen ?? .image128
             if smallModel { model.baseChannels = 32 }
             l.reconstruction = .l1
             if losses == .full {
@@ -88,7 +90,7 @@ extension TrainStepBench {
             }
         } else {
             // magvit2-pytorch's defaults: MSE, VGG perceptual 0.1, hinge GAN weight 1 (adaptive), gradient penalty.
-            model = preset.flatMap { TokenizerConfig.presets[$0] } ?? .videoSmall
+            model = chosen ?? .videoSmall
             l.reconstruction = .l2
             if losses == .full {
                 l.perceptualWeight = 0.1
@@ -115,7 +117,6 @@ extension TrainStepBench {
 
     func compare(_ peer: Peer, device: Device, peak: Double) throws {
         let (config, script) = try setup(peer, device: device)
-        DataSources.register(benchInputs) { _, _, _ in BenchInputs() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-bench-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -135,20 +136,22 @@ extension TrainStepBench {
 
         // FLOPs of one step: our counter sees the forward ops (backward ≈ 2× forward).
         let x0 = try x.to(device)
-        var context = StepContext(step: 0, learningRate: 1e-4, device: device, mixedPrecision: config.run.mixedPrecision)
-        let (firstValues, forwardFlops) = try FlopCounter.count { try trainer.step((clips: x0, images: nil), context: context) }
+        func step(_ index: Int) throws -> [String: Double] {
+            try trainer.step((clips: x0, images: nil), context: StepContext(step: index, learningRate: 1e-4, device: device,
+                                                                            mixedPrecision: config.run.mixedPrecision))
+        }
+        let (firstValues, forwardFlops) = try FlopCounter.count { try step(0) }
         let ourFlops = Double(3 * forwardFlops)
         var ours: [Double] = [], theirs: [Double] = [], ourPeak = 0, theirPeak = 0, theirFlops = 0.0, torchVersion = "?"
-        var step = 1
+        var index = 1
         for round in 0..<rounds {
             let baseline = try resetPeakMemory(device)
             var times: [Double] = []
             for i in 0..<(warmup + iterations) {
-                context = StepContext(step: step, learningRate: 1e-4, device: device, mixedPrecision: config.run.mixedPrecision)
-                step += 1
                 try Torch.synchronize()
                 let t0 = now()
-                _ = try trainer.step((clips: x0, images: nil), context: context)
+                _ = try step(index)
+                index += 1
                 try Torch.synchronize()
                 if i >= warmup { times.append(now() - t0) }
             }
@@ -175,10 +178,7 @@ extension TrainStepBench {
             }
         }
         if profile {
-            context = StepContext(step: step, learningRate: 1e-4, device: device, mixedPrecision: config.run.mixedPrecision)
-            let (_, ops) = try Profiler.profile(cuda: device != .cpu, trace: trace.map { URL(fileURLWithPath: $0) }) {
-                try trainer.step((clips: x0, images: nil), context: context)
-            }
+            let (_, ops) = try Profiler.profile(cuda: device != .cpu, trace: trace.map { URL(fileURLWithPath: $0) }) { try step(index) }
             print("profile of one step of ours (\(peer.rawValue), losses \(losses.rawValue)):\n\(Profiler.table(ops))")
         }
         let mine = median(ours), peerTime = median(theirs)
