@@ -22,6 +22,8 @@ public final class GeneratorTrainer: Trainer {
     let data: (any ClipSource)?
     let device: Device
     let training: OptimizedModel
+    /// Where the weights started (`WarmStart.record`), saved with the final model; nil from scratch.
+    let warmStart: String?
     var optimizer: AdamW { training.optimizer }
     var ema: ExponentialMovingAverage? { training.ema }
     let resume: Bool
@@ -72,6 +74,9 @@ public final class GeneratorTrainer: Trainer {
                 throw ConfigError("initialWeights \(config.initialWeights) is a generator of another shape than generator: (\(start.config) vs \(config.generator))")
             }
             try model.store.load(start.store.snapshot())
+            warmStart = try WarmStart.record(of: URL(fileURLWithPath: config.initialWeights), weightsHash: model.store.weightsHash())
+        } else {
+            warmStart = nil
         }
         training = try OptimizedModel(model.store, optimizer: config.optimizer, emaDecay: config.run.emaDecay)
     }
@@ -226,6 +231,7 @@ public final class GeneratorTrainer: Trainer {
         var metadata = ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config.generator),
                         "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
                         "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
+        if let warmStart { metadata["warm_start"] = warmStart }
         metadata.merge(extra) { a, _ in a }
         var weights = try model.store.snapshot()
         for (name, t) in weights where t.dtype.isFloatingPoint { weights[name] = try t.to(dtype) }

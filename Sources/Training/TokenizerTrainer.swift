@@ -34,6 +34,8 @@ public final class TokenizerTrainer: Trainer {
     public let parallel: DataParallel?
     /// The last final evaluation, returned by `train`.
     var finalScores: HeldOutScores?
+    /// Where the weights started (`WarmStart.record`), saved with the final model; nil from scratch.
+    let warmStart: String?
     /// The held-out clips, loaded at the first evaluation.
     var heldOutSet: Clips??
 
@@ -77,9 +79,12 @@ public final class TokenizerTrainer: Trainer {
         }
         model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
         if !config.initialWeights.isEmpty {
-            try model.startFrom(URL(fileURLWithPath: config.initialWeights))
-        } else if config.initialization == .inflated {
-            try model.inflateTemporalKernels()
+            let start = URL(fileURLWithPath: config.initialWeights)
+            try model.startFrom(start)
+            warmStart = try WarmStart.record(of: start, weightsHash: model.weightsHash())
+        } else {
+            if config.initialization == .inflated { try model.inflateTemporalKernels() }
+            warmStart = nil
         }
         if let parallel, let lfq = model.quantizer as? LookupFreeQuantizer { lfq.globalMean = { try parallel.globalMean($0) } }
         let o = config.optimizer
@@ -280,6 +285,7 @@ public final class TokenizerTrainer: Trainer {
     public func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL {
         var metadata = metadata
         if let finalScores { metadata["eval"] = finalScores.summary }
+        if let warmStart { metadata["warm_start"] = warmStart }
         try model.save(to: tokenizerURL, metadata: metadata, dtype: dtype)
         return tokenizerURL
     }

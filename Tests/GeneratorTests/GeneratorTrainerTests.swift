@@ -78,6 +78,27 @@ final class GeneratorTrainerTests: XCTestCase {
         XCTAssertTrue(r.output.contains("not a Magvit generator"), r.output)
     }
 
+    func testWarmStartTakesAGeneratorFileRecordsItAndRefusesAnotherShape() throws {
+        let first = try XCTUnwrap(try GeneratorTrainer(config: config(steps: 4), directory: folder.appendingPathComponent("first"), resume: false, echo: { _ in }).train())
+        var c = try config(steps: 2)
+        c.initialWeights = first.path
+        let trainer = try GeneratorTrainer(config: c, directory: folder.appendingPathComponent("second"), resume: false, echo: { _ in })
+        let started = try SafeTensors.read(first).tensors
+        for (name, tensor) in trainer.model.store.tensors { XCTAssertEqual(try tensor.toArray(Float.self), try XCTUnwrap(started[name]).toArray(Float.self), name) }
+        let hash = try trainer.model.store.weightsHash()
+        let url = try XCTUnwrap(try trainer.train())
+        let saved = try SafeTensors.read(url).metadata
+        let lineage = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(XCTUnwrap(saved["warm_start"]).utf8)) as? [String: Any])
+        XCTAssertEqual(lineage["file"] as? String, "generator.safetensors")
+        XCTAssertEqual(lineage["weights_sha256"] as? String, hash)
+        XCTAssertEqual(lineage["training_steps"] as? String, "4")
+        XCTAssertNil(lineage["warm_start"], "the first run started from scratch")
+        c.generator.width = 64
+        XCTAssertThrowsError(try GeneratorTrainer(config: c, directory: folder.appendingPathComponent("third"), resume: false, echo: { _ in })) {
+            XCTAssertTrue("\($0)".contains("another shape"), "\($0)")
+        }
+    }
+
     /// Frame prediction on moving digits: clips encoded once, the first latent frame given, and the
     /// evaluation scores predicted frames against the real ones, the reconstruction and copying.
     func testFramePredictionOnMovingDigits() throws {

@@ -135,14 +135,27 @@ final class PhotoPanTests: XCTestCase {
         XCTAssertThrowsError(try DataSources.make(images, shape: c.model.clipShape, seed: 1)) { XCTAssertTrue("\($0)".contains("weight must be positive"), "\($0)") }
     }
 
-    func testWarmStartTakesATokenizerFilesWeightsAndRefusesAnotherShape() throws {
+    func testWarmStartTakesATokenizerFilesWeightsRecordsItsLineageAndRefusesAnotherShape() throws {
         let start = try VideoTokenizer(config: TokenizerConfig.tiny)
         let file = folder.appendingPathComponent("start.safetensors")
-        try start.save(to: file)
+        try start.save(to: file, metadata: ["training_steps": "7", "training_device": "cuda:0", "unrelated": "x",
+                                            "warm_start": #"{"file":"first.safetensors","training_steps":"3"}"#])
         var c = try config(", pan: {crop: [0.5, 1]}")
         c.initialWeights = file.path
+        c.run.steps = 2
+        c.run.batch = 2
         let trainer = try TokenizerTrainer(config: c, directory: folder.appendingPathComponent("run"), resume: false, perceptual: nil, echo: { _ in })
         XCTAssertEqual(try trainer.model.weightsHash(), try start.weightsHash())
+        try trainer.train()
+        let saved = try SafeTensors.read(folder.appendingPathComponent("run/tokenizer.safetensors")).metadata
+        let lineage = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(XCTUnwrap(saved["warm_start"]).utf8)) as? [String: Any])
+        XCTAssertEqual(lineage["file"] as? String, "start.safetensors")
+        XCTAssertEqual(lineage["weights_sha256"] as? String, try start.weightsHash())
+        XCTAssertEqual(lineage["training_steps"] as? String, "7")
+        XCTAssertEqual(lineage["training_device"] as? String, "cuda:0")
+        XCTAssertNil(lineage["unrelated"])
+        XCTAssertEqual((lineage["warm_start"] as? [String: Any])?["file"] as? String, "first.safetensors", "the start's own start, nested")
+        XCTAssertEqual(saved["training_steps"], "2")
         var other = TokenizerConfig.tiny
         other.baseChannels *= 2
         try VideoTokenizer(config: other).save(to: file)
