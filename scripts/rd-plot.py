@@ -4,10 +4,13 @@ Usage: python3 scripts/rd-plot.py STUDY_DIR     (reads STUDY_DIR/study.json, or 
 interrupted study's study.log, FVD then absent; writes rd-*.png, rd-table.md, bd-rate.json)
 
 Curves: for each codec and setting, bits per pixel and each metric averaged over the clips (FVD pooled
-over the clips' 16-frame windows). BD-rate (Bjontegaard 2001, VCEG-M33): per clip, log10(bpp) fitted as a
-cubic in the metric for both codecs, the mean difference over the metric range both curves cover,
+over the clips' 16-frame windows); Magvit's points coded at a lower scale are a curve of their own
+("magvit scaled"). BD-rate (Bjontegaard 2001, VCEG-M33): per clip, log10(bpp) fitted as a cubic in
+the metric for both codecs, the mean difference over the metric range both curves cover,
 as a percentage change in rate at equal quality (negative: fewer bits than the anchor); for LPIPS the
-metric is -LPIPS. Clips where the ranges do not overlap have no BD-rate, and are reported as such.
+metric is -LPIPS. Magvit's curve there is the front of all its points (at each rate the best
+setting, what rate control would choose). Clips where the ranges do not overlap have no BD-rate,
+and are reported as such.
 """
 import json
 import os
@@ -42,10 +45,17 @@ def from_log(path):
 study_path = os.path.join(folder, "study.json")
 study = json.load(open(study_path)) if os.path.exists(study_path) else from_log(os.path.join(folder, "study.log"))
 rows = study["rows"]
+
+
+def series(r):
+    """The curve a row belongs to: its codec, Magvit's points coded at a lower scale on a curve of their own."""
+    return r["codec"] + (" scaled" if r["codec"] == "magvit" and " at " in r["setting"] else "")
+
+
 codecs = []
 for r in rows:
-    if r["codec"] not in codecs:
-        codecs.append(r["codec"])
+    if series(r) not in codecs:
+        codecs.append(series(r))
 clips = sorted({r["clip"] for r in rows})
 
 
@@ -58,14 +68,14 @@ def curve(codec, name, clip=None):
     """(bpp, value) per setting, averaged over clips, sorted by rate."""
     by_setting = defaultdict(list)
     for r in rows:
-        if r["codec"] == codec and (clip is None or r["clip"] == clip):
+        if series(r) == codec and (clip is None or r["clip"] == clip):
             v = metric(r, name) if name != "fvd" else None
             by_setting[r["setting"]].append((r["bpp"], v))
     points = []
     for setting, values in by_setting.items():
         bpp = sum(b for b, _ in values) / len(values)
         if name == "fvd":
-            v = study["fvd"].get(f"{codec} {setting}")
+            v = study["fvd"].get(f"{codec.split()[0]} {setting}")
         else:
             vs = [v for _, v in values if v is not None]
             v = sum(vs) / len(vs) if len(vs) == len(values) else None
@@ -86,6 +96,15 @@ def bd_rate(anchor, test):
     pa, pt = np.polyint(np.polyfit(qa, ra, 3)), np.polyint(np.polyfit(qt, rt, 3))
     diff = ((np.polyval(pt, high) - np.polyval(pt, low)) - (np.polyval(pa, high) - np.polyval(pa, low))) / (high - low)
     return (10 ** diff - 1) * 100
+
+
+def front(points):
+    """The points no other beats at a lower or equal rate (what rate control would choose among Magvit's settings)."""
+    kept = []
+    for b, q in sorted(points):
+        if not kept or q > kept[-1][1]:
+            kept.append((b, q))
+    return kept
 
 
 names = {"psnr": "PSNR RGB (dB)", "psnr_y": "PSNR Y (dB)", "ms_ssim": "MS-SSIM", "ssim": "SSIM", "lpips": "LPIPS (AlexNet, shift-tolerant)"}
@@ -114,7 +133,7 @@ for quality in ["psnr", "lpips"]:
     per_clip = {}
     for clip in clips:
         anchor = [(b, v if quality != "lpips" else -v) for b, v, _ in curve("x265", quality, clip)]
-        test = [(b, v if quality != "lpips" else -v) for b, v, _ in curve("magvit", quality, clip)]
+        test = front([(b, v if quality != "lpips" else -v) for b, v, _ in curve("magvit", quality, clip) + curve("magvit scaled", quality, clip)])
         per_clip[clip] = bd_rate(anchor, test)
     values = [v for v in per_clip.values() if v is not None]
     bd[quality] = {"per_clip": per_clip, "mean": sum(values) / len(values) if values else None}

@@ -135,12 +135,14 @@ public final class VideoCodec {
         return try TokenFile(header: header, ids: ids)
     }
 
-    /// Decodes a token file into a video file (mp4, gif, mkv, y4m or a png folder), clip by clip.
-    public func decode(_ file: TokenFile, to path: String, progress: ((JobProgress) -> Void)? = nil) throws {
+    /// Decodes a token file into a video file (mp4, gif, mkv, y4m or a png folder), clip by clip, at the
+    /// tokenized size or, with `scaledTo`, resized to that one (e.g. the source's, `Header.source`).
+    public func decode(_ file: TokenFile, to path: String, scaledTo size: (width: Int, height: Int)? = nil,
+                       progress: ((JobProgress) -> Void)? = nil) throws {
         try file.checkMatches(model, weightsHash: weightsHash)
         let h = file.header
         let writer = try VideoWriter(path: path, width: h.source.tokenizedWidth, height: h.source.tokenizedHeight,
-                                     frameRate: (h.source.frameRateNumerator, h.source.frameRateDenominator))
+                                     frameRate: (h.source.frameRateNumerator, h.source.frameRateDenominator), scaledTo: size)
         do {
             let perFrame = h.h * h.w
             var offset = 0

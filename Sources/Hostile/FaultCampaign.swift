@@ -212,7 +212,7 @@ public enum FaultCampaign {
             process.arguments = arguments
         }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fault-\(getpid())-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -44,13 +44,18 @@ public final class VideoWriter {
     private var drain: PipeDrain!
     private var closed = false
 
-    /// Starts ffmpeg for `width` × `height` RGB frames at `frameRate` (a fraction).
-    public init(path: String, width: Int, height: Int, frameRate: (Int, Int) = (25, 1), format: VideoFormat? = nil) throws {
+    /// Starts ffmpeg for `width` × `height` RGB frames at `frameRate` (a fraction). With `scaledTo`,
+    /// ffmpeg resizes the frames to that size (Lanczos) before writing them.
+    public init(path: String, width: Int, height: Int, frameRate: (Int, Int) = (25, 1), format: VideoFormat? = nil,
+                scaledTo: (width: Int, height: Int)? = nil) throws {
         self.path = path
         self.format = try format ?? VideoFormat(path: path)
         self.width = width
         self.height = height
         guard width > 0, height > 0 else { throw MediaError(path, "frame size must be positive, got \(width)x\(height)") }
+        if let scaledTo, !(1...16384).contains(scaledTo.width) || !(1...16384).contains(scaledTo.height) {
+            throw MediaError(path, "the output size must be 1...16384 pixels a side, got \(scaledTo.width)x\(scaledTo.height)")
+        }
         guard frameRate.0 > 0, frameRate.1 > 0 else {
             throw MediaError(path, "frame rate must be a positive fraction, got \(frameRate.0)/\(frameRate.1)")
         }
@@ -63,12 +68,18 @@ public final class VideoWriter {
         temporary = OutputFiles.temporary(for: path, suffix: extensions[self.format]!)
         var arguments = ["-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)",
                          "-framerate", "\(frameRate.0)/\(frameRate.1)", "-i", "pipe:0"]
+        var filters: [String] = []
+        if let scaledTo, scaledTo.width != width || scaledTo.height != height {
+            filters.append("scale=\(scaledTo.width):\(scaledTo.height):flags=lanczos")
+        }
+        if self.format == .mp4 { filters.append("pad=ceil(iw/2)*2:ceil(ih/2)*2") }
+        if self.format == .gif { filters.append("split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a") }
+        if !filters.isEmpty { arguments += ["-vf", filters.joined(separator: ",")] }
         switch self.format {
         case .mp4:
-            arguments += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-crf", "18", "-preset", "medium",
-                          "-pix_fmt", "yuv420p", "-movflags", "+faststart", temporary]
+            arguments += ["-c:v", "libx264", "-crf", "18", "-preset", "medium", "-pix_fmt", "yuv420p", "-movflags", "+faststart", temporary]
         case .gif:
-            arguments += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a", temporary]
+            arguments += [temporary]
         case .png:
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
             arguments += ["-start_number", "1", "\(temporary)/frame_%05d.png"]

@@ -20,7 +20,7 @@ struct FuzzCampaign: ParsableCommand {
             return k
         }
         let traceHandle = try trace.map { path -> FileHandle in
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
         for kind in kinds {

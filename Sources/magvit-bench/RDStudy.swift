@@ -24,7 +24,8 @@ struct RDStudy: ParsableCommand {
     @Option(help: "Entropy model (generator checkpoint) of the codec.") var prior: String
     @Option(help: "ffmpeg with libx264, libx265 and libsvtav1.") var ffmpeg = "/usr/bin/ffmpeg"
     @Option(name: .customLong("vvc-ffmpeg"), help: "ffmpeg with libvvenc and a VVC decoder (imageio-ffmpeg's static build); none: leave VVC out.") var vvcFFmpeg: String?
-    @Option(parsing: .upToNextOption, help: "Magvit points as GROUPS:KEEP.") var magvitPoints = ["4:4", "4:3", "4:2", "4:1"]
+    @Option(parsing: .upToNextOption, help: "Magvit points as GROUPS:KEEP, or GROUPS:KEEP@SCALE to code the clip scaled by SCALE (0 < SCALE < 1; sides rounded to the tokenizer's factor) and play it back at full size.")
+    var magvitPoints = ["4:4", "4:3", "4:2", "4:1", "4:4@0.5", "4:2@0.5"]
     @Option(parsing: .upToNextOption, help: "x264 CRF values.") var x264 = [36, 42, 47, 51]
     @Option(parsing: .upToNextOption, help: "x265 CRF values.") var x265 = [30, 36, 42, 47, 51]
     @Option(parsing: .upToNextOption, help: "SVT-AV1 CRF values.") var svtav1 = [48, 54, 59, 63]
@@ -41,7 +42,23 @@ struct RDStudy: ParsableCommand {
         var baselineBitsPerToken: Double?
     }
 
+    /// A Magvit operating point: groups of the schedule, groups sent, and the scale the clip is coded at.
+    struct Point {
+        var groups: Int, keep: Int, scale: Double
+        var name: String { "\(groups)-\(keep)" + (scale == 1 ? "" : "-at-\(scale)") }
+
+        init(_ text: String) throws {
+            let (setting, scaleText) = text.contains("@") ? (String(text.split(separator: "@")[0]), String(text.split(separator: "@").last!)) : (text, "1")
+            let parts = setting.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 2, [1, 4, 16, 64].contains(parts[0]), (1...parts[0]).contains(parts[1]), let scale = Double(scaleText), scale > 0, scale <= 1 else {
+                throw ValidationError("--magvit-points: expected GROUPS:KEEP or GROUPS:KEEP@SCALE (groups 1, 4, 16 or 64; 1 <= KEEP <= GROUPS; 0 < SCALE <= 1), got \(text)")
+            }
+            (groups, keep, self.scale) = (parts[0], parts[1], scale)
+        }
+    }
+
     func run() throws {
+        let points = try magvitPoints.map(Point.init)
         let device = try self.device.resolved()
         let out = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -77,29 +94,35 @@ struct RDStudy: ParsableCommand {
             let folder = out.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let info = try VideoInfo(probing: clip)
-            // Magvit: the tokens once, then each point's stream.
-            var start = now()
-            let tokens = try codec.encode(path: clip)
-            let tokenSeconds = now() - start
-            let pixels = Double(tokens.header.outputPixels)
-            let baseline = try TokenCompressor.compress(tokens, prior: AdaptivePrior(bits: tokens.header.bits)).stream
-            for point in magvitPoints {
-                let parts = point.split(separator: ":").compactMap { Int($0) }
-                guard parts.count == 2 else { throw ValidationError("--magvit-points: expected GROUPS:KEEP, got \(point)") }
-                start = now()
-                let stream = try TokenCompressor.compress(tokens, prior: model, groups: parts[0], sentGroups: parts[1]).stream
+            // Magvit: the tokens once per scale, then each point's stream; bits per pixel of the reference.
+            var encoded: [Double: (tokens: TokenFile, seconds: Double, baseline: CompressedStream)] = [:]
+            for point in points {
+                if encoded[point.scale] == nil {
+                    let start = now()
+                    let f = tokenizer.config.spatialFactor
+                    let size = point.scale == 1 ? nil : (max(f, Int((Double(info.width) * point.scale / Double(f)).rounded()) * f),
+                                                         max(f, Int((Double(info.height) * point.scale / Double(f)).rounded()) * f))
+                    let tokens = try codec.encode(path: clip, options: ReadOptions(size: size, centerCrop: false))
+                    let seconds = now() - start
+                    encoded[point.scale] = (tokens, seconds, try TokenCompressor.compress(tokens, prior: AdaptivePrior(bits: tokens.header.bits)).stream)
+                }
+                let (tokens, tokenSeconds, baseline) = encoded[point.scale]!
+                var start = now()
+                let stream = try TokenCompressor.compress(tokens, prior: model, groups: point.groups, sentGroups: point.keep).stream
                 let encodeSeconds = tokenSeconds + now() - start
-                let file = folder.appendingPathComponent("magvit-\(parts[0])-\(parts[1]).mgvc")
+                let file = folder.appendingPathComponent("magvit-\(point.name).mgvc")
                 let data = try stream.encoded()
                 try data.write(to: file)
-                let decoded = folder.appendingPathComponent("magvit-\(parts[0])-\(parts[1])")
+                let decoded = folder.appendingPathComponent("magvit-\(point.name)")
                 try? FileManager.default.removeItem(at: decoded)
                 start = now()
                 let back = try TokenCompressor.decompress(try CompressedStream(decoding: Data(contentsOf: file)), prior: model)
-                try codec.decode(back, to: decoded.path)
+                try codec.decode(back, to: decoded.path, scaledTo: point.scale == 1 ? nil : (info.width, info.height))
                 let decodeSeconds = now() - start
                 let result = try comparison.compare(reference: clip, distorted: decoded.path)
-                record(Row(clip: name, codec: "magvit", setting: "\(parts[1])/\(parts[0]) groups", bytes: data.count, bpp: Double(data.count * 8) / pixels,
+                let setting = "\(point.keep)/\(point.groups) groups" + (point.scale == 1 ? "" : String(format: " at %gx (%dx%d)", point.scale, tokens.header.source.tokenizedWidth, tokens.header.source.tokenizedHeight))
+                record(Row(clip: name, codec: "magvit", setting: setting, bytes: data.count,
+                           bpp: Double(data.count * 8) / Double(result.scores.frames * info.width * info.height),
                            scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
                            bitsPerToken: stream.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
             }

@@ -47,13 +47,14 @@ struct Decode: ParsableCommand {
     func run() throws {
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
         _ = try VideoFormat(path: output)
-        try size.check(file.header, input: input)
+        let scaled = try size.check(file.header, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "decode")
-        try codec.decode(file, to: output, progress: bar.update)
+        try codec.decode(file, to: output, scaledTo: scaled, progress: bar.update)
         bar.done()
-        print("\(output): \(file.frames) frames \(file.header.source.tokenizedWidth)x\(file.header.source.tokenizedHeight)")
+        let (width, height) = scaled ?? (file.header.source.tokenizedWidth, file.header.source.tokenizedHeight)
+        print("\(output): \(file.frames) frames \(width)x\(height)")
     }
 }
 

@@ -108,7 +108,7 @@ struct Decompress: ParsableCommand {
         let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
         let tokensOut = URL(fileURLWithPath: output).pathExtension.lowercased() == "mgvt"
         if !tokensOut { _ = try VideoFormat(path: output) }
-        try size.check(stream.header.tokens, input: input)
+        let scaled = try size.check(stream.header.tokens, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let h = stream.header.tokens
@@ -121,10 +121,11 @@ struct Decompress: ParsableCommand {
             try file.write(to: URL(fileURLWithPath: output))
         } else {
             let bar = ProgressBar(label: "decode")
-            try codec.decode(file, to: output, progress: bar.update)
+            try codec.decode(file, to: output, scaledTo: scaled, progress: bar.update)
             bar.done()
         }
-        print("\(output): \(file.frames) frames \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)")
+        let (width, height) = scaled ?? (h.source.tokenizedWidth, h.source.tokenizedHeight)
+        print("\(output): \(file.frames) frames \(width)x\(height)")
     }
 }
 
@@ -137,18 +138,33 @@ extension ProgressLines {
     }
 }
 
-/// The bound on what a decode (of a token file or a stream) may write.
+/// The size of what a decode (of a token file or a stream) writes, and the bound on it.
 struct OutputSizeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Write frames of WIDTHxHEIGHT, or of the size of the video the tokens were made from with 'source' (Lanczos): a video coded at a lower --size plays back at its own size.", valueName: "WxH|source"))
+    var size: String?
+
     @Option(help: "Refuse inputs that decode to more pixels than this (frames × width × height) unless --allow-large.")
     var maxPixels = 4_000_000_000
     @Flag(help: "Decode inputs larger than --max-pixels.") var allowLarge = false
 
-    /// States what a decode will write, and refuses more than `maxPixels` without `allowLarge`.
-    func check(_ h: TokenFile.Header, input: String) throws {
-        let size = "\(h.frames) frames of \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight)"
-        guard allowLarge || h.outputPixels <= maxPixels else {
-            throw ValidationError("\(input) decodes to \(size) (\(h.outputPixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
+    /// The frame size to write: the tokenized size unless `--size` asks for another.
+    func frameSize(_ h: TokenFile.Header) throws -> (width: Int, height: Int) {
+        guard let size else { return (h.source.tokenizedWidth, h.source.tokenizedHeight) }
+        if size.lowercased() == "source" { return (h.source.width, h.source.height) }
+        return try FrameOptions.parseSize(size)
+    }
+
+    /// States what a decode will write, and refuses more than `maxPixels` without `allowLarge`;
+    /// returns the frame size to scale to when it is not the tokenized size.
+    func check(_ h: TokenFile.Header, input: String) throws -> (width: Int, height: Int)? {
+        let (width, height) = try frameSize(h)
+        let pixels = h.frames * width * height
+        let scaled = width != h.source.tokenizedWidth || height != h.source.tokenizedHeight
+        let size = "\(h.frames) frames of \(width)x\(height)" + (scaled ? " (scaled from \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight))" : "")
+        guard allowLarge || pixels <= maxPixels else {
+            throw ValidationError("\(input) decodes to \(size) (\(pixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
         }
-        FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(h.outputPixels) / 1e6)) megapixels)\n".utf8))
+        FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(pixels) / 1e6)) megapixels)\n".utf8))
+        return scaled ? (width, height) : nil
     }
 }

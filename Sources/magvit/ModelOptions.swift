@@ -78,14 +78,19 @@ struct FrameOptions: ParsableArguments {
 
     func readOptions() throws -> ReadOptions {
         var options = ReadOptions(centerCrop: !stretch, frameRate: fps, maxFrames: maxFrames, strict: strict)
-        if let size {
-            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--size expects WIDTHxHEIGHT, e.g. 128x128, got '\(size)'") }
-            guard parts[0] <= 16384, parts[1] <= 16384 else { throw ValidationError("--size: each side must be at most 16384 pixels, got '\(size)'") }
-            options.size = (parts[0], parts[1])
-        }
+        if let size { options.size = try Self.parseSize(size) }
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
         if let maxFrames, !(1...1_000_000_000).contains(maxFrames) { throw ValidationError("--max-frames must be 1...1000000000, got \(maxFrames)") }
         return options
+    }
+
+    /// WIDTHxHEIGHT of a `--size`, each side 1...16384.
+    static func parseSize(_ size: String) throws -> (width: Int, height: Int) {
+        let parts = size.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let width = parts[0], let height = parts[1], width > 0, height > 0 else {
+            throw ValidationError("--size expects WIDTHxHEIGHT, e.g. 128x128, got '\(size)'")
+        }
+        guard width <= 16384, height <= 16384 else { throw ValidationError("--size: each side must be at most 16384 pixels, got '\(size)'") }
+        return (width, height)
     }
 }
