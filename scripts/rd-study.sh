@@ -2,7 +2,7 @@
 # The codec's rate-distortion study (docs/codec.md): Magvit against x264, x265, SVT-AV1 (Debian's
 # ffmpeg) and VVC (vvenc, from PyPI's imageio-ffmpeg static ffmpeg) on clips no model was trained on:
 # carphone (real video, 176x144, 120 frames) and two virtual-camera pans over scikit-image photos
-# (256x192, 68 frames). Needs the codec prior (models/default-codec-prior.safetensors, or PRIOR=...).
+# (256x192, 68 frames), made by scripts/heldout-clips.sh. Needs the codec prior (models/default-codec-prior.safetensors, or PRIOR=...).
 # About 75 minutes on 2 CPU cores (release build; each of the 63 points is decoded and scored with LPIPS and I3D). Output: runs/rd-study/ (study.json, rd-*.png, rd-table.md, bd-rate.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,17 +15,7 @@ if [ ! -d "$TOOLS/matplotlib" ] || [ ! -d "$TOOLS/imageio_ffmpeg" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS" imageio-ffmpeg matplotlib numpy
 fi
 VVC_FFMPEG=$(ls "$TOOLS"/imageio_ffmpeg/binaries/ffmpeg-linux-* | head -1)
-mkdir -p "$OUT/clips" "$OUT/photos"
-if [ ! -f "$OUT/photos/coffee.png" ]; then
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps scikit-image==0.26.0 -d "$OUT/photos"
-  unzip -o -q -j "$OUT"/photos/scikit_image-*.whl skimage/data/coffee.png skimage/data/astronaut.png -d "$OUT/photos"
-fi
-ff() { ffmpeg -nostdin -v error -y "$@"; }
-ff -i .deps/media/carphone_pristine.mp4 -pix_fmt yuv420p -f yuv4mpegpipe "$OUT/clips/carphone.y4m"
-ff -loop 1 -framerate 30 -i "$OUT/photos/coffee.png" \
-   -vf "crop=w=256:h=192:x='(iw-256)*n/67':y='(ih-192)*(0.2+0.5*n/67)',format=yuv420p" -frames:v 68 -f yuv4mpegpipe "$OUT/clips/pan-coffee.y4m"
-ff -loop 1 -framerate 30 -i "$OUT/photos/astronaut.png" \
-   -vf "crop=w=256:h=192:x='(iw-256)*(1-n/67)':y='(ih-192)*n/67',format=yuv420p" -frames:v 68 -f yuv4mpegpipe "$OUT/clips/pan-astronaut.y4m"
+scripts/heldout-clips.sh "$OUT/clips" >/dev/null
 swift build -c release --product magvit-bench
 .build/release/magvit-bench rd-study --clips "$OUT"/clips/carphone.y4m "$OUT"/clips/pan-coffee.y4m "$OUT"/clips/pan-astronaut.y4m \
   --output "$OUT" --prior "$PRIOR" --vvc-ffmpeg "$VVC_FFMPEG" "$@" | tee "$OUT/study.log"

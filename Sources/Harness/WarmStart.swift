@@ -27,4 +27,24 @@ public enum WarmStart {
         let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// The runs that made a model, newest first, one line each ("N steps, S s on DEVICE"), from its
+    /// metadata and the warm starts nested in it; empty for a file without training metadata.
+    public static func lineage(_ metadata: [String: String]) -> [String] {
+        var lines: [String] = []
+        var level: [String: Any]? = metadata
+        var name = "this model"
+        while let record = level, record["training_steps"] != nil || record["training_seconds"] != nil || record["training"] != nil {
+            let steps = (record["training_steps"] as? String).map { "\($0) steps" }
+            let seconds = (record["training_seconds"] as? String).map { "\($0) s" }
+            let device = (record["training_device"] as? String).map { " on \($0)" } ?? ""
+            let text = [steps, seconds].compactMap { $0 }.joined(separator: ", ") + device
+            lines.append("\(name): " + (text.isEmpty ? (record["training"] as? String ?? "") : text))
+            var next: Any? = record["warm_start"]
+            if let json = next as? String { next = try? JSONSerialization.jsonObject(with: Data(json.utf8)) }
+            level = next as? [String: Any]
+            name = "warm start from \(level?["file"] as? String ?? "?")" + ((level?["weights_sha256"] as? String).map { " (\($0.prefix(12)))" } ?? "")
+        }
+        return lines
+    }
 }

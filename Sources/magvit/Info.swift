@@ -3,6 +3,7 @@ import ArgumentParser
 import Codec
 import Compression
 import Foundation
+import Harness
 import Media
 import NN
 import Tokenizer
@@ -50,6 +51,7 @@ struct Info: ParsableCommand {
                 print("  config      \(c.name): \(c.clipFrames)x\(c.resolution)x\(c.resolution) clips, channels \(c.baseChannels)x\(c.channelMultipliers), 2^\(c.quantizer.bits) codes (\(c.quantizer.kind.rawValue))")
                 print("  parameters  \(model.parameterCount)")
                 print("  weights     \(try model.weightsHash())")
+                for line in WarmStart.lineage(contents.metadata) { print("  trained     \(line)") }
                 for (key, value) in contents.metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("magvit.") {
                     print("  \(key): \(value)")
                 }

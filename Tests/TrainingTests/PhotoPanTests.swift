@@ -156,6 +156,11 @@ final class PhotoPanTests: XCTestCase {
         XCTAssertNil(lineage["unrelated"])
         XCTAssertEqual((lineage["warm_start"] as? [String: Any])?["file"] as? String, "first.safetensors", "the start's own start, nested")
         XCTAssertEqual(saved["training_steps"], "2")
+        let lines = WarmStart.lineage(saved)
+        XCTAssertEqual(lines.count, 3, "\(lines)")
+        XCTAssertTrue(lines[0].hasPrefix("this model: 2 steps, ") && lines[0].hasSuffix(" s on cpu"), lines[0])
+        XCTAssertEqual(lines[1], "warm start from start.safetensors (\(try start.weightsHash().prefix(12))): 7 steps on cuda:0")
+        XCTAssertEqual(lines[2], "warm start from first.safetensors: 3 steps")
         var other = TokenizerConfig.tiny
         other.baseChannels *= 2
         try VideoTokenizer(config: other).save(to: file)
