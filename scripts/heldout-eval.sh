@@ -13,7 +13,7 @@ checkpoints=("$@")
 out=runs/heldout-eval
 mkdir -p "$out/frames"
 swift build -c release --product magvit >/dev/null
-scripts/heldout-clips.sh runs/heldout > "$out/clips.txt"
+scripts/heldout-clips.sh runs/heldout | xargs realpath > "$out/clips.txt"
 ff() { ffmpeg -nostdin -v error -y "$@"; }
 # Frame 40 (0-based) of a side-by-side reconstruction: the left half (the original) or the right
 # (the model's), centred on a white 256x192 tile so both clips' frames line up in the picture.

@@ -1,7 +1,10 @@
 """Draws the rate-distortion curves of `magvit-bench rd-study` and computes Bjontegaard-delta rates.
 
-Usage: python3 scripts/rd-plot.py STUDY_DIR     (reads STUDY_DIR/study.json, or without one the rows of an
-interrupted study's study.log, FVD then absent; writes rd-*.png, rd-table.md, bd-rate.json)
+Usage: python3 scripts/rd-plot.py STUDY_DIR [EARLIER_DIR ...]   (reads STUDY_DIR/study.json, or without one
+the rows of an interrupted study's study.log, FVD then absent; writes rd-*.png, rd-table.md, bd-rate.json
+into STUDY_DIR). Rows of a (clip, codec) the study did not run (`magvit-bench rd-study --codecs`) are
+taken from the earlier studies named, first found first: the standard codecs' results do not depend on
+Magvit's models, so a study of a new tokenizer need not re-run them. Such rows are marked in the table.
 
 Curves: for each codec and setting, bits per pixel and each metric averaged over the clips (FVD pooled
 over the clips' 16-frame windows); Magvit's points coded at a lower scale are a curve of their own
@@ -42,9 +45,19 @@ def from_log(path):
     return {"rows": rows, "fvd": {}, "from_log": True}
 
 
-study_path = os.path.join(folder, "study.json")
-study = json.load(open(study_path)) if os.path.exists(study_path) else from_log(os.path.join(folder, "study.log"))
+def load(folder):
+    path = os.path.join(folder, "study.json")
+    return json.load(open(path)) if os.path.exists(path) else from_log(os.path.join(folder, "study.log"))
+
+
+study = load(folder)
 rows = study["rows"]
+for earlier in sys.argv[2:]:
+    have = {(r["clip"], r["codec"]) for r in rows}
+    clips_here = {r["clip"] for r in rows}
+    taken = [dict(r, earlier=earlier) for r in load(earlier)["rows"] if r["clip"] in clips_here and (r["clip"], r["codec"]) not in have]
+    rows += taken
+    print(f"{len(taken)} rows taken from {earlier}")
 
 
 def series(r):
@@ -144,7 +157,7 @@ for clip in clips:
     lines += [f"**{clip}**", "", "| codec | setting | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | LPIPS | FVD | encode s | decode s |", "|" + " --- |" * 11]
     for r in [r for r in rows if r["clip"] == clip]:
         ms, fvd = metric(r, "ms_ssim"), study["fvd"].get(f"{r['codec']} {r['setting']}")
-        lines.append(f"| {r['codec']} | {r['setting']} | {r['bpp']:.4f} | {metric(r, 'psnr'):.2f} | {metric(r, 'psnr_y'):.2f} | {metric(r, 'ssim'):.4f} | "
+        lines.append(f"| {r['codec']}{' (earlier run)' if r.get('earlier') else ''} | {r['setting']} | {r['bpp']:.4f} | {metric(r, 'psnr'):.2f} | {metric(r, 'psnr_y'):.2f} | {metric(r, 'ssim'):.4f} | "
                      f"{f'{ms:.4f}' if ms is not None else '-'} | {metric(r, 'lpips'):.4f} | {f'{fvd:.1f}' if fvd is not None else '-'} | "
                      f"{r['encodeSeconds']:.2f} | {r['decodeSeconds']:.2f} |")
     lines.append("")

@@ -30,6 +30,8 @@ struct RDStudy: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "x265 CRF values.") var x265 = [30, 36, 42, 47, 51]
     @Option(parsing: .upToNextOption, help: "SVT-AV1 CRF values.") var svtav1 = [48, 54, 59, 63]
     @Option(parsing: .upToNextOption, help: "vvenc QP values.") var vvenc = [44, 50, 56, 63]
+    @Option(help: "Codecs to run, comma-separated, of magvit, x264, x265, svt-av1, vvc (rd-plot.py can take the others' rows from an earlier study of the same clips).")
+    var codecs = "magvit,x264,x265,svt-av1,vvc"
     @OptionGroup var device: DeviceOption
 
     struct Row: Codable {
@@ -59,6 +61,11 @@ struct RDStudy: ParsableCommand {
 
     func run() throws {
         let points = try magvitPoints.map(Point.init)
+        let chosen = Set(codecs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let known: Set<String> = ["magvit", "x264", "x265", "svt-av1", "vvc"]
+        guard !chosen.isEmpty, chosen.isSubset(of: known) else {
+            throw ValidationError("--codecs: expected some of \(known.sorted().joined(separator: ", ")), got \(codecs)")
+        }
         let device = try self.device.resolved()
         let out = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -96,7 +103,7 @@ struct RDStudy: ParsableCommand {
             let info = try VideoInfo(probing: clip)
             // Magvit: the tokens once per scale, then each point's stream; bits per pixel of the reference.
             var encoded: [Double: (tokens: TokenFile, seconds: Double, baseline: CompressedStream)] = [:]
-            for point in points {
+            for point in points where chosen.contains("magvit") {
                 if encoded[point.scale] == nil {
                     let start = now()
                     let f = tokenizer.config.spatialFactor
@@ -127,15 +134,15 @@ struct RDStudy: ParsableCommand {
                            bitsPerToken: stream.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
             }
             // The standard codecs, each decoded by its own ffmpeg into a y4m of its 8-bit output.
-            var codecs: [(name: String, ffmpeg: String, ext: String, settings: [Int], arguments: (Int) -> [String])] = [
+            var standard: [(name: String, ffmpeg: String, ext: String, settings: [Int], arguments: (Int) -> [String])] = [
                 ("x264", ffmpeg, "264", x264, { ["-c:v", "libx264", "-preset", "medium", "-crf", "\($0)", "-pix_fmt", "yuv420p"] }),
                 ("x265", ffmpeg, "265", x265, { ["-c:v", "libx265", "-preset", "medium", "-crf", "\($0)", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p"] }),
                 ("svt-av1", ffmpeg, "ivf", svtav1, { ["-c:v", "libsvtav1", "-preset", "6", "-crf", "\($0)", "-pix_fmt", "yuv420p"] }),
             ]
             if let vvcFFmpeg {
-                codecs.append(("vvc", vvcFFmpeg, "266", vvenc, { ["-c:v", "libvvenc", "-preset", "faster", "-qp", "\($0)", "-pix_fmt", "yuv420p10le"] }))
+                standard.append(("vvc", vvcFFmpeg, "266", vvenc, { ["-c:v", "libvvenc", "-preset", "faster", "-qp", "\($0)", "-pix_fmt", "yuv420p10le"] }))
             }
-            for c in codecs {
+            for c in standard where chosen.contains(c.name) {
                 for setting in c.settings {
                     let coded = folder.appendingPathComponent("\(c.name)-\(setting).\(c.ext)")
                     let decoded = folder.appendingPathComponent("\(c.name)-\(setting).y4m")
