@@ -47,7 +47,8 @@ struct RDStudy: ParsableCommand {
     /// A Magvit operating point: groups of the schedule, groups sent, and the scale the clip is coded at.
     struct Point {
         var groups: Int, keep: Int, scale: Double
-        var name: String { "\(groups)-\(keep)" + (scale == 1 ? "" : "-at-\(scale)") }
+        /// Files are named by it, so a scale is written in percent (no dot to read as an extension).
+        var name: String { "\(groups)-\(keep)" + (scale == 1 ? "" : String(format: "-at-%g-percent", scale * 100)) }
 
         init(_ text: String) throws {
             let (setting, scaleText) = text.contains("@") ? (String(text.split(separator: "@")[0]), String(text.split(separator: "@").last!)) : (text, "1")
