@@ -15,6 +15,7 @@ mkdir -p "$out/frames"
 swift build -c release --product magvit >/dev/null
 scripts/heldout-clips.sh runs/heldout | xargs realpath > "$out/clips.txt"
 ff() { ffmpeg -nostdin -v error -y "$@"; }
+name() { echo "$(basename "$(dirname "$1")")-$(basename "$1" .safetensors)"; }  # a checkpoint's name in the outputs
 # Frame 40 (0-based) of a side-by-side reconstruction: the left half (the original) or the right
 # (the model's), centred on a white 256x192 tile so both clips' frames line up in the picture.
 frame() { ff -i "$1" -vf "select=eq(n\,40),crop=iw/2:ih:$2:0,pad=256:192:(ow-iw)/2:(oh-ih)/2:white" -frames:v 1 "$3"; }
@@ -22,7 +23,7 @@ rows=()
 for clip in carphone pan-coffee; do
   row=("$out/frames/$clip-original.png")
   for c in "${checkpoints[@]}"; do
-    name=$(basename "$(dirname "$c")")-$(basename "$c" .safetensors)
+    name=$(name "$c")
     .build/release/magvit reconstruct "runs/heldout/$clip.y4m" --checkpoint "$c" -o "$out/frames/$clip-$name.mkv" | tail -1
     frame "$out/frames/$clip-$name.mkv" 0 "$out/frames/$clip-original.png"
     frame "$out/frames/$clip-$name.mkv" iw/2 "$out/frames/$clip-$name.png"
@@ -34,7 +35,7 @@ for clip in carphone pan-coffee; do
 done
 ff "${rows[@]}" -filter_complex vstack "$out/samples.png"
 for c in "${checkpoints[@]}"; do
-  name=$(basename "$(dirname "$c")")-$(basename "$c" .safetensors)
+  name=$(name "$c")
   echo "== $c"
   .build/release/magvit eval recon --data "$out/clips.txt" --size 64x64 --checkpoint "$c" --json "$out/$name.json" | tee "$out/$name.txt"
 done

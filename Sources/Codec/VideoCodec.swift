@@ -136,7 +136,7 @@ public final class VideoCodec {
     }
 
     /// Decodes a token file into a video file (mp4, gif, mkv, y4m or a png folder), clip by clip, at the
-    /// tokenized size or, with `scaledTo`, resized to that one (e.g. the source's, `Header.source`).
+    /// tokenized size or, with `scaledTo` another size, resized to it (e.g. the source's, `Header.source`).
     public func decode(_ file: TokenFile, to path: String, scaledTo size: (width: Int, height: Int)? = nil,
                        progress: ((JobProgress) -> Void)? = nil) throws {
         try file.checkMatches(model, weightsHash: weightsHash)

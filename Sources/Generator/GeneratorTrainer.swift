@@ -69,12 +69,13 @@ public final class GeneratorTrainer: Trainer {
         Torch.manualSeed(config.run.seed)
         model = try MaskedTransformer(config: config.generator, device: device)
         if !config.initialWeights.isEmpty {
-            let (start, _) = try GeneratorCheckpoint.model(URL(fileURLWithPath: config.initialWeights), device: device)
+            let url = URL(fileURLWithPath: config.initialWeights)
+            let (start, metadata) = try GeneratorCheckpoint.model(url, device: device)
             guard start.config == config.generator else {
                 throw ConfigError("initialWeights \(config.initialWeights) is a generator of another shape than generator: (\(start.config) vs \(config.generator))")
             }
             try model.store.load(start.store.snapshot())
-            warmStart = try WarmStart.record(of: URL(fileURLWithPath: config.initialWeights), weightsHash: model.store.weightsHash())
+            warmStart = try WarmStart.record(of: url, metadata: metadata, weightsHash: model.store.weightsHash())
         } else {
             warmStart = nil
         }

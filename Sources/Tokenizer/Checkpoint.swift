@@ -28,7 +28,11 @@ extension VideoTokenizer {
     /// Rebuilds a tokenizer from a checkpoint written by `save`, strictly: a file whose tensors do
     /// not match its own config is refused.
     public static func load(from url: URL, device: Device = .cpu) throws -> VideoTokenizer {
-        let contents = try SafeTensors.read(url)
+        try load(SafeTensors.read(url), url: url, device: device)
+    }
+
+    /// `load(from:)` of a file already read.
+    static func load(_ contents: SafeTensors.Contents, url: URL, device: Device = .cpu) throws -> VideoTokenizer {
         guard contents.metadata[formatKey] == format, let json = contents.metadata[configKey] else {
             throw TokenizerError.checkpoint("\(url.path) is not a Magvit tokenizer checkpoint (no \(configKey) metadata); Open-MAGVIT2 weights load with loadOpenMagvit2")
         }
@@ -57,13 +61,16 @@ extension VideoTokenizer {
     }
 
     /// Takes the weights of the tokenizer file at `url`, which must be of this model's config (a warm
-    /// start: the weights move to this model's device and dtype).
-    public func startFrom(_ url: URL) throws {
-        let start = try VideoTokenizer.load(from: url)
+    /// start: the weights move to this model's device and dtype); returns the file's metadata.
+    @discardableResult
+    public func startFrom(_ url: URL) throws -> [String: String] {
+        let contents = try SafeTensors.read(url)
+        let start = try VideoTokenizer.load(contents, url: url)
         guard start.config == config else {
             throw TokenizerError.checkpoint("\(url.path) is a tokenizer of another config than this run's model: \(start.config) vs \(config)")
         }
         try store.load(start.store.snapshot())
+        return contents.metadata
     }
 
     /// SHA-256 of the weights (`ParameterStore.weightsHash`). Two tokenizers with the same hash

@@ -80,8 +80,8 @@ public final class TokenizerTrainer: Trainer {
         model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
         if !config.initialWeights.isEmpty {
             let start = URL(fileURLWithPath: config.initialWeights)
-            try model.startFrom(start)
-            warmStart = try WarmStart.record(of: start, weightsHash: model.weightsHash())
+            let metadata = try model.startFrom(start)
+            warmStart = try WarmStart.record(of: start, metadata: metadata, weightsHash: model.weightsHash())
         } else {
             if config.initialization == .inflated { try model.inflateTemporalKernels() }
             warmStart = nil

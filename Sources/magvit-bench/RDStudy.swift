@@ -51,9 +51,10 @@ struct RDStudy: ParsableCommand {
         var name: String { "\(groups)-\(keep)" + (scale == 1 ? "" : String(format: "-at-%g-percent", scale * 100)) }
 
         init(_ text: String) throws {
-            let (setting, scaleText) = text.contains("@") ? (String(text.split(separator: "@")[0]), String(text.split(separator: "@").last!)) : (text, "1")
-            let parts = setting.split(separator: ":").compactMap { Int($0) }
-            guard parts.count == 2, [1, 4, 16, 64].contains(parts[0]), (1...parts[0]).contains(parts[1]), let scale = Double(scaleText), scale > 0, scale <= 1 else {
+            let pieces = text.split(separator: "@", omittingEmptySubsequences: false)
+            let scaleText = pieces.count == 2 ? String(pieces[1]) : "1"
+            let parts = pieces[0].split(separator: ":").compactMap { Int($0) }
+            guard pieces.count <= 2, parts.count == 2, [1, 4, 16, 64].contains(parts[0]), (1...parts[0]).contains(parts[1]), let scale = Double(scaleText), scale > 0, scale <= 1 else {
                 throw ValidationError("--magvit-points: expected GROUPS:KEEP or GROUPS:KEEP@SCALE (groups 1, 4, 16 or 64; 1 <= KEEP <= GROUPS; 0 < SCALE <= 1), got \(text)")
             }
             (groups, keep, self.scale) = (parts[0], parts[1], scale)

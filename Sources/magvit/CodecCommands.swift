@@ -47,14 +47,13 @@ struct Decode: ParsableCommand {
     func run() throws {
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
         _ = try VideoFormat(path: output)
-        let scaled = try size.check(file.header, input: input)
+        let frameSize = try size.check(file.header, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "decode")
-        try codec.decode(file, to: output, scaledTo: scaled, progress: bar.update)
+        try codec.decode(file, to: output, scaledTo: frameSize, progress: bar.update)
         bar.done()
-        let (width, height) = scaled ?? (file.header.source.tokenizedWidth, file.header.source.tokenizedHeight)
-        print("\(output): \(file.frames) frames \(width)x\(height)")
+        print("\(output): \(file.frames) frames \(frameSize.width)x\(frameSize.height)")
     }
 }
 

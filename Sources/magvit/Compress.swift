@@ -108,7 +108,7 @@ struct Decompress: ParsableCommand {
         let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
         let tokensOut = URL(fileURLWithPath: output).pathExtension.lowercased() == "mgvt"
         if !tokensOut { _ = try VideoFormat(path: output) }
-        let scaled = try size.check(stream.header.tokens, input: input)
+        let frameSize = try size.check(stream.header.tokens, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let h = stream.header.tokens
@@ -121,11 +121,10 @@ struct Decompress: ParsableCommand {
             try file.write(to: URL(fileURLWithPath: output))
         } else {
             let bar = ProgressBar(label: "decode")
-            try codec.decode(file, to: output, scaledTo: scaled, progress: bar.update)
+            try codec.decode(file, to: output, scaledTo: frameSize, progress: bar.update)
             bar.done()
         }
-        let (width, height) = scaled ?? (h.source.tokenizedWidth, h.source.tokenizedHeight)
-        print("\(output): \(file.frames) frames \(width)x\(height)")
+        print("\(output): \(file.frames) frames \(frameSize.width)x\(frameSize.height)")
     }
 }
 
@@ -155,8 +154,8 @@ struct OutputSizeOptions: ParsableArguments {
     }
 
     /// States what a decode will write, and refuses more than `maxPixels` without `allowLarge`;
-    /// returns the frame size to scale to when it is not the tokenized size.
-    func check(_ h: TokenFile.Header, input: String) throws -> (width: Int, height: Int)? {
+    /// returns the frame size to write.
+    func check(_ h: TokenFile.Header, input: String) throws -> (width: Int, height: Int) {
         let (width, height) = try frameSize(h)
         let pixels = h.frames * width * height
         let scaled = width != h.source.tokenizedWidth || height != h.source.tokenizedHeight
@@ -165,6 +164,6 @@ struct OutputSizeOptions: ParsableArguments {
             throw ValidationError("\(input) decodes to \(size) (\(pixels) pixels), more than --max-pixels \(maxPixels); pass --allow-large to decode it")
         }
         FileHandle.standardError.write(Data("decode: \(size) (\(String(format: "%.1f", Double(pixels) / 1e6)) megapixels)\n".utf8))
-        return scaled ? (width, height) : nil
+        return (width, height)
     }
 }
