@@ -47,7 +47,14 @@ def from_log(path):
 
 def load(folder):
     path = os.path.join(folder, "study.json")
-    return json.load(open(path)) if os.path.exists(path) else from_log(os.path.join(folder, "study.log"))
+    study = json.load(open(path)) if os.path.exists(path) else from_log(os.path.join(folder, "study.log"))
+    for r in study["rows"]:
+        # Studies before 2026-12-02 named a scaled point's size in its setting ("4/4 groups at 0.5x (88x72)"):
+        # the size moves to codedSize, so the clips' rows of one setting meet; their FVD stays under the old name.
+        m = re.match(r"^(.* at [\d.]+x) \((\d+x\d+)\)$", r["setting"])
+        if m:
+            r["fvdKey"], r["setting"], r["codedSize"] = r["setting"], m.group(1), m.group(2)
+    return study
 
 
 study = load(folder)
@@ -130,7 +137,7 @@ for clip in clips:
         for codec in codecs:
             points = curve(codec, name, clip if name != "fvd" else None)
             if points:
-                axis.plot([p[0] for p in points], [p[1] for p in points], "o-", label=codec, markersize=4)
+                axis.plot([p[0] for p in points], [p[1] for p in points], "o-", label=codec, markersize=4, color=f"C{codecs.index(codec)}")
         axis.set_xscale("log")
         axis.set_xlabel("bits per pixel")
         axis.set_title(names.get(name, "FVD (pooled over the clips)"), fontsize=10)
@@ -156,8 +163,9 @@ lines = []
 for clip in clips:
     lines += [f"**{clip}**", "", "| codec | setting | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | LPIPS | FVD | encode s | decode s |", "|" + " --- |" * 11]
     for r in [r for r in rows if r["clip"] == clip]:
-        ms, fvd = metric(r, "ms_ssim"), study["fvd"].get(f"{r['codec']} {r['setting']}")
-        lines.append(f"| {r['codec']}{' (earlier run)' if r.get('earlier') else ''} | {r['setting']} | {r['bpp']:.4f} | {metric(r, 'psnr'):.2f} | {metric(r, 'psnr_y'):.2f} | {metric(r, 'ssim'):.4f} | "
+        ms, fvd = metric(r, "ms_ssim"), study["fvd"].get(f"{r['codec']} {r.get('fvdKey', r['setting'])}")
+        setting = r["setting"] + (f" ({r['codedSize']})" if r.get("codedSize") else "")
+        lines.append(f"| {r['codec']}{' (earlier run)' if r.get('earlier') else ''} | {setting} | {r['bpp']:.4f} | {metric(r, 'psnr'):.2f} | {metric(r, 'psnr_y'):.2f} | {metric(r, 'ssim'):.4f} | "
                      f"{f'{ms:.4f}' if ms is not None else '-'} | {metric(r, 'lpips'):.4f} | {f'{fvd:.1f}' if fvd is not None else '-'} | "
                      f"{r['encodeSeconds']:.2f} | {r['decodeSeconds']:.2f} |")
     lines.append("")

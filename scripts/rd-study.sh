@@ -3,7 +3,7 @@
 # ffmpeg) and VVC (vvenc, from PyPI's imageio-ffmpeg static ffmpeg) on clips no model was trained on:
 # carphone (real video, 176x144, 120 frames) and two virtual-camera pans over scikit-image photos
 # (256x192, 68 frames), made by scripts/heldout-clips.sh. Needs the codec prior (models/default-codec-prior.safetensors, or PRIOR=...).
-# About 75 minutes on 2 CPU cores (release build; each of the 63 points is decoded and scored with LPIPS and I3D). Output: runs/rd-study/ (study.json, rd-*.png, rd-table.md, bd-rate.json).
+# About 2 hours on 2 CPU cores (112 minutes measured; each of the 69 points is decoded and scored with LPIPS, MS-SSIM and I3D). Output: runs/rd-study/ (study.json, rd-*.png, rd-table.md, bd-rate.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -35,7 +35,10 @@ struct RDStudy: ParsableCommand {
     @OptionGroup var device: DeviceOption
 
     struct Row: Codable {
+        /// A setting names no clip-specific size, so FVD pools a setting's windows over every clip.
         var clip: String, codec: String, setting: String
+        /// Magvit's points coded at a lower scale: the size coded (WxH).
+        var codedSize: String?
         var bytes: Int, bpp: Double
         var scores: VideoComparison.Scores
         var encodeSeconds: Double, decodeSeconds: Double
@@ -44,25 +47,10 @@ struct RDStudy: ParsableCommand {
         var baselineBitsPerToken: Double?
     }
 
-    /// A Magvit operating point: groups of the schedule, groups sent, and the scale the clip is coded at.
-    struct Point {
-        var groups: Int, keep: Int, scale: Double
-        /// Files are named by it, so a scale is written in percent (no dot to read as an extension).
-        var name: String { "\(groups)-\(keep)" + (scale == 1 ? "" : String(format: "-at-%g-percent", scale * 100)) }
-
-        init(_ text: String) throws {
-            let pieces = text.split(separator: "@", omittingEmptySubsequences: false)
-            let scaleText = pieces.count == 2 ? String(pieces[1]) : "1"
-            let parts = pieces[0].split(separator: ":").compactMap { Int($0) }
-            guard pieces.count <= 2, parts.count == 2, [1, 4, 16, 64].contains(parts[0]), (1...parts[0]).contains(parts[1]), let scale = Double(scaleText), scale > 0, scale <= 1 else {
-                throw ValidationError("--magvit-points: expected GROUPS:KEEP or GROUPS:KEEP@SCALE (groups 1, 4, 16 or 64; 1 <= KEEP <= GROUPS; 0 < SCALE <= 1), got \(text)")
-            }
-            (groups, keep, self.scale) = (parts[0], parts[1], scale)
-        }
-    }
-
     func run() throws {
-        let points = try magvitPoints.map(Point.init)
+        let points = try magvitPoints.map { text in
+            do { return try OperatingPoint(parsing: text) } catch { throw ValidationError("--magvit-points: \(error)") }
+        }
         let chosen = Set(codecs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let known: Set<String> = ["magvit", "x264", "x265", "svt-av1", "vvc"]
         guard !chosen.isEmpty, chosen.isSubset(of: known) else {
@@ -82,7 +70,7 @@ struct RDStudy: ParsableCommand {
             windows["\(row.codec) \(row.setting)", default: []] += result.windows
             let s = row.scores
             say(String(format: "%@ %@ %@: %.4f bpp, PSNR %.2f (Y %.2f), SSIM %.4f, MS-SSIM %@, LPIPS %.4f, encode %.2f s, decode %.2f s",
-                         row.clip, row.codec, row.setting, row.bpp, s.psnr, s.psnrY, s.ssim, s.msSSIM.map { String(format: "%.4f", $0) } ?? "-",
+                         row.clip, row.codec, row.setting + (row.codedSize.map { " (\($0))" } ?? ""), row.bpp, s.psnr, s.psnrY, s.ssim, s.msSSIM.map { String(format: "%.4f", $0) } ?? "-",
                          s.lpips ?? .nan, row.encodeSeconds, row.decodeSeconds))
         }
         /// study.json with every row so far (rewritten after each clip, so an interrupted study keeps its finished clips).
@@ -108,9 +96,7 @@ struct RDStudy: ParsableCommand {
             for point in points where chosen.contains("magvit") {
                 if encoded[point.scale] == nil {
                     let start = now()
-                    let f = tokenizer.config.spatialFactor
-                    let size = point.scale == 1 ? nil : (max(f, Int((Double(info.width) * point.scale / Double(f)).rounded()) * f),
-                                                         max(f, Int((Double(info.height) * point.scale / Double(f)).rounded()) * f))
+                    let size = point.codedSize(width: info.width, height: info.height, factor: tokenizer.config.spatialFactor)
                     let tokens = try codec.encode(path: clip, options: ReadOptions(size: size, centerCrop: false))
                     let seconds = now() - start
                     encoded[point.scale] = (tokens, seconds, try TokenCompressor.compress(tokens, prior: AdaptivePrior(bits: tokens.header.bits)).stream)
@@ -119,18 +105,18 @@ struct RDStudy: ParsableCommand {
                 var start = now()
                 let stream = try TokenCompressor.compress(tokens, prior: model, groups: point.groups, sentGroups: point.keep).stream
                 let encodeSeconds = tokenSeconds + now() - start
-                let file = folder.appendingPathComponent("magvit-\(point.name).mgvc")
+                let file = folder.appendingPathComponent("magvit-\(point.fileName).mgvc")
                 let data = try stream.encoded()
                 try data.write(to: file)
-                let decoded = folder.appendingPathComponent("magvit-\(point.name)")
+                let decoded = folder.appendingPathComponent("magvit-\(point.fileName)")
                 try? FileManager.default.removeItem(at: decoded)
                 start = now()
                 let back = try TokenCompressor.decompress(try CompressedStream(decoding: Data(contentsOf: file)), prior: model)
                 try codec.decode(back, to: decoded.path, scaledTo: point.scale == 1 ? nil : (info.width, info.height))
                 let decodeSeconds = now() - start
                 let result = try comparison.compare(reference: clip, distorted: decoded.path)
-                let setting = "\(point.keep)/\(point.groups) groups" + (point.scale == 1 ? "" : String(format: " at %gx (%dx%d)", point.scale, tokens.header.source.tokenizedWidth, tokens.header.source.tokenizedHeight))
-                record(Row(clip: name, codec: "magvit", setting: setting, bytes: data.count,
+                let size = point.scale == 1 ? nil : "\(tokens.header.source.tokenizedWidth)x\(tokens.header.source.tokenizedHeight)"
+                record(Row(clip: name, codec: "magvit", setting: point.description, codedSize: size, bytes: data.count,
                            bpp: Double(data.count * 8) / Double(result.scores.frames * info.width * info.height),
                            scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
                            bitsPerToken: stream.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
@@ -183,4 +169,9 @@ struct RDStudy: ParsableCommand {
         }
         return now() - start
     }
+}
+
+extension OperatingPoint {
+    /// Files are named by it, so a scale is written in percent (no dot to read as an extension).
+    var fileName: String { "\(groups)-\(keep)" + (scale == 1 ? "" : String(format: "-at-%g-percent", scale * 100)) }
 }

@@ -46,38 +46,67 @@ struct Compress: ParsableCommand {
         discussion: """
         The tokens are range-coded under the codec prior in a schedule of --groups groups per clip; --keep sends only the
         first groups and the decoder fills the rest with the prior's most probable tokens (fewer bits, less fidelity).
+        --quality picks one of six operating points instead (1: half size, 2 of 4 groups; 2: half size, all groups;
+        3 to 6: full size, 1 to 4 groups): a clip coded at half size plays back at its own with `decompress --size source`.
         Example:  magvit compress clip.mp4 -o clip.mgvc --keep 2
+                  magvit compress clip.mp4 -o clip.mgvc --quality 2
         """)
 
     @Argument(help: "Input video or image, or a token file (.mgvt) made by the same tokenizer.")
     var input: String
     @Option(name: .shortAndLong, help: "Output stream (.mgvc).")
     var output: String
-    @Option(help: "Groups of the coding schedule per clip: 1, 4, 16 or 64.")
-    var groups = 4
+    @Option(help: "Groups of the coding schedule per clip: 1, 4, 16 or 64 (default 4).")
+    var groups: Int?
     @Option(help: "Groups to send (1...groups); default all. Below all needs an entropy model.")
     var keep: Int?
+    @Option(help: "Operating point 1...6, lowest rate first (instead of --groups, --keep and --size; docs/codec.md).")
+    var quality: Int?
     @OptionGroup var priorOptions: PriorOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var frames: FrameOptions
     @OptionGroup var runtime: RuntimeOptions
 
-    func run() throws {
+    /// The operating point: a --quality level, or --groups and --keep as given.
+    func operatingPoint() throws -> OperatingPoint {
+        let ladder = OperatingPoint.ladder
+        if let quality {
+            guard groups == nil, keep == nil, frames.size == nil else {
+                throw ValidationError("--quality picks the groups, the groups sent and the size itself: give it without --groups, --keep and --size")
+            }
+            guard (1...ladder.count).contains(quality) else { throw ValidationError("--quality must be 1...\(ladder.count) (1: the lowest rate), got \(quality)") }
+            return ladder[quality - 1]
+        }
+        let groups = self.groups ?? 4
+        guard [1, 4, 16, 64].contains(groups) else { throw ValidationError("--groups must be 1, 4, 16 or 64, got \(groups)") }
         if let keep, !(1...groups).contains(keep) { throw ValidationError("--keep must be 1...\(groups) (the groups), got \(keep)") }
+        return try OperatingPoint(groups: groups, keep: keep ?? groups)
+    }
+
+    func run() throws {
+        let point = try operatingPoint()
+        let tokensIn = URL(fileURLWithPath: input).pathExtension.lowercased() == "mgvt"
+        if tokensIn && point.scale < 1 { throw ValidationError("this --quality codes the clip at \(point.scale)x its size: give the video, not a token file") }
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let file: TokenFile
-        if URL(fileURLWithPath: input).pathExtension.lowercased() == "mgvt" {
+        if tokensIn {
             file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
             try file.checkMatches(codec.model, weightsHash: codec.weightsHash)
         } else {
+            var options = try frames.readOptions()
+            if point.scale < 1 {
+                let info = try VideoInfo(probing: input)
+                options.size = point.codedSize(width: info.width, height: info.height, factor: codec.model.config.spatialFactor)
+                options.centerCrop = false
+            }
             let bar = ProgressBar(label: "encode")
-            file = try codec.encode(path: input, options: frames.readOptions(), progress: bar.update)
+            file = try codec.encode(path: input, options: options, progress: bar.update)
             bar.done()
         }
         let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: file.header.bits, device: device)
         let lines = ProgressLines(label: "compress", every: 10)
-        let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: groups, sentGroups: keep) { lines.update($0) }
+        let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: point.groups, sentGroups: point.keep) { lines.update($0) }
         lines.done()
         let data = try stream.encoded()
         try OutputFiles.write(data, to: URL(fileURLWithPath: output))
@@ -87,6 +116,10 @@ struct Compress: ParsableCommand {
                      output, file.frames, tokens, sent, stream.header.groups, data.count, stream.bitsPerPixel(fileBytes: data.count),
                      stream.bitsPerToken, file.header.bits, prior.identity.name ?? prior.identity.kind,
                      sent < stream.header.groups ? String(format: "; %.1f%% of the tokens decode as encoded", 100 * Double(same) / Double(tokens)) : ""))
+        let source = file.header.source
+        if point.scale < 1 {
+            print("coded at \(source.tokenizedWidth)x\(source.tokenizedHeight) from \(source.width)x\(source.height): `magvit decompress \(output) -o VIDEO --size source` plays it back at \(source.width)x\(source.height)")
+        }
     }
 }
 

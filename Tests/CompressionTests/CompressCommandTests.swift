@@ -71,6 +71,24 @@ final class CompressCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertEqual(try VideoInfo(probing: path("half.mp4")).frames, 9)
 
+        // A quality level: half size, 2 of 4 groups, played back at the source's size.
+        r = try magvit(["compress", clip, "-o", path("q1.mgvc"), "--quality", "1", "--max-frames", "9", "--prior", prior] + model)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("(2 of 4 groups sent)") && r.output.contains("coded at 88x72 from 176x144"), r.output)
+        r = try magvit(["decompress", path("q1.mgvc"), "-o", path("q1.mp4"), "--size", "source", "--prior", prior] + model)
+        XCTAssertEqual(r.status, 0, r.output)
+        let q1 = try VideoInfo(probing: path("q1.mp4"))
+        XCTAssertEqual([q1.width, q1.height, q1.frames], [176, 144, 9])
+        for (options, message) in [(["--quality", "7"], "--quality must be 1...6"), (["--quality", "3", "--keep", "2"], "give it without --groups, --keep and --size"),
+                                   (["--groups", "5"], "--groups must be 1, 4, 16 or 64")] {
+            r = try magvit(["compress", path("c.mgvt"), "-o", path("x.mgvc")] + options + model)
+            XCTAssertNotEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains(message), r.output)
+        }
+        r = try magvit(["compress", path("c.mgvt"), "-o", path("x.mgvc"), "--quality", "2"] + model)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("give the video, not a token file"), r.output)
+
         // Refusals: one line, exit 1, nothing written.
         r = try magvit(["decompress", path("model.mgvc"), "-o", path("x.mgvt"), "--prior", other] + model)
         XCTAssertEqual(r.status, 1, r.output)

@@ -101,6 +101,26 @@ final class TokenCompressorTests: XCTestCase {
         }
     }
 
+    func testOperatingPointsParseScaleAndClimbTheLadder() throws {
+        XCTAssertEqual(try OperatingPoint(parsing: "4:2@0.5"), try OperatingPoint(groups: 4, keep: 2, scale: 0.5))
+        XCTAssertEqual(try OperatingPoint(parsing: "16:16").description, "16/16 groups")
+        XCTAssertEqual(try OperatingPoint(parsing: "4:4@0.5").description, "4/4 groups at 0.5x")
+        for bad in ["4:5", "3:1", "4:2@0", "4:2@1.5", "4:2@0.5@0.5", "4", "a:b", "4:2@x"] {
+            XCTAssertThrowsError(try OperatingPoint(parsing: bad), bad)
+        }
+        // Sides rounded to the factor, never below one factor; full scale keeps the size.
+        let half = try OperatingPoint(groups: 4, keep: 4, scale: 0.5)
+        XCTAssertTrue(half.codedSize(width: 176, height: 144, factor: 8)! == (88, 72))
+        XCTAssertTrue(half.codedSize(width: 200, height: 8, factor: 8)! == (104, 8))
+        XCTAssertNil(try OperatingPoint(groups: 4, keep: 1).codedSize(width: 176, height: 144, factor: 8))
+        // The ladder sends more, or codes larger, at every level.
+        let ladder = OperatingPoint.ladder
+        for (low, high) in zip(ladder, ladder.dropFirst()) {
+            XCTAssertTrue(high.scale > low.scale || (high.scale == low.scale && high.keep > low.keep), "\(low) -> \(high)")
+        }
+        XCTAssertEqual(ladder.last, try OperatingPoint(groups: 4, keep: 4))
+    }
+
     func testOtherPriorsDamageAndTruncationAreRefused() throws {
         let prior = try tinyPrior(bits: 8, factors: [3, 5], grid: [3, 4, 4])
         let file = try tokenFile(bits: 8, chunks: [3, 2], h: 5, w: 6, seed: 2, smooth: true)
