@@ -1,14 +1,16 @@
 // The codec's rate settings: how many groups of the coding schedule a clip has, how many are sent
 // (the decoder fills the rest with the prior), and the scale the clip is coded at (played back at its
 // own size). `ladder` is `magvit compress --quality`; `magvit-bench rd-study` measures the points.
+import Generator
 
 /// One operating point of the codec.
 public struct OperatingPoint: Equatable, Sendable, CustomStringConvertible {
     public let groups: Int, keep: Int, scale: Double
 
     public init(groups: Int, keep: Int, scale: Double = 1) throws {
-        guard [1, 4, 16, 64].contains(groups), (1...groups).contains(keep), scale > 0, scale <= 1 else {
-            throw CompressionError("an operating point needs groups 1, 4, 16 or 64, 1 <= keep <= groups and 0 < scale <= 1; got \(groups) groups, \(keep) sent, scale \(scale)")
+        let allowed = CodingSchedule.allowedGroups
+        guard allowed.contains(groups), (1...groups).contains(keep), scale > 0, scale <= 1 else {
+            throw CompressionError("an operating point needs groups one of \(allowed), 1 <= keep <= groups and 0 < scale <= 1; got \(groups) groups, \(keep) sent, scale \(scale)")
         }
         (self.groups, self.keep, self.scale) = (groups, keep, scale)
     }

@@ -112,7 +112,7 @@ struct RDStudy: ParsableCommand {
                 try? FileManager.default.removeItem(at: decoded)
                 start = now()
                 let back = try TokenCompressor.decompress(try CompressedStream(decoding: Data(contentsOf: file)), prior: model)
-                try codec.decode(back, to: decoded.path, scaledTo: point.scale == 1 ? nil : (info.width, info.height))
+                try codec.decode(back, to: decoded.path, scaledTo: (info.width, info.height))  // scaled only when coded smaller
                 let decodeSeconds = now() - start
                 let result = try comparison.compare(reference: clip, distorted: decoded.path)
                 let size = point.scale == 1 ? nil : "\(tokens.header.source.tokenizedWidth)x\(tokens.header.source.tokenizedHeight)"

@@ -4,6 +4,7 @@ import ArgumentParser
 import Codec
 import Compression
 import Foundation
+import Generator
 import Media
 import Tokenizer
 import Torch
@@ -78,7 +79,8 @@ struct Compress: ParsableCommand {
             return ladder[quality - 1]
         }
         let groups = self.groups ?? 4
-        guard [1, 4, 16, 64].contains(groups) else { throw ValidationError("--groups must be 1, 4, 16 or 64, got \(groups)") }
+        let allowed = CodingSchedule.allowedGroups
+        guard allowed.contains(groups) else { throw ValidationError("--groups must be \(allowed.dropLast().map(String.init).joined(separator: ", ")) or \(allowed.last!), got \(groups)") }
         if let keep, !(1...groups).contains(keep) { throw ValidationError("--keep must be 1...\(groups) (the groups), got \(keep)") }
         return try OperatingPoint(groups: groups, keep: keep ?? groups)
     }
