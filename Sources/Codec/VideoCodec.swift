@@ -31,6 +31,10 @@ public struct ReconstructionReport: Sendable {
     public var msssim: [Double] = []
     /// Occurrences of each code over every recorded token.
     public var codeCounts: Tensor?
+    /// PSNR and SSIM per frame of the block-mean codec at the tokenizer's bits (`BlockMeanCodec`),
+    /// when recorded: the floor the tokenizer's own scores are read against.
+    public var floorPSNR: [Double] = []
+    public var floorSSIM: [Double] = []
 
     public init() {}
 
@@ -42,6 +46,13 @@ public struct ReconstructionReport: Sendable {
         ssim += try Fidelity.ssim(b, a)
         if Swift.min(a.size(1), a.size(2)) > 160 { msssim += try Fidelity.msssim(b, a) }
         frames += a.size(0)
+    }
+
+    /// Scores the block-mean codec's frames against the originals, as `record(original:decoded:)` does.
+    public mutating func record(original: Tensor, floor: Tensor) throws {
+        let a = try (original.to(.cpu) * 255).round() / 255, b = try (floor.to(.cpu) * 255).round() / 255
+        floorPSNR += try Fidelity.psnr(b, a)
+        floorSSIM += try Fidelity.ssim(b, a)
     }
 
     /// Counts the codes of a batch of token ids.
@@ -56,6 +67,8 @@ public struct ReconstructionReport: Sendable {
     public var meanPSNR: Double { psnr.map { Swift.min($0, 100) }.reduce(0, +) / Double(Swift.max(psnr.count, 1)) }
     public var meanSSIM: Double { ssim.reduce(0, +) / Double(Swift.max(ssim.count, 1)) }
     public var meanMSSSIM: Double? { msssim.isEmpty ? nil : msssim.reduce(0, +) / Double(msssim.count) }
+    public var meanFloorPSNR: Double? { floorPSNR.isEmpty ? nil : floorPSNR.map { Swift.min($0, 100) }.reduce(0, +) / Double(floorPSNR.count) }
+    public var meanFloorSSIM: Double? { floorSSIM.isEmpty ? nil : floorSSIM.reduce(0, +) / Double(floorSSIM.count) }
 }
 
 public final class VideoCodec {
@@ -165,8 +178,8 @@ public final class VideoCodec {
     }
 
     /// Encodes and decodes a video clip by clip and measures PSNR, SSIM and (above 160 pixels a side)
-    /// MS-SSIM of every frame and the codebook usage of all tokens; with an `output`, also writes the
-    /// original and the reconstruction side by side.
+    /// MS-SSIM of every frame, the codebook usage of all tokens and the block-mean floor at the same
+    /// bits; with an `output`, also writes the original and the reconstruction side by side.
     public func reconstruct(path: String, to output: String?, options: ReadOptions = ReadOptions(),
                             progress: ((JobProgress) -> Void)? = nil) throws -> ReconstructionReport {
         let info = try VideoInfo(probing: path)
@@ -178,6 +191,7 @@ public final class VideoCodec {
                             frameRate: (info.frameRateNumerator, info.frameRateDenominator))
         }
         var report = ReconstructionReport()
+        let floor = BlockMeanCodec(matching: model.config)
         let start = Date()
         do {
             try forEachClip(reader) { clip, count in
@@ -186,6 +200,7 @@ public final class VideoCodec {
                 try report.record(tokens: tokens, codebookSize: model.config.quantizer.codebookSize)
                 let decoded = try framesFromModel(model.decode(tokens)).narrow(0, start: 0, length: count)
                 try report.record(original: original, decoded: decoded)
+                try report.record(original: original, floor: floor.reconstruct(original))
                 try writer?.write(concatenate([original, decoded], dim: 2))
                 progress?(JobProgress(frames: report.frames, total: expectedFrames(info, options), seconds: Date().timeIntervalSince(start)))
             }
@@ -195,6 +210,34 @@ public final class VideoCodec {
             throw error
         }
         return report
+    }
+
+    /// The block-mean floor as a codec (`BlockMeanCodec` at this tokenizer's blocks and bits): codes the
+    /// video clip by clip as `encode` would, writes the decoded frames (scaled back to `scaledTo` when
+    /// given) and returns the bits it spends.
+    public func codeFloor(path: String, to output: String, options: ReadOptions = ReadOptions(),
+                          scaledTo size: (width: Int, height: Int)? = nil) throws -> Int {
+        let info = try VideoInfo(probing: path)
+        var readOptions = options
+        readOptions.size = try frameSize(for: info, requested: options.size)
+        let reader = try VideoReader(path: path, options: readOptions)
+        let writer = try VideoWriter(path: output, width: reader.width, height: reader.height,
+                                     frameRate: (info.frameRateNumerator, info.frameRateDenominator), scaledTo: size)
+        let floor = BlockMeanCodec(matching: model.config), f = model.config.spatialFactor
+        var bits = 0
+        do {
+            try forEachClip(reader) { clip, count in
+                let frames = try framesFromModel(clip).narrow(0, start: 0, length: count)
+                let blocks = 1 + (count - 1 + floor.temporalFactor - 1) / floor.temporalFactor
+                bits += blocks * (reader.height / f) * (reader.width / f) * floor.bitsPerBlock
+                try writer.write(floor.reconstruct(frames))
+            }
+            try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        return bits
     }
 
     private func expectedFrames(_ info: VideoInfo, _ options: ReadOptions) -> Int? {

@@ -30,8 +30,8 @@ struct RDStudy: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "x265 CRF values.") var x265 = [30, 36, 42, 47, 51]
     @Option(parsing: .upToNextOption, help: "SVT-AV1 CRF values.") var svtav1 = [48, 54, 59, 63]
     @Option(parsing: .upToNextOption, help: "vvenc QP values.") var vvenc = [44, 50, 56, 63]
-    @Option(help: "Codecs to run, comma-separated, of magvit, x264, x265, svt-av1, vvc (rd-plot.py can take the others' rows from an earlier study of the same clips).")
-    var codecs = "magvit,x264,x265,svt-av1,vvc"
+    @Option(help: "Codecs to run, comma-separated, of magvit, block-mean (the floor: each token's block as its mean colour at the same bits), x264, x265, svt-av1, vvc (rd-plot.py can take the others' rows from an earlier study of the same clips).")
+    var codecs = "magvit,block-mean,x264,x265,svt-av1,vvc"
     @OptionGroup var device: DeviceOption
 
     struct Row: Codable {
@@ -52,7 +52,7 @@ struct RDStudy: ParsableCommand {
             do { return try OperatingPoint(parsing: text) } catch { throw ValidationError("--magvit-points: \(error)") }
         }
         let chosen = Set(codecs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let known: Set<String> = ["magvit", "x264", "x265", "svt-av1", "vvc"]
+        let known: Set<String> = ["magvit", "block-mean", "x264", "x265", "svt-av1", "vvc"]
         guard !chosen.isEmpty, chosen.isSubset(of: known) else {
             throw ValidationError("--codecs: expected some of \(known.sorted().joined(separator: ", ")), got \(codecs)")
         }
@@ -120,6 +120,18 @@ struct RDStudy: ParsableCommand {
                            bpp: Double(data.count * 8) / Double(result.scores.frames * info.width * info.height),
                            scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
                            bitsPerToken: stream.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
+            }
+            // The floor: each token's block as its mean colour at the tokenizer's bits (BlockMeanCodec).
+            if chosen.contains("block-mean") {
+                let decoded = folder.appendingPathComponent("block-mean.y4m")
+                let start = now()
+                let bits = try codec.codeFloor(path: clip, to: decoded.path, scaledTo: (info.width, info.height))
+                let seconds = now() - start
+                let result = try comparison.compare(reference: clip, distorted: decoded.path)
+                record(Row(clip: name, codec: "block-mean", setting: "\(tokenizer.config.quantizer.bits) bits a block", bytes: (bits + 7) / 8,
+                           bpp: Double(bits) / Double(result.scores.frames * info.width * info.height),
+                           scores: result.scores, encodeSeconds: seconds, decodeSeconds: 0), result)
+                try? FileManager.default.removeItem(at: decoded)
             }
             // The standard codecs, each decoded by its own ffmpeg into a y4m of its 8-bit output.
             var standard: [(name: String, ffmpeg: String, ext: String, settings: [Int], arguments: (Int) -> [String])] = [
