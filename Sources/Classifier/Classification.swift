@@ -88,6 +88,9 @@ public enum Classification {
     /// is its clips' (they share it).
     public static func score(probabilities: Tensor, labels: Tensor, videos: Tensor, videoCount: Int, classes: Int) throws -> ClassificationScores {
         let clipLabels = try labels.to(.int64).toArray(Int64.self), clipVideos = try videos.to(.int64).toArray(Int64.self)
+        if let (i, bad) = clipLabels.enumerated().first(where: { !(-1..<Int64(classes)).contains($0.element) }) {
+            throw ClassifierError("clip \(i) has label \(bad); labels must be -1 (none) or a class in 0..<\(classes)")
+        }
         let clipTop1 = try probabilities.argmax(dim: 1).toArray(Int64.self)
         let video = try perVideo(probabilities, videos: videos, count: videoCount)
         let k = Swift.min(5, classes)

@@ -185,10 +185,8 @@ struct ExampleSets {
         default:
             guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name a held-out labelled token dataset") }
             let dataset = try config.tokenDataset(training ? config.data.path : config.data.eval[0], training ? "data.path" : "data.eval")
-            try dataset.checkTokenizer(weights: tokenizer.weightsHash(), name: tokenizer.config.name)
-            guard dataset.index.grid == c.grid else { throw ConfigError("\(dataset.url.path) holds clips of \(dataset.index.grid) tokens; the tokenizer's grid is \(c.grid)") }
-            guard dataset.index.classes == classNames else { throw ConfigError("\(dataset.url.path): its classes are not data.path's") }
-            return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo)
+            return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo, tokenizer: (try tokenizer.weightsHash(), tokenizer.config.name),
+                                           classNames: classNames, grid: c.grid)
         }
     }
 }

@@ -144,9 +144,22 @@ public struct ExampleMaker {
                               videos: try Tensor(videos, shape: [videos.count]).indexSelect(0, index), videoNames: list.files), failures)
     }
 
-    /// A labelled token dataset's clips, grouped into videos by their source, at most `maxClips`
-    /// each; unlabelled clips are left out.
-    public static func tokens(_ dataset: TokenDataset, maxClips: Int) throws -> LabelledClips {
+    /// A labelled token dataset's clips for a classifier of `classNames` reading clips of `grid`
+    /// tokens of the tokenizer with the weights hash `tokenizer`, grouped into videos by their
+    /// source, at most `maxClips` each; unlabelled clips are left out. A dataset made by another
+    /// tokenizer, on another grid or with other classes (or the same in another order) is refused.
+    public static func tokens(_ dataset: TokenDataset, maxClips: Int, tokenizer: (weights: String, name: String), classNames: [String],
+                              grid: [Int]) throws -> LabelledClips {
+        try dataset.checkTokenizer(weights: tokenizer.weights, name: tokenizer.name)
+        let path = dataset.url.path, index = dataset.index
+        guard index.grid == grid else { throw ClassifierError("\(path) holds clips of \(index.grid) tokens; the classifier reads \(grid)") }
+        guard index.classes == classNames else {
+            throw ClassifierError("\(path): its classes \(index.classes.map(TerminalText.escaped)) are not the classifier's \(classNames.map(TerminalText.escaped))")
+        }
+        return try tokens(dataset, maxClips: maxClips)
+    }
+
+    private static func tokens(_ dataset: TokenDataset, maxClips: Int) throws -> LabelledClips {
         var ids: [Tensor] = [], labels: [Int64] = [], videos: [Int64] = [], names: [String] = [], number: [String: Int] = [:], kept: [Int: Int] = [:]
         for i in dataset.index.shards.indices where dataset.index.shards[i].clips > 0 {
             let shard = try dataset.shard(i)

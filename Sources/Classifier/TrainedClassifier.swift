@@ -1,5 +1,6 @@
 // A classifier ready to read videos: a trained VideoClassifier with what turns its clips into its
 // inputs (its tokenizer, checked by weights hash), or the I3D Kinetics-400 network as a reference.
+import Dataset
 import Foundation
 import Metrics
 import Tokenizer
@@ -11,33 +12,44 @@ public struct TrainedClassifier {
     public let classNames: [String]
     public let maker: ExampleMaker
     public let metadata: [String: String]
+    /// The weights hash and name of the tokenizer a token classifier reads (nil for other inputs).
+    public let tokenizer: (weights: String, name: String)?
 
     /// A `train-classifier` result; `tokenizer` overrides the path stored in it (same weights only).
     public static func load(_ url: URL, tokenizer path: String? = nil, device: Device = .cpu) throws -> TrainedClassifier {
         let (model, names, metadata) = try VideoClassifier.load(from: url, device: device)
         let c = model.config
-        var tokenizer: VideoTokenizer?
+        var tokenizer: VideoTokenizer?, identity: (weights: String, name: String)?
         if c.input == .bits || c.input == .factors {
             guard let path = path ?? metadata["tokenizer"] else { throw ClassifierError("\(url.path) names no tokenizer: give --tokenizer") }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ClassifierError("tokenizer \(path) (named by \(url.lastPathComponent)): no such file; give --tokenizer")
             }
             let loaded = try VideoTokenizer.load(from: URL(fileURLWithPath: path), device: device)
-            if let expected = metadata["tokenizer_hash"], try loaded.weightsHash() != expected {
+            let weights = try loaded.weightsHash()
+            if let expected = metadata["tokenizer_hash"], weights != expected {
                 throw ClassifierError("tokenizer \(path) is not the one \(url.lastPathComponent) was trained on (weights \(expected.prefix(12))…)")
             }
-            tokenizer = loaded
+            (tokenizer, identity) = (loaded, (weights, loaded.config.name))
         }
         let encoder = try ClipEncoder(input: c.input, tokenizer: tokenizer, device: device)
         return TrainedClassifier(model: model, classNames: names,
-                                 maker: ExampleMaker(encoder: encoder, frames: c.clipFrames, size: c.resolution, channels: c.channels), metadata: metadata)
+                                 maker: ExampleMaker(encoder: encoder, frames: c.clipFrames, size: c.resolution, channels: c.channels), metadata: metadata,
+                                 tokenizer: identity)
     }
 
     /// I3D's own Kinetics-400 head on 16-frame RGB clips at 224×224.
     public static func kinetics(device: Device = .cpu) throws -> TrainedClassifier {
         TrainedClassifier(model: nil, classNames: try I3D.classNames(),
                           maker: ExampleMaker(encoder: try .kineticsLogits(device: device), frames: I3D.clipFrames, size: I3D.inputSize, channels: 3),
-                          metadata: [:])
+                          metadata: [:], tokenizer: nil)
+    }
+
+    /// A labelled token dataset's examples, refused unless this classifier reads tokens of the
+    /// tokenizer that made it, on its grid, with its classes.
+    public func examples(tokens dataset: TokenDataset, maxClips: Int) throws -> LabelledClips {
+        guard let model, let tokenizer else { throw ClassifierError("a token dataset needs a token classifier (input bits or factors)") }
+        return try ExampleMaker.tokens(dataset, maxClips: maxClips, tokenizer: tokenizer, classNames: classNames, grid: model.config.grid)
     }
 
     /// Clip probabilities (N, classes).

@@ -77,6 +77,44 @@ public struct DatasetIndex: Codable, Sendable, Equatable {
     }
 
     public var tokensPerClip: Int { grid.reduce(1, *) }
+
+    /// Checks the index as read from a file, before any of its numbers is used: the vocabulary, the
+    /// grid, the shard list (named in order, so no entry can name a folder, another file or a shard
+    /// twice; counts within the shard size, adding up to `clips`), distinct class names.
+    func validate() throws {
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) throws { if !ok { throw DatasetError(message()) } }
+        try require((1...30).contains(bits) && codebookSize == 1 << bits, "bits must be 1...30 with codebook_size 2^bits, found \(bits) and \(codebookSize)")
+        try require(grid.count == 3 && grid.allSatisfy { (1...4096).contains($0) }, "grid must be [t, h, w] of 1...4096 each, found \(grid)")
+        try require((1...Self.maxShardSize).contains(shardSize), "shard_size must be 1...\(Self.maxShardSize), found \(shardSize)")
+        try Self.validate(shards, shardSize: shardSize)
+        let total = try Self.clips(shards)
+        try require(total == clips, "\(clips) clips, but the shards hold \(total)")
+        try require(files >= 0 && failures.count <= files, "files must be at least the \(failures.count) failures, found \(files)")
+        try require(Set(classes).count == classes.count, "class names must be distinct, found \(classes)")
+    }
+
+    /// The shards' clips added up.
+    static func clips(_ shards: [Shard]) throws -> Int {
+        do { return try Checked.sum(shards.map(\.clips), "the shards' clips") } catch { throw DatasetError(error.description) }
+    }
+
+    /// Clips per shard at most.
+    public static let maxShardSize = 1 << 24
+
+    /// Checks shard entries as read from a file (the index or the tokenize state): shard i is named
+    /// `tokens-i`, holds 0...`shardSize` clips and has a well-formed SHA-256 no other entry has.
+    static func validate(_ shards: [Shard], shardSize: Int) throws {
+        var hashes = Set<String>()
+        for (i, shard) in shards.enumerated() {
+            let name = TokenDataset.shardName(i)
+            guard shard.file == name else { throw DatasetError("shard \(i) must be the file \(name), found '\(TerminalText.escaped(shard.file))'") }
+            guard (0...shardSize).contains(shard.clips) else { throw DatasetError("\(name): clips must be 0...\(shardSize), found \(shard.clips)") }
+            guard shard.sha256.count == 64, shard.sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                throw DatasetError("\(name): sha256 must be 64 lowercase hex digits, found '\(TerminalText.escaped(shard.sha256))'")
+            }
+            guard hashes.insert(shard.sha256).inserted else { throw DatasetError("\(name): the same SHA-256 as an earlier shard (a duplicated entry)") }
+        }
+    }
 }
 
 /// Reading a finished dataset.
@@ -106,9 +144,7 @@ public struct TokenDataset: Sendable {
         guard index.format == DatasetIndex.formatName, index.version == 1 else {
             throw DatasetError("\(file.path): format \(index.format) version \(index.version), expected \(DatasetIndex.formatName) version 1")
         }
-        guard index.grid.count == 3, index.grid.allSatisfy({ $0 >= 1 && $0 <= 4096 }), index.shards.map(\.clips).reduce(0, +) == index.clips,
-            index.shards.allSatisfy({ $0.clips >= 0 && !$0.file.contains("/") })
-        else { throw DatasetError("\(file.path): inconsistent index (grid \(index.grid), \(index.clips) clips over shards of \(index.shards.map(\.clips)))") }
+        do { try index.validate() } catch let error as DatasetError { throw DatasetError("\(file.path): \(error.description)") }
         self.index = index
     }
 
@@ -133,6 +169,15 @@ public struct TokenDataset: Sendable {
         }
         guard contents.count == entry.clips, contents.ids.shape == [entry.clips] + index.grid else {
             throw DatasetError("\(file.path): holds ids of shape \(contents.ids.shape), the index says \([entry.clips] + index.grid)")
+        }
+        // What the readers index with: ids in the vocabulary, labels in the classes, sources in the list.
+        for (name, tensor, range) in [("ids", contents.ids, 0..<index.codebookSize), ("label", contents.labels, -1..<index.classes.count),
+                                      ("source", contents.tensors["source"]!, 0..<contents.sources.count)] where contents.count > 0 {
+            let (low, high) = (Int(try tensor.min().to(.int64).toArray(Int64.self)[0]), Int(try tensor.max().to(.int64).toArray(Int64.self)[0]))
+            guard range.contains(low), range.contains(high) else {
+                throw DatasetError("\(file.path): '\(name)' holds \(low)...\(high), outside \(range.lowerBound)..<\(range.upperBound)"
+                    + (name == "ids" ? " (\(index.bits)-bit codes)" : name == "label" ? " (\(index.classes.count) classes)" : " (\(contents.sources.count) sources)"))
+            }
         }
         return contents
     }
@@ -165,8 +210,9 @@ public struct ShardContents: @unchecked Sendable {
             throw DatasetError("not a token shard: expected an int32 tensor 'ids' of shape (N, t, h, w)")
         }
         for name in Self.perClip {
-            guard let t = contents.tensors[name], t.shape == [ids.size(0)] else {
-                throw DatasetError("not a token shard: expected a tensor '\(name)' of shape [\(ids.size(0))]")
+            let dtype: DType = name == "fps" ? .float64 : .int32
+            guard let t = contents.tensors[name], t.shape == [ids.size(0)], t.dtype == dtype else {
+                throw DatasetError("not a token shard: expected a \(dtype) tensor '\(name)' of shape [\(ids.size(0))]")
             }
         }
         guard let text = contents.metadata["sources"], let sources = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {

@@ -210,7 +210,7 @@ public final class Tokenization {
         let index = DatasetIndex(
             tokenizer: .init(name: name, config: model.config, weights: weights), bits: model.config.quantizer.bits,
             codebookSize: model.config.quantizer.codebookSize, grid: grid, clipFrames: clipFrames, size: settings.size, resampleFPS: options.fps,
-            shardSize: shardSize, shards: state.shards, clips: state.shards.map(\.clips).reduce(0, +), files: files.count,
+            shardSize: shardSize, shards: state.shards, clips: try DatasetIndex.clips(state.shards), files: files.count,
             failures: state.failures, classes: inputs.classes, labels: labels.description, inputsSHA256: settings.inputsSHA256)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -261,10 +261,26 @@ public final class Tokenization {
             let differing = differences(state.settings, settings)
             throw DatasetError("\(output.path) holds an unfinished dataset made with other settings (\(differing)); rerun with the same ones or choose another folder")
         }
-        guard state.next.file <= inputs.files.count, state.shards.allSatisfy({
-            FileManager.default.fileExists(atPath: output.appendingPathComponent($0.file).path)
-        }) else { throw DatasetError("\(output.path): the resume state names shards that are missing; remove the folder to start again") }
+        do { try check(state) } catch let error as DatasetError {
+            throw DatasetError("\(stateURL.path): \(error.description); remove the folder to start again")
+        }
         return state
+    }
+
+    /// Checks a resume state as read from the folder: every shard full, named in order and with
+    /// the hash of the file there, the next position inside the inputs, failures only before it.
+    func check(_ state: State) throws {
+        try DatasetIndex.validate(state.shards, shardSize: settings.shardSize)
+        let files = inputs.files.count, next = state.next
+        guard (0...files).contains(next.file), next.clip >= 0, next.file < files || next.clip == 0 else {
+            throw DatasetError("next must be a file in 0...\(files) and a clip ≥ 0 (0 after the last file), found file \(next.file), clip \(next.clip)")
+        }
+        guard state.failures.count <= next.file else { throw DatasetError("\(state.failures.count) failures recorded before file \(next.file)") }
+        for shard in state.shards {
+            guard shard.clips == settings.shardSize else { throw DatasetError("\(shard.file) is recorded with \(shard.clips) clips, a shard holds \(settings.shardSize)") }
+            guard let data = try? Data(contentsOf: output.appendingPathComponent(shard.file)) else { throw DatasetError("\(shard.file) is missing") }
+            guard sha256Hex(data) == shard.sha256 else { throw DatasetError("\(shard.file) differs from the SHA-256 recorded for it") }
+        }
     }
 
     func saveState(_ state: State) throws {

@@ -137,7 +137,7 @@ struct EvaluateClassification: ParsableCommand {
             guard trained.model?.config.input == .bits || trained.model?.config.input == .factors else {
                 throw ValidationError("--tokens needs a token classifier (input bits or factors)")
             }
-            examples = try ExampleMaker.tokens(TokenDataset(URL(fileURLWithPath: tokens)), maxClips: classifier.maxClips)
+            examples = try trained.examples(tokens: TokenDataset(URL(fileURLWithPath: tokens)), maxClips: classifier.maxClips)
         } else {
             let list = try InputList.expand(videos, labels: LabelSource(labels))
             guard list.classes == trained.classNames else {
