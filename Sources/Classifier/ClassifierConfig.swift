@@ -3,6 +3,7 @@
 // the classes and the transformer size. Codable, so it travels in checkpoints and config files.
 import Foundation
 import Harness
+import Torch
 
 public enum ClassifierInput: String, ConfigChoice {
     /// Token ids, each position's LFQ bits (±1) projected to the width.
@@ -50,7 +51,7 @@ public struct ClassifierConfig: Codable, Equatable, Sendable {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw ClassifierError(message) } }
         try require(classes >= 2, "classes must be at least 2, got \(classes)")
         try require((1...30).contains(vocabularyBits), "vocabularyBits must be 1...30, got \(vocabularyBits)")
-        try require(!factorBits.isEmpty && factorBits.allSatisfy { (1...16).contains($0) } && factorBits.reduce(0, +) == vocabularyBits,
+        try require(!factorBits.isEmpty && factorBits.allSatisfy { (1...16).contains($0) } && (try? Checked.sum(factorBits, "factorBits")) == vocabularyBits,
                     "factorBits \(factorBits) must each be 1...16 and sum to vocabularyBits \(vocabularyBits)")
         try require(grid.count == 3 && grid.allSatisfy { $0 >= 1 }, "grid must be [frames, height, width], got \(grid)")
         try require(width > 0 && heads > 0 && width % heads == 0, "width \(width) must be a positive multiple of heads \(heads)")

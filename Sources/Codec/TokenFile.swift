@@ -91,6 +91,8 @@ public struct TokenFile: Equatable, Sendable {
             try require((1...Self.maxGridSide).contains(h) && (1...Self.maxGridSide).contains(w),
                         "grid h and w must be 1...\(Self.maxGridSide), found \(h)x\(w)")
             try require(!chunks.isEmpty && chunks.count <= t, "chunks must number 1...t (\(t)), found \(chunks.count)")
+            // The config before the chunks: their frame limit multiplies by its temporal factor.
+            do { try tokenizer.config.validate() } catch { throw TokenFileError("the tokenizer config in the header is not valid: \(error)") }
             var latent = 0
             for (i, chunk) in chunks.enumerated() {
                 try require((1...Self.maxLatentFrames).contains(chunk.latentFrames),
@@ -106,7 +108,6 @@ public struct TokenFile: Equatable, Sendable {
             }
             try require((1...Self.maxFrameRateTerm).contains(s.frameRateNumerator) && (1...Self.maxFrameRateTerm).contains(s.frameRateDenominator),
                         "source frame rate must be N/D with N and D in 1...\(Self.maxFrameRateTerm), found \(s.frameRateNumerator)/\(s.frameRateDenominator)")
-            do { try tokenizer.config.validate() } catch { throw TokenFileError("the tokenizer config in the header is not valid: \(error)") }
             try require(bits == tokenizer.config.quantizer.bits, "bits \(bits) differ from the tokenizer's \(tokenizer.config.quantizer.bits)")
             let factor = tokenizer.config.spatialFactor
             try require(s.tokenizedWidth == w * factor && s.tokenizedHeight == h * factor,

@@ -7,6 +7,7 @@ import Codec
 import CZlib
 import Foundation
 import Generator
+import Torch
 
 public struct CompressedStream: Sendable, Equatable {
     public static let magic = Array("MAGVITCS".utf8)
@@ -31,7 +32,7 @@ public struct CompressedStream: Sendable, Equatable {
             try require(CodingSchedule.allowedGroups.contains(groups), "groups must be one of \(CodingSchedule.allowedGroups), found \(groups)")
             try require((1...groups).contains(sentGroups), "sentGroups must be 1...\(groups), found \(sentGroups)")
             let bits = prior.factorBits
-            try require(!bits.isEmpty && bits.count <= 30 && bits.allSatisfy { (1...16).contains($0) } && bits.reduce(0, +) == tokens.bits,
+            try require(!bits.isEmpty && bits.count <= 30 && bits.allSatisfy { (1...16).contains($0) } && (try? Checked.sum(bits, "factorBits")) == tokens.bits,
                         "prior.factorBits must be 1...16 each and add up to the tokens' \(tokens.bits) bits, found \(bits)")
             switch prior.kind {
             case PriorIdentity.adaptiveKind:

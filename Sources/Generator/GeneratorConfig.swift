@@ -1,6 +1,7 @@
 // The masked token model's shape: vocabulary and its factorization, token grid, conditioning and
 // transformer size. Codable, so it travels in checkpoints and config files.
 import Foundation
+import Torch
 
 public struct GeneratorConfig: Codable, Equatable, Sendable {
     /// Bits of a token id: the tokenizer's vocabulary is 2^bits.
@@ -33,7 +34,7 @@ public struct GeneratorConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw GeneratorError(message) } }
         try require(vocabularyBits >= 1 && vocabularyBits <= 30, "vocabularyBits must be 1...30, got \(vocabularyBits)")
-        try require(!factorBits.isEmpty && factorBits.allSatisfy { $0 >= 1 } && factorBits.reduce(0, +) == vocabularyBits,
+        try require(!factorBits.isEmpty && factorBits.allSatisfy { $0 >= 1 } && (try? Checked.sum(factorBits, "factorBits")) == vocabularyBits,
                     "factorBits \(factorBits) must be positive and sum to vocabularyBits \(vocabularyBits)")
         try require(factorBits.allSatisfy { $0 <= 16 }, "each factor must have at most 16 bits (an output head of 2^16), got \(factorBits)")
         try require(grid.count == 3 && grid.allSatisfy { $0 >= 1 }, "grid must be [frames, height, width], got \(grid)")

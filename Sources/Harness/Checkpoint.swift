@@ -79,8 +79,14 @@ enum Checkpoint {
                 throw ConfigError("\(url.path): the '\(group)' state does not fit this run: \(error)")
             }
         }
-        let elapsed = m["elapsed_seconds"].flatMap(Double.init) ?? 0
-        let counters = CheckpointCounters(step: step, totalSteps: total, elapsed: elapsed, wall: m["wall_seconds"].flatMap(Double.init) ?? elapsed)
+        // Numbers from the file: in range before the harness computes with them.
+        let elapsed: Double, wall: Double
+        do {
+            for (name, value) in [("step", step), ("total_steps", total)] { _ = try Checked.integer(value, as: Int.self, name, in: 0...Adam.maxStep) }
+            elapsed = try Checked.finite(m["elapsed_seconds"].flatMap(Double.init) ?? 0, "elapsed_seconds", in: 0...1e12)
+            wall = try Checked.finite(m["wall_seconds"].flatMap(Double.init) ?? elapsed, "wall_seconds", in: 0...1e12)
+        } catch { throw ConfigError("\(url.path): \(error)") }
+        let counters = CheckpointCounters(step: step, totalSteps: total, elapsed: elapsed, wall: wall)
         var extra: [String: String] = [:]
         for (k, v) in m where k.hasPrefix("extra.") { extra[String(k.dropFirst(6))] = v }
         return (counters, extra)

@@ -28,6 +28,8 @@ public struct DistributedEnvironment: Sendable, Equatable {
             return value
         }
         let world = try int("WORLD_SIZE") ?? int("SLURM_NTASKS") ?? 1
+        // No processes is no run (not a single-process one), and the process group counts in 32 bits.
+        guard (1...Int(Int32.max)).contains(world) else { throw ConfigError("WORLD_SIZE (or SLURM_NTASKS) must be 1...\(Int32.max), got \(world)") }
         guard world > 1 else { return nil }
         guard let rank = try int("RANK") ?? int("SLURM_PROCID") else { throw ConfigError("WORLD_SIZE is \(world) but RANK (or SLURM_PROCID) is not set") }
         guard rank < world else { throw ConfigError("RANK \(rank) is not below WORLD_SIZE \(world)") }

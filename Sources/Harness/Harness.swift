@@ -162,7 +162,7 @@ public final class Harness<T: Trainer> {
                 // step 30 of this session; the cosine follows the new end.
                 let perStep = Date().timeIntervalSince(t) / Double(step - s)
                 let left = run.timeBudget - wallBefore - Date().timeIntervalSince(began)
-                var fitted = Swift.min(run.steps, step + Swift.max(1, Int(left / perStep)))
+                var fitted = Swift.min(run.steps, step + Swift.max(1, try Checked.int(clamping: left / perStep, to: 0...run.steps, "the steps left in run.timeBudget")))
                 // Every rank must stop at the same step: the slowest rank's count holds.
                 if let parallel { fitted = try parallel.minimum(fitted) }
                 if abs(fitted - total) * 50 > total || step == firstStep + 80 {

@@ -149,7 +149,7 @@ public struct RunConfig: Codable, Sendable {
         try require(logEvery > 0 && evalEvery > 0 && checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
         try require((0..<1).contains(emaDecay), "run.emaDecay must be in [0, 1)")
         try require(threads >= 0 && timeBudget >= 0 && progressEvery >= 0, "run.threads, run.timeBudget and run.progressEvery must not be negative")
-        try require(collectiveTimeout > 0, "run.collectiveTimeout must be positive")
+        try require(collectiveTimeout > 0 && collectiveTimeout <= 1e6, "run.collectiveTimeout must be in (0, 1e6] seconds")
         let cores = ProcessInfo.processInfo.activeProcessorCount
         try require(threads <= 4 * cores, "run.threads \(threads) is more than 4 × this machine's \(cores) cores")
         try require(accumulate >= 1 && batch % accumulate == 0, "run.accumulate must be at least 1 and divide run.batch")

@@ -102,8 +102,7 @@ public final class RunLog {
     }
 
     public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let s = Int(seconds.rounded())
+        guard let s = try? Checked.int(clamping: seconds.rounded(), to: Int.min...Int.max, "seconds"), seconds.isFinite else { return "?" }
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
 }

@@ -38,13 +38,18 @@ public final class ExponentialMovingAverage {
         return try result.get()
     }
 
-    /// Restores averages from a checkpoint; every parameter must be present with its shape.
+    /// Restores averages from a checkpoint; every parameter must be present with its shape and
+    /// finite values (a NaN average would only surface at the final save).
     public func load(_ tensors: [String: Tensor]) throws {
+        var loaded: [(name: String, tensor: Tensor)] = []
         for (name, p) in parameters {
             guard let t = tensors[name], t.shape == p.shape else {
                 throw ParameterError("EMA state for '\(name)' is missing or has the wrong shape")
             }
-            shadow[name] = try t.to(p.dtype, p.device).clone()
+            loaded.append((name, t))
         }
+        let damaged = try nonFinite(loaded)
+        if !damaged.isEmpty { throw ParameterError("EMA state holds NaN or infinite values in \(damaged.count) tensor(s): \(summary(damaged))") }
+        for ((name, p), (_, t)) in zip(parameters, loaded) { shadow[name] = try t.to(p.dtype, p.device).clone() }
     }
 }

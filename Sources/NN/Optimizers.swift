@@ -71,21 +71,35 @@ public class Adam {
         return out
     }
 
-    /// Restores `state()`; moments must match the parameters' shapes.
+    /// Steps an optimizer state may record (run.steps' limit).
+    public static let maxStep = 1 << 40
+
+    /// Restores `state()`; the step must be a whole number in 0...2^40 and the moments must match
+    /// the parameters' shapes with finite values (second moments not negative), so a damaged state
+    /// is refused here rather than at the next update or the final save.
     public func load(state: [String: Tensor]) throws {
         guard let s = state["step"] else { throw ParameterError("optimizer state has no 'step'") }
-        step = Int(try s.item())
-        for (i, (name, p)) in parameters.enumerated() {
+        guard s.dtype == .int64, s.count == 1 else { throw ParameterError("optimizer state 'step' must be one int64, found \(s.dtype) of shape \(s.shape)") }
+        let step: Int
+        do { step = try Checked.integer(try s.toArray(Int64.self)[0], as: Int.self, "optimizer state 'step'", in: 0...Self.maxStep) } catch {
+            throw ParameterError("\(error)")
+        }
+        var first: [Tensor?] = [], second: [Tensor?] = [], damaged: [String] = []
+        for (name, p) in parameters {
             func moment(_ key: String) throws -> Tensor? {
                 guard let t = state[name + key] else { return nil }
                 guard t.shape == p.shape else {
                     throw ParameterError("optimizer state \(name + key): expected \(p.shape), found \(t.shape)")
                 }
+                damaged += try nonFinite([(name + key, t)])
+                if key == ".exp_avg_sq", t.dtype.isFloatingPoint, t.count > 0, try t.min().item() < 0 { damaged.append(name + key + " (negative)") }
                 return try t.to(p.dtype, p.device).clone()
             }
-            firstMoment[i] = try moment(".exp_avg")
-            secondMoment[i] = try moment(".exp_avg_sq")
+            first.append(try moment(".exp_avg"))
+            second.append(try moment(".exp_avg_sq"))
         }
+        if !damaged.isEmpty { throw ParameterError("optimizer state holds NaN, infinite or negative values in \(damaged.count) tensor(s): \(summary(damaged))") }
+        (self.step, firstMoment, secondMoment) = (step, first, second)
     }
 }
 

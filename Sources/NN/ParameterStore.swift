@@ -85,10 +85,7 @@ public final class ParameterStore: @unchecked Sendable {
             if !problems.isEmpty { throw ParameterError("checkpoint does not match the model: " + problems.joined(separator: "; ")) }
         }
         // NaN or infinite weights (a diverged run, a damaged file) would only show as garbage later.
-        let damaged = try order.filter { name in
-            guard let s = source[name], s.dtype.isFloatingPoint else { return false }
-            return try !s.to(.float64).abs().sum().item().isFinite
-        }
+        let damaged = try nonFinite(order.compactMap { name in source[name].map { (name, $0) } })
         if !damaged.isEmpty { throw ParameterError("checkpoint holds NaN or infinite values in \(damaged.count) tensor(s): \(summary(damaged))") }
         try withNoGrad { () throws in
             for name in order {
@@ -110,10 +107,16 @@ public final class ParameterStore: @unchecked Sendable {
     public func zeroGrad() throws {
         for (_, t) in parameters { try t.zeroGrad() }
     }
+}
 
-    private func summary(_ names: [String]) -> String {
-        names.count <= 8 ? names.joined(separator: ", ") : names.prefix(8).joined(separator: ", ") + ", ..."
-    }
+/// The names of the floating-point tensors holding a NaN or an infinity, in order.
+func nonFinite(_ tensors: [(name: String, tensor: Tensor)]) throws -> [String] {
+    try tensors.filter { try $0.tensor.dtype.isFloatingPoint && !$0.tensor.to(.float64).abs().sum().item().isFinite }.map(\.name)
+}
+
+/// Names for a message: all of a few, the first eight of many.
+func summary(_ names: [String]) -> String {
+    names.count <= 8 ? names.joined(separator: ", ") : names.prefix(8).joined(separator: ", ") + ", ..."
 }
 
 /// A position in a `ParameterStore`'s name space, handed to each layer as it is built.

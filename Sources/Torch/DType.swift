@@ -114,7 +114,7 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
         case "cpu": self = .cpu
         case "cuda": self = .cuda(0)
         default:
-            guard text.hasPrefix("cuda:"), let index = Int(text.dropFirst(5)), index >= 0 else {
+            guard text.hasPrefix("cuda:"), let index = Int(text.dropFirst(5)), (0..<1 << 16).contains(index) else {
                 throw TorchError(op: "device", message: "expected cpu, cuda or cuda:N, got '\(text)'")
             }
             self = .cuda(index)
@@ -146,7 +146,7 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible, Coda
     var index: Int32 {
         switch self {
         case .cpu: 0
-        case .cuda(let i): Int32(i)
+        case .cuda(let i): Int32(clamping: i)  // a device past 2^31 does not exist: the shim says so
         }
     }
 }

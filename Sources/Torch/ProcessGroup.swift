@@ -16,7 +16,15 @@ public final class ProcessGroup: @unchecked Sendable {
     /// up to `timeout` seconds for all `worldSize` ranks.
     public init(host: String, port: Int, rank: Int, worldSize: Int, timeout: Double) throws(TorchError) {
         var out: OpaquePointer?
-        try check(ct_dist_init(host, Int32(port), Int32(rank), Int32(worldSize), Int64(timeout * 1000), &out))
+        // The shim takes 32-bit ints: a world of 2^31 processes is refused here, not trapped.
+        let (port32, rank32, world32): (Int32, Int32, Int32), milliseconds: Int
+        do {
+            world32 = try Checked.integer(worldSize, as: Int32.self, "the world size", in: 1...Int32.max)
+            rank32 = try Checked.integer(rank, as: Int32.self, "the rank", in: 0...world32 - 1)
+            port32 = try Checked.integer(port, as: Int32.self, "the port", in: 1...65535)
+            milliseconds = try Checked.int(clamping: timeout * 1000, to: 1...Int(Int32.max), "the timeout in milliseconds")
+        } catch { throw TorchError(op: "dist_init", message: error.description) }
+        try check(ct_dist_init(host, port32, rank32, world32, Int64(milliseconds), &out))
         guard let out else { throw TorchError(op: "dist_init", message: "the shim returned no process group") }
         handle = out
         self.rank = rank

@@ -12,7 +12,7 @@ public enum Torch {
     /// Intra-op threads used by CPU kernels.
     public static var threads: Int {
         get { Int(ct_get_num_threads()) }
-        set { ct_set_num_threads(Int32(newValue)) }
+        set { ct_set_num_threads(Int32(clamping: newValue)) }
     }
 
     /// Whether float32 CPU 3D convolutions of batch 1 go straight to oneDNN (default) rather than to
@@ -35,7 +35,7 @@ public enum Torch {
     public static func cudaMemory(device: Int = 0, resetPeak: Bool = false) throws(TorchError) -> (current: Int, peak: Int) {
         var current: Int64 = 0
         var peak: Int64 = 0
-        try check(ct_cuda_memory(Int32(device), &current, &peak, resetPeak))
+        try check(ct_cuda_memory(Int32(clamping: device), &current, &peak, resetPeak))
         return (Int(current), Int(peak))
     }
 }

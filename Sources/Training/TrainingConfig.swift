@@ -142,8 +142,8 @@ public struct TrainingConfig: Codable, Sendable {
         try run.validate()
         try optimizer.validate()
         try require(!data.frameStrides.isEmpty && data.frameStrides.allSatisfy { $0 >= 1 }, "data.frameStrides must be positive")
-        try require(data.cropScale.count == 2 && data.cropScale[0] >= 1 && data.cropScale[1] >= data.cropScale[0],
-                    "data.cropScale must be [low, high] with 1 <= low <= high")
+        try require(data.cropScale.count == 2 && data.cropScale[0] >= 1 && data.cropScale[1] >= data.cropScale[0] && data.cropScale[1] <= 64,
+                    "data.cropScale must be [low, high] with 1 <= low <= high <= 64")
         try require(data.prefetch >= 1 && data.evalSamples >= 1, "data.prefetch and data.evalSamples must be positive")
         try DataSources.requireKnown(data.kind)
         try require(!DataSources.holdsImages(data.kind) || model.clipFrames == 1,

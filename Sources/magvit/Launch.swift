@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import Torch
 
 struct Launch: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,7 @@ struct Launch: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "The magvit command each process runs (after --).") var command: [String]
 
     func run() throws {
+        do { _ = try Checked.finite(grace, "--grace", in: 0...86_400) } catch { throw ValidationError(error.description) }
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
         guard let first = arguments.first, ["train", "train-generator", "train-classifier"].contains(first) else {
             throw ValidationError("launch runs train, train-generator or train-classifier: magvit launch --nproc N -- train CONFIG -o RUN")

@@ -24,7 +24,7 @@ final class HostileTokenFileTests: XCTestCase {
     func testForgedHeadersAreRefusedByField() throws {
         let file = try sampleTokenFile()
         XCTAssertEqual(refusal(try Self.forged(file) { _ in }), "accepted", "the forging itself keeps a valid file valid")
-        let cases: [(String, UInt16, (inout [String: Any]) -> Void)] = [
+        var cases: [(String, UInt16, (inout [String: Any]) -> Void)] = [
             ("grid t (latent frames) must be 1...16777216, found 4611686018427387904", 0, { $0["t"] = 1 << 62 }),
             ("chunk 0: latentFrames must be", 0, { $0["chunks"] = [["frames": 1, "latentFrames": Int.max], ["frames": 1, "latentFrames": Int.max]] }),
             ("chunk 0: frames must be", 0, { $0["chunks"] = [["frames": 1 << 62, "latentFrames": 2], ["frames": 1, "latentFrames": 1]] }),
@@ -38,6 +38,13 @@ final class HostileTokenFileTests: XCTestCase {
             ("normGroups", 0, { h in
                 var t = h["tokenizer"] as! [String: Any]; var c = t["config"] as! [String: Any]; c["normGroups"] = 0; t["config"] = c; h["tokenizer"] = t }),
         ]
+        // The tokenizer config is checked before the chunks' frame limit multiplies by its temporal
+        // factor (62 once overflowed that product; 2^31 and above shifted the factor to 0).
+        for downsamplings in [62, 63, 1 << 31, Int.max, -1] {
+            cases.append(("temporalDownsamplings must be between 0 and", 0, { h in
+                var t = h["tokenizer"] as! [String: Any]; var c = t["config"] as! [String: Any]
+                c["temporalDownsamplings"] = downsamplings; t["config"] = c; h["tokenizer"] = t }))
+        }
         for (expected, flags, edit) in cases {
             let message = refusal(try Self.forged(file, flags: flags, edit))
             XCTAssertTrue(message.contains(expected), "expected '\(expected)', got: \(message)")
