@@ -69,6 +69,8 @@ struct Classify: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        // Class names come from the model file: controls escaped.
+        func print(_ line: String) { Swift.print(TerminalText.escaped(line)) }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
         let device = try runtime.apply()
         let trained = try classifier.load(device: device)
@@ -116,6 +118,8 @@ struct EvaluateClassification: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        // Class names come from the model file: controls escaped.
+        func print(_ line: String) { Swift.print(TerminalText.escaped(line)) }
         let sources = [!videos.isEmpty, tokens != nil, motionDigits != nil].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give one of: labelled videos, --tokens DATASET or --motion-digits N") }
         guard !shuffleFrames || motionDigits != nil else { throw ValidationError("--shuffle-frames applies to --motion-digits") }

@@ -16,6 +16,8 @@ struct Info: ParsableCommand {
     var file: String
 
     func run() throws {
+        // Every line below may hold text from the file (a source name, metadata): controls escaped.
+        func print(_ line: String) { Swift.print(TerminalText.escaped(line)) }
         let url = URL(fileURLWithPath: file)
         guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("\(file): no such file") }
         let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? nil

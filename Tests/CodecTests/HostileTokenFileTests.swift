@@ -51,6 +51,29 @@ final class HostileTokenFileTests: XCTestCase {
         }
     }
 
+    /// `info` prints a file's text fields with their control characters escaped: a source name
+    /// cannot retitle the terminal or forge a line.
+    func testInfoEscapesControlCharactersFromTheFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-escape-\(getpid())-\(UUID().uuidString.prefix(8)).mgvt")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Self.forged(try sampleTokenFile()) { h in
+            var s = h["source"] as! [String: Any]; s["file"] = "clip\u{1B}]0;owned\u{07}\nerror: forged line\u{1B}[2J.mp4"; h["source"] = s
+        }.write(to: url)
+        let r = try magvit(["info", url.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertFalse(r.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, r.output)
+        XCTAssertTrue(r.output.contains("clip\\x1B]0;owned\\x07\\x0Aerror: forged line\\x1B[2J.mp4"), r.output)
+    }
+
+    /// Numbers of the tool's settings that would quietly misbehave are refused.
+    func testLaunchRefusesAGraceThatIsNotANumberOfSeconds() throws {
+        for grace in ["nan", "inf", "1e9"] {
+            let r = try magvit(["launch", "--nproc", "1", "--grace", grace, "--", "train", "x.yaml", "-o", "/nonexistent/run"])
+            XCTAssertNotEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains("--grace must be a finite number in 0.0...86400.0"), r.output)
+        }
+    }
+
     /// The tool refuses the same files with status 1 and one message, and states what a decode writes,
     /// refusing more than --max-pixels unless --allow-large.
     func testToolRefusesForgedFilesAndBoundsDecodes() throws {
