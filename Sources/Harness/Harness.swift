@@ -149,6 +149,20 @@ public final class Harness<T: Trainer> {
         if !main { try trainer.prepare(folder, log: log) }
 
         var total = schedule.totalSteps  // run.steps, or the fitted count of a resumed time-budgeted run
+        // A signal ends the process in OutputFiles' handler: it says where the run can go on from.
+        let outerMessage = Interruption.message
+        defer { Interruption.message = outerMessage }
+        var checkpointed: Int? = resume ? step : nil
+        func sayOnInterruption(_ doing: String = "") {
+            guard main else {  // rank 0 speaks for the run
+                Interruption.message = nil
+                return
+            }
+            Interruption.message = "interrupted at step \(step)\(doing)" + (checkpointed.map {
+                "; checkpoint at \(folder.checkpoint.path) (step \($0)); --resume to continue"
+            } ?? " before the first checkpoint (every \(run.checkpointEvery) steps): nothing to resume; run the same command again")
+        }
+        sayOnInterruption()
         log.say("\(trainer.summary); batch \(run.batch), steps \(step)..<\(total) on \(run.device)")
         let producer = BatchProducer(steps: step..<total, depth: prefetch, make: try trainer.batchMaker())
         defer { producer.stop() }
@@ -181,6 +195,7 @@ public final class Harness<T: Trainer> {
             if let parallel { values = try parallel.mean(values) }
             elapsed += Date().timeIntervalSince(started)
             step += 1
+            sayOnInterruption()
             for (k, v) in values { sums[k, default: 0] += v }
             counted += 1
             let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
@@ -202,6 +217,8 @@ public final class Harness<T: Trainer> {
             if step % run.checkpointEvery == 0 || last {
                 sums = [:]; counted = 0  // windows restart at checkpoints, so a resumed run logs the same numbers
                 if main { try saveCheckpoint() }
+                checkpointed = step
+                sayOnInterruption()
                 if let stop, step >= stop, !last {
                     try parallel?.barrier("stopping at a checkpoint")
                     return nil
@@ -212,15 +229,18 @@ public final class Harness<T: Trainer> {
                 try parallel?.barrier("waiting for rank 0's evaluation")
             }
         }
-        let wall = wallBefore + Date().timeIntervalSince(sessionStart)
-        let metadata = ["training_steps": "\(step)", "training_seconds": String(format: "%.0f", elapsed),
-                        "wall_seconds": String(format: "%.0f", wall), "training_device": "\(run.device)", "training_config": config,
-                        "world_size": "\(parallel?.worldSize ?? 1)"]
+        sayOnInterruption(" (the final evaluation)")
         var saved: URL?
         if main {
             try evaluate(final: true, log: log)
+            // Wall-clock time up to here: the final evaluation counts, as every other one did.
+            let wall = wallBefore + Date().timeIntervalSince(sessionStart)
+            let metadata = ["training_steps": "\(step)", "training_seconds": String(format: "%.0f", elapsed),
+                            "wall_seconds": String(format: "%.0f", wall), "training_device": "\(run.device)", "training_config": config,
+                            "world_size": "\(parallel?.worldSize ?? 1)"]
             saved = try withAverages { try trainer.finish(folder, metadata: metadata, dtype: run.saveDtype.dtype) }
-            log.say(String(format: "saved %@ after %d steps: %.0f s in training steps, %.0f s wall-clock with evaluations", saved!.path, step, elapsed, wall))
+            log.say(String(format: "saved %@ after %d steps: %.0f s in training steps, %.0f s wall-clock with evaluations (the final one included)",
+                           saved!.path, step, elapsed, wall))
         }
         try parallel?.barrier("finishing the run")
         return saved
@@ -267,6 +287,38 @@ public final class Harness<T: Trainer> {
         step = counters.step
         elapsed = counters.elapsed
         wallBefore = counters.wall
-        if run.timeBudget > 0 { schedule.totalSteps = counters.totalSteps }
+        // config.json still holds the settings of the session that saved the checkpoint.
+        schedule.totalSteps = try Self.resumedSteps(run: run, counters: counters, before: try Self.runSettings(folder.config))
+    }
+
+    /// The step count a resumed run trains to. Without a time budget, run.steps. With one, the count
+    /// the budget had fitted (so the learning rate resumes exactly), unless run.steps changed since
+    /// the checkpoint's session: lowered, it caps the count; raised, the run is extended while the
+    /// budget has time left, and refused with the reason where the budget is what stopped it.
+    static func resumedSteps(run: RunConfig, counters: CheckpointCounters, before: (steps: Int, timeBudget: Double)?) throws -> Int {
+        guard run.steps >= counters.step else {
+            throw ConfigError("run.steps \(run.steps) is behind the checkpoint's step \(counters.step): a resumed run only goes forward; "
+                + "give run.steps of at least \(counters.step), or start a new run in another folder")
+        }
+        guard run.timeBudget > 0 else { return run.steps }
+        guard let before, run.steps > before.steps else { return Swift.min(run.steps, counters.totalSteps) }
+        let budgetEnded = counters.totalSteps < before.steps && run.timeBudget <= before.timeBudget
+        guard !budgetEnded, counters.wall < run.timeBudget else {
+            throw ConfigError(String(format: "run.steps %d cannot extend this run: its time budget (run.timeBudget %.0f s, %.0f s of it spent) "
+                + "fitted it to %d steps; raise run.timeBudget too (0: no budget), e.g. --set run.timeBudget=0",
+                                     run.steps, run.timeBudget, counters.wall, counters.totalSteps))
+        }
+        return run.steps
+    }
+
+    /// run.steps and run.timeBudget of a trainer's config.json (nil when there is none, or it has no run section).
+    static func runSettings(_ url: URL) throws -> (steps: Int, timeBudget: Double)? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) } catch {
+            throw ConfigError("\(url.path) is not the JSON config the run wrote (\(error.localizedDescription)); restore it to resume")
+        }
+        guard let run = (object as? [String: Any])?["run"] as? [String: Any], let steps = (run["steps"] as? NSNumber)?.intValue else { return nil }
+        return (steps, (run["timeBudget"] as? NSNumber)?.doubleValue ?? 0)
     }
 }

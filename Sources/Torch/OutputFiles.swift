@@ -184,5 +184,6 @@ private let cleanupAndExit: @convention(c) (Int32) -> Void = { signal in
             rmdir(path)
         }
     }
+    Interruption.say()
     _exit(128 + signal)
 }

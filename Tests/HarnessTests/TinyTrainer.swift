@@ -18,6 +18,8 @@ final class TinyTrainer: Trainer {
     var seen = 0
     /// Microseconds to sleep per step (slows a child process down enough to be killed mid-run).
     var delay: UInt32 = 0
+    /// Microseconds the final evaluation takes (the end-of-run time line must count it).
+    var finalDelay: UInt32 = 0
     /// Variations a resume must refuse: no EMA group, another model name.
     var dropEMA = false
     var modelName = "tiny-8x4"
@@ -64,6 +66,7 @@ final class TinyTrainer: Trainer {
     }
 
     func evaluate(step: Int, final: Bool, log: RunLog) throws -> [String: Any] {
+        if final, finalDelay > 0 { usleep(finalDelay) }
         let x = try Tensor.ones([1, 8])
         return ["held_out_error": try (layer(x) - matmul(x, target.transpose(0, 1))).square().mean().item()]
     }

@@ -1,0 +1,114 @@
+// Continuing and stopping a run as a person does (issue 34): a resume asked to go backwards is refused
+// (it used to trap), raising run.steps extends a time-budgeted run or is refused with the reason, the
+// end-of-run time line counts the final evaluation, and Ctrl-C says the step, the checkpoint and
+// --resume.
+import Foundation
+import Harness
+import NN
+import TestSupport
+import Torch
+import XCTest
+
+final class ResumeAndInterruptTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-resume-\(getpid())-\(UUID().uuidString.prefix(8))")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// Trains TinyTrainer to `steps` under `timeBudget`, with a config.json holding both as a trainer's does;
+    /// returns what the run said.
+    @discardableResult
+    func train(_ run: URL, steps: Int, timeBudget: Double = 0, resume: Bool = false, finalDelay: UInt32 = 0) throws -> [String] {
+        var config = HarnessTests.runConfig(steps: steps)
+        config.timeBudget = timeBudget
+        Torch.threads = 1
+        let trainer = try TinyTrainer(run: config)
+        trainer.finalDelay = finalDelay
+        var said: [String] = []
+        let json = "{\"run\": {\"steps\": \(steps), \"timeBudget\": \(timeBudget)}}"
+        try Harness(trainer: trainer, folder: try RunFolder(run, resume: resume), resume: resume, run: config,
+                    optimizer: HarnessTests.optimizer(), config: json, echo: { said.append($0) }).train()
+        return said
+    }
+
+    func steps(_ run: URL) throws -> Int { try records(run).filter { $0["kind"] == nil }.count }
+
+    func testAResumeBehindTheCheckpointIsRefused() throws {
+        let run = folder.appendingPathComponent("run")
+        try train(run, steps: 20)
+        XCTAssertThrowsError(try train(run, steps: 10, resume: true)) {
+            XCTAssertTrue("\($0)".contains("run.steps 10 is behind the checkpoint's step 20"), "\($0)")
+        }
+        XCTAssertEqual(try steps(run), 20, "the run is as it was")
+    }
+
+    func testRaisingStepsExtendsARunWithATimeBudget() throws {
+        let run = folder.appendingPathComponent("run")
+        try train(run, steps: 20, timeBudget: 3600)
+        let said = try train(run, steps: 30, timeBudget: 3600, resume: true)
+        XCTAssertTrue(said.contains { $0.contains("steps 20..<30") }, "\(said)")
+        XCTAssertEqual(try steps(run), 30)
+        XCTAssertEqual(try SafeTensors.read(run.appendingPathComponent("tiny.safetensors")).metadata["training_steps"], "30")
+    }
+
+    func testRaisingStepsPastASpentBudgetIsRefusedWithTheReason() throws {
+        let run = folder.appendingPathComponent("run")
+        // A budget spent at once: fitted at step 80 of the session to 81 steps.
+        try train(run, steps: 200, timeBudget: 0.01)
+        XCTAssertEqual(try steps(run), 81)
+        XCTAssertThrowsError(try train(run, steps: 300, timeBudget: 0.01, resume: true)) {
+            XCTAssertTrue("\($0)".contains("cannot extend this run") && "\($0)".contains("fitted it to 81 steps")
+                && "\($0)".contains("raise run.timeBudget"), "\($0)")
+        }
+        // The same settings resume as before (nothing left to train), and without the budget it goes on.
+        try train(run, steps: 200, timeBudget: 0.01, resume: true)
+        XCTAssertEqual(try steps(run), 81)
+        try train(run, steps: 90, timeBudget: 0, resume: true)
+        XCTAssertEqual(try steps(run), 90)
+    }
+
+    func testTheTimeLineCountsTheFinalEvaluation() throws {
+        let run = folder.appendingPathComponent("run")
+        let said = try train(run, steps: 5, finalDelay: 2_500_000)
+        let line = try XCTUnwrap(said.first { $0.hasPrefix("saved ") }, "\(said)")
+        let wall = try XCTUnwrap(line.components(separatedBy: "s in training steps, ").last?.split(separator: " ").first.flatMap { Double($0) }, line)
+        XCTAssertGreaterThanOrEqual(wall, 2, line)
+        let metadata = try SafeTensors.read(run.appendingPathComponent("tiny.safetensors")).metadata
+        XCTAssertGreaterThanOrEqual(Double(metadata["wall_seconds"] ?? "") ?? 0, 2, "\(metadata)")
+    }
+
+    /// The child half of testInterruptedRunSaysWhereItCanGoOnFrom: a slow run that a signal ends.
+    func testInterruptedChildRun() throws {
+        guard let path = ProcessInfo.processInfo.environment["MAGVIT_INTERRUPT_CHILD"] else {
+            throw XCTSkip("runs only as the child process of testInterruptedRunSaysWhereItCanGoOnFrom")
+        }
+        OutputFiles.installSignalCleanup()
+        try HarnessTests.train(URL(fileURLWithPath: path), steps: 400, delay: 20_000)
+    }
+
+    func testInterruptedRunSaysWhereItCanGoOnFrom() throws {
+        let run = folder.appendingPathComponent("run")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["HarnessTests.ResumeAndInterruptTests/testInterruptedChildRun"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["MAGVIT_INTERRUPT_CHILD": run.path]) { $1 }
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        // Past the checkpoint at step 50.
+        let log = run.appendingPathComponent("log.jsonl"), deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline, ((try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 60 { usleep(5_000) }
+        XCTAssertTrue(process.isRunning, "the run ended before it could be interrupted")
+        kill(process.processIdentifier, SIGINT)
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGINT)
+        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("interrupted at step ") }, output)
+        XCTAssertTrue(line.contains("; checkpoint at \(run.appendingPathComponent("checkpoint.safetensors").path) (step 50); --resume to continue"), String(line))
+        let step = try XCTUnwrap(Int(line.dropFirst("interrupted at step ".count).prefix { $0.isNumber }))
+        XCTAssertTrue((59...399).contains(step), String(line))
+    }
+}
