@@ -129,7 +129,7 @@ struct EvaluateClassification: ParsableCommand {
         let examples: LabelledClips
         if let count = motionDigits {
             guard count >= 1 else { throw ValidationError("--motion-digits must be at least 1") }
-            guard trained.classNames == MotionDigits.classNames else { throw ValidationError("the classifier's classes are not the motion-digits classes") }
+            guard trained.classNames == MotionDigits.classNames else { throw ToolError("the classifier's classes are not the motion-digits classes") }
             // The glyphs and seed of the training run, unless given.
             let training = trained.metadata["training_config"].flatMap { try? JSONDecoder().decode(ClassifierTrainingConfig.self, from: Data($0.utf8)) }
             var data = training?.data ?? DataConfig()
@@ -145,7 +145,7 @@ struct EvaluateClassification: ParsableCommand {
         } else {
             let list = try InputList.expand(videos, labels: LabelSource(labels))
             guard list.classes == trained.classNames else {
-                throw ValidationError("the videos' classes \(list.classes) are not the classifier's \(trained.classNames)")
+                throw ToolError("the videos' classes \(list.classes) are not the classifier's \(trained.classNames)")
             }
             let made = try trained.maker.videos(list, maxClips: classifier.maxClips, workers: classifier.workers)
             (examples, failures, files) = (made.examples, made.failures, list.files.count)

@@ -150,11 +150,11 @@ struct Predict: ParsableCommand {
         let device = try runtime.apply()
         let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), tokenizer: tokenizer, device: device)
         let config = g.model.config, t = g.tokenizer.config
-        guard config.conditionFrames > 0 else { throw ValidationError("\(checkpoint) is not a frame-prediction generator (conditionFrames is 0)") }
+        guard config.conditionFrames > 0 else { throw ToolError("\(checkpoint) is not a frame-prediction generator (conditionFrames is 0)") }
         guard config.classes == 0 else { throw ValidationError("class-conditional frame prediction is not supported by predict") }
         let reader = try VideoReader(path: input, options: ReadOptions(size: (t.resolution, t.resolution), maxFrames: t.clipFrames))
         guard let clip = try reader.readAll(), clip.size(0) == t.clipFrames else {
-            throw ValidationError("\(input): needs at least \(t.clipFrames) frames (the tokenizer's clip length)")
+            throw ToolError("\(input): needs at least \(t.clipFrames) frames (the tokenizer's clip length)")
         }
         var x = try clip.permute([3, 0, 1, 2]).unsqueeze(0) * 2.0 - 1.0  // (1, C, T, H, W) in [-1, 1]
         if t.imageChannels == 1 { x = try x.mean([1], keepDim: true) }

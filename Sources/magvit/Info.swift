@@ -19,7 +19,7 @@ struct Info: ParsableCommand {
         // Every line below may hold text from the file (a source name, metadata): controls escaped.
         func print(_ line: String) { Swift.print(TerminalText.escaped(line)) }
         let url = URL(fileURLWithPath: file)
-        guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("\(file): no such file") }
+        guard FileManager.default.fileExists(atPath: file) else { throw ToolError("\(file): no such file") }
         let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? nil
         if head.map(Array.init) == TokenFile.magic || url.pathExtension.lowercased() == "mgvt" {
             let t = try TokenFile(contentsOf: url)
@@ -30,8 +30,7 @@ struct Info: ParsableCommand {
             print("  frames      \(t.frames) at \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight), \(h.source.frameRateNumerator)/\(h.source.frameRateDenominator) fps")
             print("  source      \(h.source.file), \(h.source.width)x\(h.source.height)")
             let bytes = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
-            let pixels = h.outputPixels
-            print(String(format: "  size        %d bytes, %.4f bits per pixel", bytes, Double(bytes * 8) / Double(max(pixels, 1))))
+            print("  size        \(bytes) bytes, " + Self.rate(bytes: bytes, h))
         } else if head.map(Array.init) == CompressedStream.magic || url.pathExtension.lowercased() == "mgvc" {
             let stream = try CompressedStream(contentsOf: url)
             let s = stream.header, h = s.tokens
@@ -42,8 +41,7 @@ struct Info: ParsableCommand {
             print("  tokens      \(h.t)x\(h.h)x\(h.w) of \(h.bits) bits, \(h.chunks.count) clips; \(s.sentGroups) of \(s.groups) groups sent")
             print("  frames      \(h.frames) at \(h.source.tokenizedWidth)x\(h.source.tokenizedHeight), \(h.source.frameRateNumerator)/\(h.source.frameRateDenominator) fps")
             print("  source      \(h.source.file), \(h.source.width)x\(h.source.height)")
-            print(String(format: "  size        %d bytes, %.4f bits per pixel, %.2f bits per token (raw %d)", bytes, stream.bitsPerPixel(fileBytes: bytes),
-                         stream.bitsPerToken, h.bits))
+            print("  size        \(bytes) bytes, " + Self.rate(bytes: bytes, h) + String(format: ", %.2f bits per token (raw %d)", stream.bitsPerToken, h.bits))
         } else if url.pathExtension == "safetensors" {
             let contents = try SafeTensors.read(url)
             if contents.metadata["magvit.config"] != nil {
@@ -68,5 +66,15 @@ struct Info: ParsableCommand {
             print("  video       \(info.width)x\(info.height), \(info.codec), \(info.pixelFormat), \(info.bitDepth)-bit")
             print(String(format: "  frames      %@ at %.3f fps", info.frames.map(String.init) ?? "unknown", info.frameRate))
         }
+    }
+
+    /// Bits per pixel of the source video (what codecs are compared by), and of the coded size beside
+    /// it when the clip was coded smaller: `compress` and `info` say the same.
+    static func rate(bytes: Int, _ h: TokenFile.Header) -> String {
+        let s = h.source, bits = Double(bytes * 8)
+        let text = String(format: "%.4f bits per pixel", bits / (Double(h.frames) * Double(s.width) * Double(s.height)))
+        guard s.tokenizedWidth != s.width || s.tokenizedHeight != s.height else { return text }
+        return text + String(format: " of the %dx%d source (%.4f at the coded %dx%d)", s.width, s.height,
+                             bits / Double(h.outputPixels), s.tokenizedWidth, s.tokenizedHeight)
     }
 }

@@ -52,8 +52,8 @@ struct ModelOptions: ParsableArguments {
         }
         let url = checkpoint.map { URL(fileURLWithPath: $0) } ?? Self.defaultModel
         guard FileManager.default.fileExists(atPath: url.path) else {
-            if checkpoint != nil { throw ValidationError("--checkpoint \(url.path): no such file") }
-            throw ValidationError("no --checkpoint given and no default model at \(url.path); train one (magvit train) or try --untrained tiny")
+            if checkpoint != nil { throw ToolError("--checkpoint \(url.path): no such file") }
+            throw ToolError("no --checkpoint given and no default model at \(url.path); train one (magvit train) or try --untrained tiny")
         }
         return try VideoTokenizer.load(from: url, device: device)
     }

@@ -45,7 +45,7 @@ struct SelfCheck: ParsableCommand {
         print(String(format: "train: %d steps, %d parameters, loss %.4f -> %.4f, %.1f steps/s",
                      steps, store.parameterCount, losses.first!, losses.last!, Double(steps) / seconds))
         guard losses.last! < losses.first! else {
-            throw ValidationError("self-check failed: the loss did not fall (\(losses.first!) -> \(losses.last!))")
+            throw ToolError("self-check failed: the loss did not fall (\(losses.first!) -> \(losses.last!))")
         }
         print("self-check passed")
     }
