@@ -90,10 +90,15 @@ public final class VideoCodec {
     /// The frame size used for a source: the requested size, or the source's rounded down to a
     /// multiple of the tokenizer's spatial factor (cropping the centre).
     public func frameSize(for info: VideoInfo, requested: (width: Int, height: Int)?) throws -> (width: Int, height: Int) {
-        let f = model.config.spatialFactor
+        try Self.frameSize(for: info, requested: requested, config: model.config)
+    }
+
+    /// The same for a tokenizer of `config` (`eval recon` sizes each video as `reconstruct` does).
+    public static func frameSize(for info: VideoInfo, requested: (width: Int, height: Int)?, config: TokenizerConfig) throws -> (width: Int, height: Int) {
+        let f = config.spatialFactor
         let size = requested ?? (info.width / f * f, info.height / f * f)
         guard size.width >= f, size.height >= f, size.width % f == 0, size.height % f == 0 else {
-            throw TokenizerError.invalidInput("frame size \(size.width)x\(size.height) must be a positive multiple of \(f) (\(model.config.name))")
+            throw TokenizerError.invalidInput("frame size \(size.width)x\(size.height) must be a positive multiple of \(f) (\(config.name))")
         }
         return size
     }

@@ -111,8 +111,16 @@ public struct CompressedStream: Sendable, Equatable {
         Double(payload.count * 8) / Double(header.tokens.t * header.tokens.h * header.tokens.w)
     }
 
-    /// Bits per pixel of the decoded video: the whole file's bits over frames × width × height.
+    /// Bits per pixel of the video the stream was made from: the whole file's bits over frames × the
+    /// source's width × height. A clip coded at a lower size (`--size`, the half-size quality levels)
+    /// still stands for the source's pixels, as codec studies count them (`magvit-bench rd-study`).
     public func bitsPerPixel(fileBytes: Int) -> Double {
+        let source = header.tokens.source
+        return Double(fileBytes * 8) / (Double(header.tokens.frames) * Double(source.width) * Double(source.height))
+    }
+
+    /// Bits per pixel of the size the clip was coded at (what a decode writes unless scaled).
+    public func codedBitsPerPixel(fileBytes: Int) -> Double {
         Double(fileBytes * 8) / Double(header.tokens.outputPixels)
     }
 

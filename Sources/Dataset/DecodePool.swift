@@ -31,6 +31,9 @@ public final class DecodePool: @unchecked Sendable {
     public let files: [String]
     public let clipFrames: Int
     public let options: ReadOptions
+    /// Each file's read options in place of `options` (e.g. its own frame size), worked out by the
+    /// worker that decodes it; a file whose options cannot be had fails like an unreadable one.
+    let optionsOf: (@Sendable (String) throws -> ReadOptions)?
     private let condition = NSCondition()
     private var queues: [Int: [DecodedItem]] = [:]
     private var nextFile: Int
@@ -41,10 +44,12 @@ public final class DecodePool: @unchecked Sendable {
 
     /// Starts `workers` decoder threads over `files` from `start.file`, whose first `start.clips`
     /// clips are decoded but not delivered (resuming inside a file).
-    public init(files: [String], clipFrames: Int, options: ReadOptions, workers: Int, queueClips: Int = 8, start: (file: Int, clips: Int) = (0, 0)) {
+    public init(files: [String], clipFrames: Int, options: ReadOptions, workers: Int, queueClips: Int = 8, start: (file: Int, clips: Int) = (0, 0),
+                optionsOf: (@Sendable (String) throws -> ReadOptions)? = nil) {
         self.files = files
         self.clipFrames = clipFrames
         self.options = options
+        self.optionsOf = optionsOf
         self.queueClips = Swift.max(1, queueClips)
         nextFile = start.file
         current = start.file
@@ -117,6 +122,7 @@ public final class DecodePool: @unchecked Sendable {
     private func decode(_ file: Int) {
         let path = files[file]
         do {
+            let options = try optionsOf?(path) ?? self.options
             let reader = try VideoReader(path: path, options: options)
             let skipped = file == skip.file ? skip.clips : 0
             var index = 0

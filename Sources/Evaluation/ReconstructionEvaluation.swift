@@ -1,5 +1,6 @@
 // `magvit eval recon` at dataset scale: every clip of every input through the tokenizer (the decoder
-// pool and fixed-shape batches of `magvit tokenize`), scored against the original frames as a viewer
+// pool and fixed-shape batches of `magvit tokenize`), each video's whole frames by default (its size
+// rounded down to the tokenizer's multiple, as `magvit reconstruct` takes it) or one size for all, scored against the original frames as a viewer
 // sees them (both quantized to 8 bits): PSNR, SSIM, MS-SSIM (frames above 160 pixels a side) and
 // shift-tolerant LPIPS (AlexNet, VGG) per frame; rFID between the original and reconstructed frames
 // (FID Inception pool3); rFVD between consecutive 16-frame windows of each video and of its
@@ -64,7 +65,9 @@ public struct ReconstructionScores: Sendable {
 
 public struct ReconstructionEvaluation {
     public struct Options: Sendable {
-        /// Frame size; nil: the tokenizer's resolution, square.
+        /// One frame size for every video (scaled to cover it, then cropped or stretched); nil: each
+        /// video's own frames, rounded down to the tokenizer's spatial multiple (centre kept), the
+        /// frames `magvit reconstruct` scores.
         public var size: (width: Int, height: Int)?
         public var centerCrop = true
         public var fps: Double?
@@ -86,6 +89,8 @@ public struct ReconstructionEvaluation {
 
     public struct Result {
         public var videos: [(path: String, scores: ReconstructionScores)] = []
+        /// The frame size each video was scored at, in the order of `videos`.
+        public var frameSizes: [(width: Int, height: Int)] = []
         public var failures: [(path: String, error: String)] = []
         /// Per-frame scores averaged over videos; usage over the whole set.
         public var mean: ReconstructionScores
@@ -105,6 +110,7 @@ public struct ReconstructionEvaluation {
         var fvd: [(Tensor, Tensor)] = []
         /// Frames waiting for a full rFVD window: originals and reconstructions (T, H, W, 3).
         var window: [(Tensor, Tensor)] = []
+        var size = (width: 0, height: 0)
     }
 
     public let model: VideoTokenizer
@@ -116,9 +122,8 @@ public struct ReconstructionEvaluation {
     /// Loads the metric networks the options ask for (from scripts/setup.sh's `.deps/weights`).
     public init(model: VideoTokenizer, options: Options) throws {
         self.model = model
-        var o = options
-        o.size = o.size ?? (model.config.resolution, model.config.resolution)
-        self.options = o
+        self.options = options
+        let o = options
         lpips = o.lpips ? try [LPIPS.Network.alex, .vgg].map { try LPIPS(weights: LPIPS.defaultWeights($0), device: o.device) } : []
         inception = o.rFID ? try FIDInception(weights: FIDInception.defaultWeights(), device: o.device) : nil
         i3d = o.rFVD ? try I3D(weights: I3D.defaultWeights(), device: o.device) : nil
@@ -127,16 +132,24 @@ public struct ReconstructionEvaluation {
 
     /// Scores the files; `progress` gets (files done, files).
     public func run(files: [String], progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-        let c = model.config, size = options.size!
-        guard size.width % c.spatialFactor == 0, size.height % c.spatialFactor == 0, size.width > 0, size.height > 0 else {
+        let c = model.config
+        if let size = options.size, size.width % c.spatialFactor != 0 || size.height % c.spatialFactor != 0 || size.width <= 0 || size.height <= 0 {
             throw EvaluationError("frame size \(size.width)x\(size.height) must be a positive multiple of \(c.spatialFactor) (\(c.name))")
         }
-        let pool = DecodePool(files: files, clipFrames: c.clipFrames,
-                              options: ReadOptions(size: size, centerCrop: options.centerCrop, frameRate: options.fps, maxFrames: options.maxFrames, strict: options.strict),
-                              workers: options.workers, queueClips: Swift.max(2, options.batch))
+        let read = ReadOptions(size: options.size, centerCrop: options.centerCrop, frameRate: options.fps, maxFrames: options.maxFrames, strict: options.strict)
+        // Without a size, each file is probed by its decoder and read at its own size, as reconstruct reads it.
+        let ownSize: @Sendable (String) throws -> ReadOptions = { path in
+            var own = read
+            own.size = try VideoCodec.frameSize(for: VideoInfo(probing: path), requested: nil, config: c)
+            own.centerCrop = true
+            return own
+        }
+        let pool = DecodePool(files: files, clipFrames: c.clipFrames, options: read, workers: options.workers, queueClips: Swift.max(2, options.batch),
+                              optionsOf: options.size == nil ? ownSize : nil)
         defer { pool.cancel() }
         var videos: [Int: Video] = [:]
         var done: [Int: ReconstructionScores] = [:]
+        var sizes: [Int: (width: Int, height: Int)] = [:]
         var failures: [(String, String)] = []
         var codes: Tensor?
         var fid = (try FeatureStatistics(dimension: FIDInception.featureCount), try FeatureStatistics(dimension: FIDInception.featureCount))
@@ -158,12 +171,15 @@ public struct ReconstructionEvaluation {
         while let item = pool.next() {
             switch item {
             case .clip(let clip):
+                // A batch holds clips of one size: videos of another size start the next.
+                if let first = batch.first, first.pixels.shape != clip.pixels.shape { try flush() }
                 batch.append(clip)
                 if batch.count == options.batch { try flush() }
             case .finished(let file, _, _):
                 try flush()
                 let v = videos.removeValue(forKey: file) ?? Video()
                 done[file] = try summary(v)
+                sizes[file] = v.size
                 if let counts = v.report.codeCounts { codes = try codes.map { try $0 + counts } ?? counts }
                 for (a, b) in v.fid { try fid.0.add(a); try fid.1.add(b) }
                 for (a, b) in v.fvd { try fvd.0.add(a); try fvd.1.add(b) }
@@ -178,7 +194,7 @@ public struct ReconstructionEvaluation {
             }
         }
         let rows = files.indices.compactMap { i in done[i].map { (files[i], $0) } }
-        var result = Result(videos: rows, failures: failures,
+        var result = Result(videos: rows, frameSizes: files.indices.compactMap { sizes[$0] }, failures: failures,
                             mean: .mean(of: rows.map(\.1), usage: try codes.map { try CodebookUsage(counts: $0) }))
         if inception != nil, fid.0.count >= 2 {
             result.rFID = try FrechetDistance.distance(fid.0, fid.1)
@@ -199,6 +215,7 @@ public struct ReconstructionEvaluation {
             return try (x * 255).round() / 255
         }
         var originalFrames = clip.pixels
+        v.size = (clip.pixels.size(2), clip.pixels.size(1))
         if model.config.imageChannels == 1 { originalFrames = try originalFrames.mean([3], keepDim: true) }
         let original = try viewed(originalFrames), reconstruction = try viewed(framesFromModel(decoded))
         try v.report.record(original: original, decoded: reconstruction)

@@ -74,9 +74,12 @@ struct Reconstruct: ParsableCommand {
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "reconstruct")
-        let report = try codec.reconstruct(path: input, to: output, options: frames.readOptions(), progress: bar.update)
+        let options = try frames.readOptions(), info = try VideoInfo(probing: input)
+        let report = try codec.reconstruct(path: input, to: output, options: options, progress: bar.update)
         bar.done()
-        print(String(format: "%@: %d frames, PSNR %.2f dB, SSIM %.4f (left: original, right: reconstruction)",
-                     output, report.frames, report.meanPSNR, report.meanSSIM))
+        let scored = EvaluateReconstruction.scored(try codec.frameSize(for: info, requested: options.size), of: (info.width, info.height),
+                                                   requested: options.size != nil, factor: codec.model.config.spatialFactor)
+        print(String(format: "%@: %d frames, PSNR %.2f dB, SSIM %.4f on %@ (left: original, right: reconstruction)",
+                     output, report.frames, report.meanPSNR, report.meanSSIM, scored))
     }
 }

@@ -114,8 +114,8 @@ struct Compress: ParsableCommand {
         try OutputFiles.write(data, to: URL(fileURLWithPath: output))
         let tokens = file.ids.count, sent = stream.header.sentGroups
         let same = zip(decoded, file.ids).filter { $0 == $1 }.count
-        print(String(format: "%@: %d frames, %d tokens (%d of %d groups sent), %d bytes: %.4f bits per pixel, %.2f bits per token (raw %d), %@ prior%@",
-                     output, file.frames, tokens, sent, stream.header.groups, data.count, stream.bitsPerPixel(fileBytes: data.count),
+        print(String(format: "%@: %d frames, %d tokens (%d of %d groups sent), %d bytes: %@, %.2f bits per token (raw %d), %@ prior%@",
+                     output, file.frames, tokens, sent, stream.header.groups, data.count, Info.rate(bytes: data.count, file.header),
                      stream.bitsPerToken, file.header.bits, prior.identity.name ?? prior.identity.kind,
                      sent < stream.header.groups ? String(format: "; %.1f%% of the tokens decode as encoded", 100 * Double(same) / Double(tokens)) : ""))
         let source = file.header.source

@@ -11,7 +11,7 @@ import Training
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate tokenizers, generators and classifiers.", subcommands: [EvaluateReconstruction.self, EvaluateGeneration.self, EvaluateInceptionScore.self, EvaluateClassification.self])
+        commandName: "eval", abstract: "Evaluate tokenizers, generators and classifiers.", subcommands: [EvaluateReconstruction.self, EvaluateCompare.self, EvaluateGeneration.self, EvaluateInceptionScore.self, EvaluateClassification.self])
 }
 
 struct EvaluateReconstruction: ParsableCommand {
@@ -20,8 +20,9 @@ struct EvaluateReconstruction: ParsableCommand {
         abstract: "Reconstruction metrics of a tokenizer on a set of videos: PSNR, SSIM, MS-SSIM, LPIPS, rFID, rFVD, codebook usage.",
         discussion: """
             Every clip of every input (files, folders searched recursively, glob patterns, .txt lists) goes through \
-            the tokenizer at one frame size (--size, default the tokenizer's resolution), read by a pool of decoders \
-            and batched as in `magvit tokenize`. Prints a row per video and a last row with the mean over the videos \
+            the tokenizer, read by a pool of decoders and batched as in `magvit tokenize`: each video's whole frames \
+            (its size rounded down to the tokenizer's multiple, the frames `magvit reconstruct` scores), or with \
+            --size one size for all (scaled to cover it and centre-cropped, or stretched with --stretch). Prints a row per video and a last row with the mean over the videos \
             (each video counting once) and the codebook usage over the whole set, then rFID (original vs \
             reconstructed frames, FID Inception) and rFVD (16-frame windows, I3D); --json writes it all. A file that \
             cannot be decoded is reported and left out; the exit status is then 2. Example:
@@ -66,19 +67,21 @@ struct EvaluateReconstruction: ParsableCommand {
         print(ReconstructionScores.header)
         for (path, scores) in result.videos { print(scores.row(URL(fileURLWithPath: path).lastPathComponent)) }
         print(result.mean.row("mean of \(result.videos.count) video\(result.videos.count == 1 ? "" : "s")"))
-        let size = evaluation.options.size!
-        print("frames \(size.width)x\(size.height); codebook usage over the whole set: \(Int(result.mean.codesUsed)) of \(tokenizer.config.quantizer.codebookSize) codes, perplexity \(String(format: "%.1f", result.mean.perplexity))")
+        print("frames: " + Self.scored(result.frameSizes, size: options.size, stretch: frames.stretch, factor: tokenizer.config.spatialFactor))
+        print("codebook usage over the whole set: \(Int(result.mean.codesUsed)) of \(tokenizer.config.quantizer.codebookSize) codes, perplexity \(String(format: "%.1f", result.mean.perplexity))")
         if let f = result.rFID { print(String(format: "rFID %.2f over %d frame pairs", f, result.fidFrames)) }
         if let f = result.rFVD { print(String(format: "rFVD %.2f over %d %d-frame clip pairs", f, result.fvdClips, fvdFrames)) }
         if options.rFVD, result.rFVD == nil { print("rFVD: fewer than 2 clips of \(fvdFrames) frames") }
         if let json {
-            let rows = result.videos.map { path, scores in scores.json.merging(["video": path]) { $1 } }
+            let rows = zip(result.videos, result.frameSizes).map { video, size in
+                video.scores.json.merging(["video": video.path, "size": [size.width, size.height]]) { $1 }
+            }
             var mean = result.mean.json.merging(["videos": result.videos.count]) { $1 }
             if let f = result.rFID { (mean["rfid"], mean["rfid_frames"]) = (f, result.fidFrames) }
             if let f = result.rFVD { (mean["rfvd"], mean["rfvd_clips"], mean["rfvd_frames"]) = (f, result.fvdClips, fvdFrames) }
             let output: [String: Any] = [
                 "tokenizer": tokenizer.config.name, "weights": try tokenizer.weightsHash(), "videos": rows, "mean": mean,
-                "size": [size.width, size.height], "failures": result.failures.map { ["path": $0.path, "error": $0.error] },
+                "size": options.size.map { [$0.width, $0.height] as Any } ?? "source", "failures": result.failures.map { ["path": $0.path, "error": $0.error] },
             ]
             try OutputFiles.write(try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys]), to: URL(fileURLWithPath: json))
             print("wrote \(json)")
@@ -92,6 +95,27 @@ struct EvaluateReconstruction: ParsableCommand {
 }
 
 extension EvaluateReconstruction {
+    /// The frames `reconstruct` scores: `size` taken from a video of `source`.
+    static func scored(_ size: (width: Int, height: Int), of source: (width: Int, height: Int), requested: Bool, factor: Int) -> String {
+        let frame = "\(size.width)x\(size.height)"
+        if requested { return frame + " frames (--size)" }
+        if size == source { return "whole \(frame) frames" }
+        return "the centre \(frame) of \(source.width)x\(source.height) frames (rounded down to a multiple of \(factor))"
+    }
+
+    /// What the frames scored were: every size with its count of videos, and how they were had.
+    static func scored(_ sizes: [(width: Int, height: Int)], size: (width: Int, height: Int)?, stretch: Bool, factor: Int) -> String {
+        if let size { return "\(size.width)x\(size.height) (--size: " + (stretch ? "stretched)" : "scaled to cover, centre cropped)") }
+        var counts: [String: Int] = [:], order: [String] = []
+        for s in sizes {
+            let key = "\(s.width)x\(s.height)"
+            if counts[key] == nil { order.append(key) }
+            counts[key, default: 0] += 1
+        }
+        let list = order.map { "\($0) (\(counts[$0]!) video\(counts[$0]! == 1 ? "" : "s"))" }.joined(separator: ", ")
+        return "whole frames, each video's size rounded down to a multiple of \(factor) (centre kept), as `magvit reconstruct` scores them: \(list)"
+    }
+
     /// The test split of an image set through the tokenizer: mean PSNR, SSIM, codebook usage.
     func scoreDataset(_ name: String) throws {
         let kind = DataKind(rawValue: name)
@@ -105,7 +129,7 @@ extension EvaluateReconstruction {
         data.train = self.data
         if kind == .images { data.eval = self.data }
         let source = try DataSources.make(data, shape: tokenizer.config.clipShape, seed: 0)
-        guard let clips = try source.heldOut(limit: Int.max)?.clips else { throw ValidationError("\(name): no held-out images") }
+        guard let clips = try source.heldOut(limit: Int.max)?.clips else { throw ToolError("\(name): no held-out images") }
         let scores = try HeldOutEvaluation.score(tokenizer, clips: clips, batch: 64)
         print("\(name): \(scores.summary)")
         if let json {
