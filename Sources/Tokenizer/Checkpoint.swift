@@ -60,12 +60,17 @@ extension VideoTokenizer {
         return model
     }
 
-    /// Takes the weights of the tokenizer file at `url`, which must be of this model's config (a warm
-    /// start: the weights move to this model's device and dtype); returns the file's metadata.
+    /// Takes the weights of the tokenizer file at `url`, which must be of this model's config or its
+    /// image version (then inflated, `inflateImageModel`): a warm start, the weights moving to this model's
+    /// device and dtype; returns the file's metadata.
     @discardableResult
     public func startFrom(_ url: URL) throws -> [String: String] {
         let contents = try SafeTensors.read(url)
         let start = try VideoTokenizer.load(contents, url: url)
+        if config.hasImageVersion(start.config) {
+            try inflateImageModel(start)
+            return contents.metadata
+        }
         guard start.config == config else {
             throw TokenizerError.checkpoint("\(url.path) is a tokenizer of another config than this run's model: \(start.config) vs \(config)")
         }

@@ -30,3 +30,58 @@ extension VideoTokenizer {
         return changed.count
     }
 }
+
+extension TokenizerConfig {
+    /// The image tokenizer a video tokenizer of this config starts from on the paper's route (MAGVIT-v2
+    /// §3.2; REFERENCE.md §2): the same layout on single frames (temporal kernel 1, no temporal
+    /// downsampling, 1-frame clips).
+    public var imageVersion: TokenizerConfig {
+        var c = self
+        c.name = name + "-image"
+        c.temporalKernel = 1
+        c.temporalDownsamplings = 0
+        c.clipFrames = 1
+        return c
+    }
+
+    /// Whether `other` is this config's `imageVersion`, whatever its name.
+    func hasImageVersion(_ other: TokenizerConfig) -> Bool {
+        var o = other
+        o.name = imageVersion.name
+        return temporalKernel > 1 && o == imageVersion
+    }
+}
+
+extension VideoTokenizer {
+    /// Takes an image tokenizer's weights into this video tokenizer (the paper's inflation): each 2D
+    /// kernel goes into the last temporal slice of its causal 3D kernel, zeros before it, so every frame
+    /// is first coded as the image model codes it; a temporal upsampler's conv, whose outputs are
+    /// f_t blocks of the image model's (depth-to-space puts the temporal factor outermost), repeats the
+    /// image weights in each block, so a latent frame first expands into f_t copies of its frame.
+    /// Every other tensor is copied. Returns how many tensors were inflated.
+    @discardableResult
+    public func inflateImageModel(_ image: VideoTokenizer) throws -> Int {
+        guard config.hasImageVersion(image.config) else {
+            throw TokenizerError.checkpoint("\(image.config.name) is not the image version of \(config.name) (same layout with temporalKernel 1, no temporal downsampling, 1-frame clips)")
+        }
+        var mapped: [String: Tensor] = [:]
+        var inflated = 0
+        for (name, ours) in store.tensors {
+            guard let given = image.store[name] else { throw TokenizerError.checkpoint("the image model has no \(name)") }
+            var t = given
+            if ours.rank == 5, t.rank == 5, t.size(2) == 1, ours.size(2) > 1 {
+                t = try inflate(t.squeeze(2), frames: ours.size(2))
+                inflated += 1
+            }
+            if t.size(0) != ours.size(0), ours.size(0) % t.size(0) == 0 {  // a temporal upsampler: f_t blocks of outputs
+                t = try concatenate(Array(repeating: t, count: ours.size(0) / t.size(0)), dim: 0)
+            }
+            guard t.shape == ours.shape else {
+                throw TokenizerError.checkpoint("\(name): the video model's \(ours.shape) cannot be made from the image model's \(given.shape)")
+            }
+            mapped[name] = t
+        }
+        try store.load(mapped)
+        return inflated
+    }
+}
