@@ -2,7 +2,8 @@
 // pool and fixed-shape batches of `magvit tokenize`), each video's whole frames by default (its size
 // rounded down to the tokenizer's multiple, as `magvit reconstruct` takes it) or one size for all, scored against the original frames as a viewer
 // sees them (both quantized to 8 bits): PSNR, SSIM, MS-SSIM (frames above 160 pixels a side) and
-// shift-tolerant LPIPS (AlexNet, VGG) per frame; rFID between the original and reconstructed frames
+// shift-tolerant LPIPS (AlexNet, VGG) per frame, beside the block-mean floor at the same bits (PSNR,
+// SSIM, LPIPS AlexNet: `BlockMeanCodec`, the trivial codec a tokenizer must beat); rFID between the original and reconstructed frames
 // (FID Inception pool3); rFVD between consecutive 16-frame windows of each video and of its
 // reconstruction (I3D logits); codebook usage and perplexity per video and over the whole set. A file
 // that fails to decode is reported and left out of every number.
@@ -25,6 +26,15 @@ public struct ReconstructionScores: Sendable {
     public var lpipsVGG: Double?
     public var codesUsed: Double
     public var perplexity: Double
+    /// The block-mean floor's scores on the same frames (`BlockMeanCodec` at the tokenizer's bits).
+    public var floor: FloorScores?
+
+    /// PSNR, SSIM and LPIPS (AlexNet) of the block-mean codec at the tokenizer's rate.
+    public struct FloorScores: Sendable {
+        public var psnr: Double
+        public var ssim: Double
+        public var lpipsAlex: Double?
+    }
 
     public init(frames: Int, psnr: Double, ssim: Double, msSSIM: Double?, lpipsAlex: Double? = nil, lpipsVGG: Double? = nil,
                 codesUsed: Double, perplexity: Double) {
@@ -40,9 +50,13 @@ public struct ReconstructionScores: Sendable {
             let values = videos.compactMap(score)
             return values.count == videos.count && !videos.isEmpty ? values.reduce(0, +) / n : nil
         }
-        return ReconstructionScores(
+        var mean = ReconstructionScores(
             frames: videos.map(\.frames).reduce(0, +), psnr: average(\.psnr) ?? 0, ssim: average(\.ssim) ?? 0, msSSIM: average(\.msSSIM),
             lpipsAlex: average(\.lpipsAlex), lpipsVGG: average(\.lpipsVGG), codesUsed: Double(usage?.used ?? 0), perplexity: usage?.perplexity ?? 0)
+        if let psnr = average(\.floor?.psnr), let ssim = average(\.floor?.ssim) {
+            mean.floor = FloorScores(psnr: psnr, ssim: ssim, lpipsAlex: average(\.floor?.lpipsAlex))
+        }
+        return mean
     }
 
     public static let header = "video                          frames  PSNR dB   SSIM    MS-SSIM  LPIPS-a  LPIPS-v  codes used  perplexity"
@@ -54,11 +68,24 @@ public struct ReconstructionScores: Sendable {
             + optional(msSSIM) + "  " + optional(lpipsAlex) + "  " + optional(lpipsVGG) + " " + String(format: "%10.0f  %10.1f", codesUsed, perplexity)
     }
 
+    /// The floor's line under `header` (PSNR, SSIM, LPIPS-a; "-" elsewhere), nil when not scored.
+    public func floorRow(_ label: String = "  block-mean floor") -> String? {
+        guard let floor else { return nil }
+        var row = ReconstructionScores(frames: frames, psnr: floor.psnr, ssim: floor.ssim, msSSIM: nil, lpipsAlex: floor.lpipsAlex, codesUsed: 0, perplexity: 0)
+        row.floor = nil
+        return String(row.row(label).prefix(79))
+    }
+
     public var json: [String: Any] {
         var fields: [String: Any] = ["frames": frames, "psnr": psnr, "ssim": ssim, "perplexity": perplexity, "codes_used": Int(codesUsed)]
         if let msSSIM { fields["ms_ssim"] = msSSIM }
         if let lpipsAlex { fields["lpips_alex"] = lpipsAlex }
         if let lpipsVGG { fields["lpips_vgg"] = lpipsVGG }
+        if let floor {
+            var f: [String: Any] = ["psnr": floor.psnr, "ssim": floor.ssim]
+            if let lpips = floor.lpipsAlex { f["lpips_alex"] = lpips }
+            fields["floor"] = f
+        }
         return fields
     }
 }
@@ -105,7 +132,7 @@ public struct ReconstructionEvaluation {
     struct Video {
         /// PSNR, SSIM, MS-SSIM and code counts, as the clip-by-clip `reconstruct` path records them.
         var report = ReconstructionReport()
-        var lpipsAlex: [Double] = [], lpipsVGG: [Double] = []
+        var lpipsAlex: [Double] = [], lpipsVGG: [Double] = [], floorLPIPS: [Double] = []
         var fid: [(Tensor, Tensor)] = []
         var fvd: [(Tensor, Tensor)] = []
         /// Frames waiting for a full rFVD window: originals and reconstructions (T, H, W, 3).
@@ -220,11 +247,15 @@ public struct ReconstructionEvaluation {
         let original = try viewed(originalFrames), reconstruction = try viewed(framesFromModel(decoded))
         try v.report.record(original: original, decoded: reconstruction)
         try v.report.record(tokens: tokens, codebookSize: model.config.quantizer.codebookSize)
+        let floor = try viewed(BlockMeanCodec(matching: model.config).reconstruct(original))
+        try v.report.record(original: original, floor: floor)
         let a = try original.permute([0, 3, 1, 2]).contiguous(), b = try reconstruction.permute([0, 3, 1, 2]).contiguous()  // (T, 3, H, W)
         if lpips.count == 2 {
             let (x, y) = (try (a * 2 - 1).to(options.device), try (b * 2 - 1).to(options.device))
+            let z = try (floor.permute([0, 3, 1, 2]) * 2 - 1).contiguous().to(options.device)
             v.lpipsAlex += try withNoGrad { try lpips[0](x, y) }.to(.float64, .cpu).toArray(Double.self)
             v.lpipsVGG += try withNoGrad { try lpips[1](x, y) }.to(.float64, .cpu).toArray(Double.self)
+            v.floorLPIPS += try withNoGrad { try lpips[0](x, z) }.to(.float64, .cpu).toArray(Double.self)
         }
         if let inception { v.fid.append(try withNoGrad { (try inception.features(a), try inception.features(b)) }) }
         if let i3d {
@@ -245,8 +276,12 @@ public struct ReconstructionEvaluation {
     func summary(_ v: Video) throws -> ReconstructionScores {
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
         let r = v.report, usage = try r.usage()
-        return ReconstructionScores(
+        var scores = ReconstructionScores(
             frames: r.frames, psnr: r.meanPSNR, ssim: r.meanSSIM, msSSIM: r.meanMSSSIM,
             lpipsAlex: mean(v.lpipsAlex), lpipsVGG: mean(v.lpipsVGG), codesUsed: Double(usage?.used ?? 0), perplexity: usage?.perplexity ?? 0)
+        if let psnr = r.meanFloorPSNR, let ssim = r.meanFloorSSIM {
+            scores.floor = .init(psnr: psnr, ssim: ssim, lpipsAlex: mean(v.floorLPIPS))
+        }
+        return scores
     }
 }

@@ -65,8 +65,14 @@ struct EvaluateReconstruction: ParsableCommand {
         }
         lines.done()
         print(ReconstructionScores.header)
-        for (path, scores) in result.videos { print(scores.row(URL(fileURLWithPath: path).lastPathComponent)) }
+        for (path, scores) in result.videos {
+            print(scores.row(URL(fileURLWithPath: path).lastPathComponent))
+            if let floor = scores.floorRow() { print(floor) }
+        }
         print(result.mean.row("mean of \(result.videos.count) video\(result.videos.count == 1 ? "" : "s")"))
+        if let floor = result.mean.floorRow() { print(floor) }
+        let floor = BlockMeanCodec(matching: tokenizer.config)
+        print("block-mean floor: each token's block (\(floor.temporalFactor)x\(floor.spatialFactor)x\(floor.spatialFactor), the first frame alone) as its mean colour in the same \(floor.bitsPerBlock) bits, bilinear in space")
         print("frames: " + Self.scored(result.frameSizes, size: options.size, stretch: frames.stretch, factor: tokenizer.config.spatialFactor))
         print("codebook usage over the whole set: \(Int(result.mean.codesUsed)) of \(tokenizer.config.quantizer.codebookSize) codes, perplexity \(String(format: "%.1f", result.mean.perplexity))")
         if let f = result.rFID { print(String(format: "rFID %.2f over %d frame pairs", f, result.fidFrames)) }
