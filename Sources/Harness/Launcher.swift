@@ -1,7 +1,9 @@
 // `magvit launch`: starts the ranks of a data-parallel run on this machine, as torchrun does
 // (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT in each environment),
-// forwards SIGINT/SIGTERM/SIGHUP to them, and stops all of them when one fails.
+// forwards SIGINT/SIGTERM/SIGHUP to them, and stops all of them when one fails. The ranks die with
+// the launcher: killed by SIGKILL, which it cannot forward, it leaves none running.
 import Foundation
+import Torch
 
 public enum Launcher {
     /// Runs `processes` copies of `executable arguments` and waits for them; returns 0 when all
@@ -14,9 +16,9 @@ public enum Launcher {
         var children: [Process] = []
         let base = ProcessInfo.processInfo.environment
         for rank in 0..<processes {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: executable)
-            child.arguments = arguments
+            // Started on this thread, which waits for the ranks to the end: the parent-death signal
+            // follows the thread that started a child.
+            let child = ChildProcesses.dyingWithParent(executable, arguments)
             child.environment = base.merging(["RANK": "\(rank)", "WORLD_SIZE": "\(processes)", "LOCAL_RANK": "\(rank)",
                                               "LOCAL_WORLD_SIZE": "\(processes)", "MASTER_ADDR": host, "MASTER_PORT": "\(port)"]) { $1 }
             do { try child.run() } catch {

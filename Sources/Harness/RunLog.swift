@@ -25,7 +25,8 @@ public final class RunLog {
         self.echo = echo
         self.progressEvery = progressEvery
         interactive = isatty(2) != 0
-        let manager = FileManager.default
+        // Checked before it is read or written: a link is not followed (its target would be appended to).
+        try OutputFiles.checkDestination(url.path)
         if let step, let text = try? String(contentsOf: url, encoding: .utf8) {
             let kept = text.split(separator: "\n").filter { line in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -33,12 +34,10 @@ public final class RunLog {
                 return s <= step
             }
             try OutputFiles.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
-        } else if step == nil || !manager.fileExists(atPath: url.path) {
-            guard manager.createFile(atPath: url.path, contents: nil) else { throw ConfigError("\(url.path): cannot create the log") }
         }
-        let handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-        self.handle = handle
+        // A new run starts an empty log; a resumed one appends.
+        let flags = O_WRONLY | O_CREAT | O_APPEND | (step == nil ? O_TRUNC : 0)
+        handle = FileHandle(fileDescriptor: try OutputFiles.openInPlace(url.path, flags: flags, what: "log"), closeOnDealloc: true)
         events = tensorBoard ? try TensorBoardWriter(directory: url.deletingLastPathComponent()) : nil
     }
 

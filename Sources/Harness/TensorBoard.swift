@@ -3,6 +3,7 @@
 // protocol buffers (tensorflow/core/util/event.proto) holding scalar and image summaries. A reader
 // for the same framing checks files back (tests, `magvit` has no other use for it).
 import Foundation
+import Torch
 
 /// Appends scalars and images to one event file in a run folder, as `tensorboard --logdir` reads them.
 public final class TensorBoardWriter {
@@ -14,10 +15,8 @@ public final class TensorBoardWriter {
         let time = Int(Date().timeIntervalSince1970)
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
         url = directory.appendingPathComponent("events.out.tfevents.\(time).\(host).\(getpid()).magvit")
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw ConfigError("\(url.path): cannot create the TensorBoard event file")
-        }
-        handle = try FileHandle(forWritingTo: url)
+        handle = FileHandle(fileDescriptor: try OutputFiles.openInPlace(url.path, flags: O_WRONLY | O_CREAT | O_TRUNC, what: "TensorBoard event file"),
+                            closeOnDealloc: true)
         var event = Protobuf()
         event.double(1, Date().timeIntervalSince1970)
         event.string(3, "brain.Event:2")  // file_version

@@ -48,20 +48,11 @@ enum FFmpeg {
         return data
     }
 
-    /// A child process of `program` that dies with this process: started through util-linux's
-    /// `setpriv --pdeathsig KILL` where there is one (so even SIGKILL of magvit ends its ffmpeg), and
-    /// registered with `OutputFiles` until `wait` (so SIGINT/SIGTERM/SIGHUP stop it).
+    /// A child process of `program` that dies with this process (`ChildProcesses.dyingWithParent`:
+    /// even SIGKILL of magvit ends its ffmpeg), registered with `OutputFiles` until `wait` (so
+    /// SIGINT/SIGTERM/SIGHUP stop it).
     static func process(_ program: String, _ arguments: [String]) throws -> Process {
-        let executable = try locate(program)
-        let process = Process()
-        if let setpriv = deathSignalWrapper {
-            process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        return process
+        ChildProcesses.dyingWithParent(try locate(program), arguments)
     }
 
     static func start(_ process: Process) throws {
@@ -73,21 +64,6 @@ enum FFmpeg {
         process.waitUntilExit()
         OutputFiles.release(child: process.processIdentifier)
     }
-
-    /// setpriv, when it is installed and knows --pdeathsig (util-linux 2.33 and later).
-    static let deathSignalWrapper: String? = {
-        for path in ["/usr/bin/setpriv", "/bin/setpriv"] where FileManager.default.isExecutableFile(atPath: path) {
-            let probe = Process()
-            probe.executableURL = URL(fileURLWithPath: path)
-            probe.arguments = ["--pdeathsig", "KILL", "--", "/bin/true"]
-            probe.standardOutput = FileHandle.nullDevice
-            probe.standardError = FileHandle.nullDevice
-            guard (try? probe.run()) != nil else { continue }
-            probe.waitUntilExit()
-            if probe.terminationStatus == 0 { return path }
-        }
-        return nil
-    }()
 
     /// The last non-empty lines of a program's error output, for messages.
     static func lastLines(_ data: Data, count: Int = 2) -> String {

@@ -1,6 +1,8 @@
 // Writing frames through ffmpeg: mp4 (H.264), gif, png sequences, and lossless mkv (FFV1) or y4m.
 // Output goes to a temporary name beside the target and is renamed into place only when ffmpeg
-// succeeded, so an interrupted or failed write never leaves a half-written file under the target.
+// succeeded, so an interrupted or failed write never leaves a half-written file under the target. A
+// frame folder follows the folder rule (OutputFiles): it replaces only an empty folder or one Magvit
+// wrote, and from that only the frames.
 import Foundation
 import Torch
 
@@ -46,10 +48,11 @@ public final class VideoWriter {
 
     /// Starts ffmpeg for `width` × `height` RGB frames at `frameRate` (a fraction). With `scaledTo`,
     /// ffmpeg resizes the frames to that size (Lanczos) before writing them.
-    public init(path: String, width: Int, height: Int, frameRate: (Int, Int) = (25, 1), format: VideoFormat? = nil,
+    public init(path given: String, width: Int, height: Int, frameRate: (Int, Int) = (25, 1), format: VideoFormat? = nil,
                 scaledTo: (width: Int, height: Int)? = nil) throws {
+        let path = Self.trimmed(given)
         self.path = path
-        self.format = try format ?? VideoFormat(path: path)
+        self.format = try format ?? VideoFormat(path: given)
         self.width = width
         self.height = height
         guard width > 0, height > 0 else { throw MediaError(path, "frame size must be positive, got \(width)x\(height)") }
@@ -59,7 +62,7 @@ public final class VideoWriter {
         guard frameRate.0 > 0, frameRate.1 > 0 else {
             throw MediaError(path, "frame rate must be a positive fraction, got \(frameRate.0)/\(frameRate.1)")
         }
-        try OutputFiles.checkDestination(path, folder: self.format == .png)
+        try Self.checkDestination(path, format: self.format)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw MediaError(directory.path, "cannot create the folder (\(OutputFiles.reason(error)))")
@@ -81,7 +84,11 @@ public final class VideoWriter {
         case .gif:
             arguments += [temporary]
         case .png:
-            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            do { try OutputFiles.createFolder(temporary) } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                OutputFiles.release(temporary)
+                throw MediaError(path, "cannot write the frames (\(error))")
+            }
             arguments += ["-start_number", "1", "\(temporary)/frame_%05d.png"]
         case .image:
             arguments += ["-frames:v", "1", "-update", "1", temporary]
@@ -140,20 +147,58 @@ public final class VideoWriter {
             removeTemporary()
             throw MediaError(path, "the written file is incomplete (\(problem)); is the disk full?")
         }
-        let manager = FileManager.default
-        if format == .png, manager.fileExists(atPath: path) {
-            // Replace an old frame folder: set it aside, move the new one in, then delete the old.
-            let old = path + ".old-\(ProcessInfo.processInfo.processIdentifier)"
-            try manager.moveItem(atPath: path, toPath: old)
-            try manager.moveItem(atPath: temporary, toPath: path)
+        if format == .png {
+            do { try replaceFrameFolder() } catch {
+                removeTemporary()
+                throw error
+            }
             OutputFiles.release(temporary)
-            try? manager.removeItem(atPath: old)
         } else if rename(temporary, path) != 0 {
             let reason = String(cString: strerror(errno))
             removeTemporary()
             throw MediaError(path, "cannot move the finished file into place (\(reason))")
         } else {
             OutputFiles.release(temporary)
+        }
+    }
+
+    /// Checks a destination before any work (the writer checks again when it starts): a name whose
+    /// format can be written, absent or a regular file, or for PNG frames a folder that is absent,
+    /// empty, or one Magvit wrote holding only frames (docs/robustness.md, "Output rules").
+    @discardableResult
+    public static func checkDestination(_ path: String, format: VideoFormat? = nil) throws -> VideoFormat {
+        let format = try format ?? VideoFormat(path: path)
+        let path = trimmed(path)
+        try OutputFiles.checkDestination(path, folder: format == .png)
+        if format == .png { try OutputFiles.checkFolder(path, replacing: isFrame) }
+        return format
+    }
+
+    /// Whether `name` is one of the files of a frame folder (frame_00001.png ...).
+    static func isFrame(_ name: String) -> Bool {
+        name.hasPrefix("frame_") && name.hasSuffix(".png") && name.dropFirst(6).dropLast(4).allSatisfy(\.isNumber)
+    }
+
+    /// `path` without trailing slashes: `-o frames/` names the folder `frames`.
+    static func trimmed(_ path: String) -> String {
+        var path = path
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
+    /// Moves the finished frame folder into place. An existing folder (allowed by the folder rule,
+    /// checked again now) loses only the frames and marker Magvit wrote; the rename then replaces it
+    /// only if that left it empty, so files someone added meanwhile stop the write instead of being lost.
+    private func replaceFrameFolder() throws {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            try Self.checkDestination(path, format: .png)
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where Self.isFrame(entry) || entry == OutputFiles.folderMarker {
+                unlink(path + "/" + entry)
+            }
+        }
+        guard rename(temporary, path) == 0 else {
+            throw MediaError(path, "cannot move the finished frames into place (\(String(cString: strerror(errno))))")
         }
     }
 

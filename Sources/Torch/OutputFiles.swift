@@ -1,9 +1,13 @@
 // The output policy every writer follows (token files, videos, frame folders, checkpoints, samples,
 // logs, shards): the result is written under a temporary name beside the destination and renamed into
 // place when complete; the destination is replaced only when it is absent or a regular file (a
-// symlink, device, FIFO, socket or folder is refused); missing parent folders are created. Temporary
-// names and child processes (ffmpeg) are registered here, so that SIGINT, SIGTERM and SIGHUP, once
-// `installSignalCleanup` ran, remove every temporary, stop every child and exit with 128 + the signal.
+// symlink, device, FIFO, socket or folder is refused); missing parent folders are created. A folder
+// output is written only into a new or empty folder or one that Magvit wrote (it holds
+// `folderMarker`), never by deleting what someone else put there. An output that is one of the
+// inputs is refused before any work. Files a run appends to in place (logs, locks) are opened without
+// following links. Temporary names and child processes (ffmpeg) are registered here, so that SIGINT,
+// SIGTERM and SIGHUP, once `installSignalCleanup` ran, remove every temporary, stop every child and
+// exit with 128 + the signal.
 import Foundation
 
 /// A destination that cannot be written, with what was found there.
@@ -19,7 +23,13 @@ public enum OutputFiles {
         guard lstat(path, &info) == 0 else { return }  // absent
         let kind = info.st_mode & S_IFMT
         if kind == S_IFREG || (folder && kind == S_IFDIR) { return }
-        let what = switch kind {
+        throw OutputError("\(path) is \(describe(kind)); refusing to replace it (write to a regular file's path, or remove it first)")
+    }
+
+    /// What a file of type `kind` (`st_mode & S_IFMT`) is, for messages.
+    static func describe(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFREG: "a regular file"
         case S_IFLNK: "a symbolic link"
         case S_IFDIR: "a folder"
         case S_IFCHR, S_IFBLK: "a device"
@@ -27,7 +37,109 @@ public enum OutputFiles {
         case S_IFSOCK: "a socket"
         default: "not a regular file"
         }
-        throw OutputError("\(path) is \(what); refusing to replace it (write to a regular file's path, or remove it first)")
+    }
+
+    /// Refuses an output that is one of `inputs`: the same file or folder once links are followed
+    /// (device and inode), so `reconstruct a.mp4 -o a.mp4` fails before any work rather than
+    /// replacing its own input. An output that does not exist yet is never an input.
+    public static func checkNotInput(_ output: String, inputs: [String]) throws {
+        var out = stat()
+        guard stat(output, &out) == 0 else { return }
+        for input in inputs {
+            var info = stat()
+            if stat(input, &info) == 0, info.st_dev == out.st_dev, info.st_ino == out.st_ino {
+                throw OutputError("\(output) is the input \(input); writing it would destroy what is being read: choose another output name")
+            }
+        }
+    }
+
+    /// Refuses an output name whose extension is not one of `extensions` (without dots; the first is
+    /// the one suggested): `encode clip.mp4 -o x.mp4` would write a token file under a video's name.
+    public static func checkExtension(_ path: String, _ extensions: [String], writes what: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension.lowercased()
+        guard !extensions.contains(ext) else { return }
+        let suggestion = url.deletingPathExtension().lastPathComponent + "." + extensions[0]
+        let found = ext.isEmpty ? "has no extension" : "ends in .\(ext)"
+        throw OutputError("-o \(path) \(found), but this command writes \(what): name it .\(extensions.joined(separator: " or ."))"
+            + " (for example \(suggestion))")
+    }
+
+    // MARK: Folder outputs
+
+    /// The file that marks a folder as one Magvit wrote (a frame folder, a token dataset, a run
+    /// folder, a folder of samples): only such a folder, or an empty one, is written into again.
+    public static let folderMarker = ".magvit-output"
+
+    /// Checks the folder rule without touching the disk: `path` is absent, an empty folder, or a
+    /// folder Magvit wrote (it holds `folderMarker`, or one of `legacyMarks`: files Magvit wrote there
+    /// before markers existed). With `replacing` (a folder about to be replaced as a whole), a marked
+    /// folder must also hold only names that predicate accepts, so replacing it deletes nothing
+    /// Magvit did not write.
+    public static func checkFolder(_ path: String, legacyMarks: [String] = [], replacing owned: ((String) -> Bool)? = nil) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }  // absent
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw OutputError("\(path) is \(describe(info.st_mode & S_IFMT)), not a folder; choose a new folder name for this output")
+        }
+        let entries: [String]
+        do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw OutputError("\(path): cannot list the folder (\(reason(error)))")
+        }
+        let others = entries.filter { $0 != folderMarker }.sorted()
+        if others.isEmpty { return }
+        let marked = entries.contains(folderMarker) || entries.contains { legacyMarks.contains($0) }
+        let foreign = owned.map { owns in others.filter { !owns($0) } } ?? []
+        guard !marked || !foreign.isEmpty else { return }
+        let shown = marked ? foreign : others
+        let listed = shown.prefix(3).joined(separator: ", ") + (shown.count > 3 ? ", ..." : "")
+        throw OutputError("\(path) already holds files Magvit did not write (\(listed)); an output folder must be new, empty or one"
+            + " Magvit wrote, and nothing else is deleted: choose another folder or empty this one")
+    }
+
+    /// Creates a folder output (and missing parents) and marks it as Magvit's; call after `checkFolder`.
+    public static func createFolder(_ path: String) throws {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw OutputError("\(path): cannot create the folder (\(reason(error)))")
+        }
+        try mark(folder: path)
+    }
+
+    /// Writes the marker into `folder`. Created in one step (an empty file, then its text), never
+    /// through a temporary: another process checking the folder meanwhile sees it empty or marked.
+    public static func mark(folder: String) throws {
+        let marker = folder + "/" + folderMarker
+        let fd = open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+        guard fd >= 0 else { throw OutputError("\(marker): cannot mark the folder as Magvit's output (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        let text = "This folder was written by magvit; magvit writes into it again, and into no other non-empty folder.\n"
+        _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    // MARK: Files written in place
+
+    /// Opens a file a run writes in place (a log appended to, a lock), never through a link: a
+    /// symbolic link, folder, FIFO or device there is refused with what it is, so a planted link
+    /// cannot make a run truncate or append to a file elsewhere. Returns the descriptor.
+    public static func openInPlace(_ path: String, flags: Int32, what: String) throws -> Int32 {
+        // O_NONBLOCK: opening a FIFO must not wait for a reader; it is refused below.
+        let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            var info = stat()
+            let kind = lstat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
+            if code == ELOOP || code == EISDIR || kind == S_IFLNK || kind == S_IFDIR {
+                throw OutputError("\(path) is \(describe(kind)), not the run's \(what); remove it (links are not followed)")
+            }
+            throw OutputError("\(path): cannot open the \(what) (\(String(cString: strerror(code))))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw OutputError("\(path) is \(describe(info.st_mode & S_IFMT)), not the run's \(what); remove it")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
     }
 
     /// A temporary name beside `path` (`.NAME.partial-PID` + `suffix`), registered for removal on a
@@ -35,7 +147,7 @@ public enum OutputFiles {
     /// are swept first.
     public static func temporary(for path: String, suffix: String = "") -> String {
         let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path, prefix = ".\(url.lastPathComponent).partial-"
+        let folder = url.deletingLastPathComponent().path, prefix = "." + temporaryStem(url.lastPathComponent) + ".partial-"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(prefix) {
             guard let pid = Int32(entry.dropFirst(prefix.count).prefix(while: \.isNumber)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             try? FileManager.default.removeItem(atPath: folder + "/" + entry)
@@ -43,6 +155,26 @@ public enum OutputFiles {
         let name = folder + "/" + prefix + "\(getpid())\(suffix)"
         registry.add(path: name)
         return name
+    }
+
+    /// The destination's name as it appears in its temporary's: the name itself, or, when the
+    /// temporary's name would pass the 255 bytes a name may have (`.`, `.partial-`, a PID of up to 10
+    /// digits and a suffix of up to 6 bytes add 27), its first bytes and a hash of the whole name, so
+    /// every valid name can be written and each destination keeps its own temporaries.
+    static func temporaryStem(_ name: String) -> String {
+        let room = 255 - 27
+        guard name.utf8.count > room else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: the same in every process, unlike Hasher
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let tag = "~" + String(hash, radix: 16)
+        var stem = "", bytes = 0
+        for scalar in name.unicodeScalars {  // whole characters only
+            let n = String(scalar).utf8.count
+            guard bytes + n + tag.utf8.count <= room else { break }
+            stem.unicodeScalars.append(scalar)
+            bytes += n
+        }
+        return stem + tag
     }
 
     /// The temporary is renamed into place or removed: no longer the signal handler's to remove.

@@ -1,0 +1,85 @@
+// A run's files are never followed through links and never replace someone's folder: a lock or log
+// planted as a symbolic link is refused and its target untouched (on a new run and on --resume), a
+// run file that is a folder is a one-line message, and a new run needs a new, empty or Magvit folder.
+import Foundation
+import Harness
+import Torch
+import XCTest
+
+final class RunFileTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-runfiles-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// A file outside the run with content that must survive.
+    func precious() throws -> URL {
+        let url = folder.appendingPathComponent("precious.txt")
+        try Data("precious\n".utf8).write(to: url)
+        return url
+    }
+
+    func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "accepted" } catch { return "\(error)" }
+    }
+
+    func testALinkedLockOrLogIsRefusedAndItsTargetKept() throws {
+        let run = folder.appendingPathComponent("run")
+        try HarnessTests.train(run, steps: 50)
+        let target = try precious()
+        for name in [".lock", "log.jsonl"] {
+            let file = run.appendingPathComponent(name)
+            let saved = try Data(contentsOf: file)
+            try FileManager.default.removeItem(at: file)
+            try FileManager.default.createSymbolicLink(at: file, withDestinationURL: target)
+            let refused = message { try HarnessTests.train(run, steps: 60, resume: true) }
+            XCTAssertTrue(refused.contains("\(name) is a symbolic link"), refused)
+            XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "precious\n", "\(name)'s target is untouched")
+            try FileManager.default.removeItem(at: file)
+            try saved.write(to: file)
+        }
+        // Below the policy check: the lock itself is never opened through a link.
+        let lock = run.appendingPathComponent(".lock")
+        try FileManager.default.removeItem(at: lock)
+        try FileManager.default.createSymbolicLink(at: lock, withDestinationURL: target)
+        let direct = message { _ = try OutputFiles.openInPlace(lock.path, flags: O_RDWR | O_CREAT, what: "lock file") }
+        XCTAssertTrue(direct.contains("is a symbolic link"), direct)
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "precious\n")
+    }
+
+    func testARunFileThatIsAFolderIsAMessage() throws {
+        let run = folder.appendingPathComponent("run")
+        try HarnessTests.train(run, steps: 50)
+        let checkpoint = run.appendingPathComponent("checkpoint.safetensors")
+        try FileManager.default.moveItem(at: checkpoint, to: folder.appendingPathComponent("saved.safetensors"))
+        try FileManager.default.createDirectory(at: checkpoint, withIntermediateDirectories: true)
+        let refused = message { try HarnessTests.train(run, steps: 60, resume: true) }
+        XCTAssertTrue(refused.contains("checkpoint.safetensors is a folder"), refused)
+        XCTAssertFalse(refused.contains("NSCocoaErrorDomain"), refused)
+
+        let fresh = folder.appendingPathComponent("fresh")
+        try FileManager.default.createDirectory(at: fresh.appendingPathComponent("log.jsonl"), withIntermediateDirectories: true)
+        try OutputFiles.mark(folder: fresh.path)
+        let log = message { try HarnessTests.train(fresh, steps: 5) }
+        XCTAssertTrue(log.contains("log.jsonl is a folder"), log)
+        XCTAssertFalse(log.contains("NSCocoaErrorDomain"), log)
+    }
+
+    func testANewRunNeedsANewEmptyOrMagvitFolder() throws {
+        let theirs = folder.appendingPathComponent("theirs")
+        try FileManager.default.createDirectory(at: theirs, withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: theirs.appendingPathComponent("notes.md"))
+        let refused = message { try HarnessTests.train(theirs, steps: 5) }
+        XCTAssertTrue(refused.contains("already holds files Magvit did not write (notes.md)"), refused)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: theirs.path), ["notes.md"], "nothing written there")
+
+        let empty = folder.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        try HarnessTests.train(empty, steps: 5)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: empty.appendingPathComponent(OutputFiles.folderMarker).path))
+    }
+}
