@@ -20,6 +20,7 @@ struct Encode: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        try Destination.file(output, inputs: [input], extensions: ["mgvt"], writes: "a token file")
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "encode")
@@ -45,8 +46,8 @@ struct Decode: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        try Destination.video(output, inputs: [input])
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
-        _ = try VideoFormat(path: output)
         let frameSize = try size.check(file.header, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
@@ -70,7 +71,7 @@ struct Reconstruct: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
-        _ = try VideoFormat(path: output)
+        try Destination.video(output, inputs: [input])
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
         let bar = ProgressBar(label: "reconstruct")
@@ -81,5 +82,22 @@ struct Reconstruct: ParsableCommand {
                                                    requested: options.size != nil, factor: codec.model.config.spatialFactor)
         print(String(format: "%@: %d frames, PSNR %.2f dB, SSIM %.4f on %@ (left: original, right: reconstruction)",
                      output, report.frames, report.meanPSNR, report.meanSSIM, scored))
+    }
+}
+
+/// The checks on a command's output made before any work (docs/robustness.md, "Output rules"): not
+/// one of the inputs, a name that fits what the command writes, and a destination that may be written.
+enum Destination {
+    /// A file output (a token file, a stream, a frames file) named with one of `extensions`.
+    static func file(_ output: String, inputs: [String], extensions: [String], writes what: String) throws {
+        try OutputFiles.checkNotInput(output, inputs: inputs)
+        try OutputFiles.checkDestination(output)
+        try OutputFiles.checkExtension(output, extensions, writes: what)
+    }
+
+    /// A video, an image or a folder of PNG frames.
+    static func video(_ output: String, inputs: [String]) throws {
+        try OutputFiles.checkNotInput(output, inputs: inputs)
+        try VideoWriter.checkDestination(output)
     }
 }

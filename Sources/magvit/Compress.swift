@@ -86,6 +86,7 @@ struct Compress: ParsableCommand {
     }
 
     func run() throws {
+        try Destination.file(output, inputs: [input], extensions: ["mgvc"], writes: "a compressed stream")
         let point = try operatingPoint()
         let tokensIn = URL(fileURLWithPath: input).pathExtension.lowercased() == "mgvt"
         if tokensIn && point.scale < 1 { throw ValidationError("this --quality codes the clip at \(point.scale)x its size: give the video, not a token file") }
@@ -140,9 +141,13 @@ struct Decompress: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
-        let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
         let tokensOut = URL(fileURLWithPath: output).pathExtension.lowercased() == "mgvt"
-        if !tokensOut { _ = try VideoFormat(path: output) }
+        if tokensOut {
+            try Destination.file(output, inputs: [input], extensions: ["mgvt"], writes: "a token file")
+        } else {
+            try Destination.video(output, inputs: [input])
+        }
+        let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
         let frameSize = try size.check(stream.header.tokens, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))

@@ -22,9 +22,8 @@ struct Frames: ParsableCommand {
     @OptionGroup var frames: FrameOptions
 
     func run() throws {
-        guard output.hasSuffix(".safetensors") else {
-            throw ValidationError("-o \(output): a frames file is written as .safetensors (use `magvit reconstruct` or ffmpeg for images and videos)")
-        }
+        try Destination.file(output, inputs: [input], extensions: ["safetensors"],
+                             writes: "a frames file (use `magvit reconstruct` or ffmpeg for images and videos)")
         if photos {
             guard shorterSide >= 1 else { throw ValidationError("--shorter-side must be positive") }
             let set = try PhotoSet(paths: [input], shorterSide: shorterSide, smallest: 1)

@@ -65,6 +65,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         guard count > 0, batch > 0 else { throw ValidationError("--count and --batch must be positive") }
+        try OutputFiles.checkNotInput(output, inputs: [checkpoint] + (tokenizer.map { [$0] } ?? []))
+        if URL(fileURLWithPath: output).pathExtension.lowercased() == "png" { try OutputFiles.checkDestination(output) } else { try OutputFiles.checkFolder(output) }
         let device = try runtime.apply()
         let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), tokenizer: tokenizer, device: device)
         let config = g.model.config
@@ -116,7 +118,7 @@ struct Generate: ParsableCommand {
             print("wrote \(output)")
             return
         }
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try OutputFiles.createFolder(url.path)
         for i in 0..<frames.size(0) {
             let name = String(format: "%05d", i) + (classes.map { "-class-\($0[i])" } ?? "") + (video ? ".mp4" : ".png")
             let pictures = try GeneratedImages.pictures(frames.narrow(0, start: i, length: 1), crop: crop)  // (T, H, W, 3)
@@ -147,6 +149,7 @@ struct Predict: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        try Destination.video(output, inputs: [input])
         let device = try runtime.apply()
         let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), tokenizer: tokenizer, device: device)
         let config = g.model.config, t = g.tokenizer.config

@@ -3,6 +3,7 @@ import ArgumentParser
 import Dataset
 import Foundation
 import Media
+import Torch
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,9 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         guard frames.maxFrames == nil else { throw ValidationError("--max-frames does not apply to tokenize (every clip of every file is taken)") }
+        try OutputFiles.checkNotInput(output, inputs: inputs)
+        // Datasets made before folder markers existed hold their state or index.
+        try OutputFiles.checkFolder(output, legacyMarks: [Tokenization.stateName, TokenDataset.indexName])
         let device = try runtime.apply()
         let list = try InputList.expand(inputs, labels: LabelSource(labels))
         let read = try frames.readOptions()
@@ -45,6 +49,7 @@ struct Tokenize: ParsableCommand {
         (options.batch, options.workers, options.shardSize, options.device) = (batch, workers, shardSize, device)
         let job = try Tokenization(model: model.load(device: device), inputs: list, labels: LabelSource(labels),
                                    output: URL(fileURLWithPath: output), options: options)
+        try OutputFiles.createFolder(output)
         let lines = ProgressLines(label: "tokenize", every: progressEvery)
         let index = try job.run { p in
             lines.update(done: p.filesDone, total: p.files, unit: "files",

@@ -122,7 +122,7 @@ final class TokenizationTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.output)
 
         let names = try FileManager.default.contentsOfDirectory(atPath: url("whole").path).sorted()
-        XCTAssertEqual(names.count, 21)  // 20 shards and the index
+        XCTAssertEqual(names.count, 22)  // 20 shards, the index and the folder marker
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed.path).sorted(), names)
         for name in names {
             XCTAssertEqual(try Data(contentsOf: url("whole").appendingPathComponent(name)), try Data(contentsOf: killed.appendingPathComponent(name)), name)
