@@ -39,9 +39,14 @@ final class ReconstructionEvaluationTests: XCTestCase {
             XCTAssertEqual(scores.ssim, reference.meanSSIM, accuracy: 1e-6, path)
             XCTAssertEqual(scores.codesUsed, Double(try XCTUnwrap(reference.usage()).used), path)
             XCTAssertTrue((scores.lpipsAlex ?? -1) > 0 && (scores.lpipsVGG ?? -1) > 0, "\(scores)")
+            // The floor on the same frames is the one `reconstruct` records.
+            let floor = try XCTUnwrap(scores.floor, path)
+            XCTAssertEqual(floor.psnr, try XCTUnwrap(reference.meanFloorPSNR), accuracy: 1e-4, path)
+            XCTAssertTrue((floor.lpipsAlex ?? -1) > 0, path)
             ids += try codec.encode(path: path).ids
         }
         let whole = try CodebookUsage(ids: Tensor(ids, shape: [ids.count]), codebookSize: config.quantizer.codebookSize)
+        XCTAssertEqual(try XCTUnwrap(result.mean.floor).psnr, result.videos.map { $0.scores.floor!.psnr }.reduce(0, +) / 2, accuracy: 1e-9)
         XCTAssertEqual(Int(result.mean.codesUsed), whole.used)
         XCTAssertEqual(result.mean.perplexity, whole.perplexity, accuracy: 1e-9)
         XCTAssertEqual(result.fidFrames, 40)
