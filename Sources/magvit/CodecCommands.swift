@@ -82,6 +82,11 @@ struct Reconstruct: ParsableCommand {
                                                    requested: options.size != nil, factor: codec.model.config.spatialFactor)
         print(String(format: "%@: %d frames, PSNR %.2f dB, SSIM %.4f on %@ (left: original, right: reconstruction)",
                      output, report.frames, report.meanPSNR, report.meanSSIM, scored))
+        if let psnr = report.meanFloorPSNR, let ssim = report.meanFloorSSIM {
+            let floor = BlockMeanCodec(matching: codec.model.config)
+            print(String(format: "floor (each token's block as its mean colour in the same %d bits): PSNR %.2f dB, SSIM %.4f; tokenizer %+.2f dB against it",
+                         floor.bitsPerBlock, psnr, ssim, report.meanPSNR - psnr))
+        }
     }
 }
 
