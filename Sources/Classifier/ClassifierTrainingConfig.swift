@@ -34,13 +34,16 @@ public struct ClassifierTrainingConfig: Codable, Sendable {
         run.emaDecay = 0
     }
 
+    /// Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
     public static func load(_ url: URL, assignments: [String] = []) throws -> ClassifierTrainingConfig {
-        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments)
+        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments, folder: url.deletingLastPathComponent())
     }
 
-    /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data.
-    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = []) throws -> ClassifierTrainingConfig {
-        let overrides = ConfigFile.combine(try ConfigFile.parse(text, name: name), try ConfigFile.assignments(assignments))
+    /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data;
+    /// `folder`: the config file's, against which its relative paths are resolved (nil: kept as given).
+    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = [], folder: URL? = nil) throws -> ClassifierTrainingConfig {
+        let overrides = try ConfigFile.overrides(text, name: name, assignments: assignments, folder: folder,
+                                                 pathKeys: ["tokenizer", "initialize"] + DataConfig.pathKeys, keeping: DataConfig.labelWords)
         var config: ClassifierTrainingConfig
         do { config = try ConfigFile.decode(ClassifierTrainingConfig.self, overrides: overrides, defaults: ClassifierTrainingConfig()) } catch let e as ConfigError {
             throw ConfigError("\(name): \(e.message)")

@@ -1,6 +1,7 @@
 // Config files (JSON or YAML) read as overrides of a complete default: every key a file names must
 // exist in the default, so a misspelt key is an error instead of a silently ignored setting.
 import Foundation
+import Torch
 import Yams
 
 /// What is wrong with a config file.
@@ -174,6 +175,47 @@ public enum ConfigFile {
             d[first] = insert(value, at: Array(keys.dropFirst()), into: d[first] as? [String: Any] ?? [:])
         }
         return d
+    }
+
+    /// A config's overrides: the file's settings with `assignments` (key.path=value) over them. Read
+    /// from a file (`folder` given), relative paths at `pathKeys` are resolved, the file's against its
+    /// folder and the assignments' against the working directory; text alone is taken as it is.
+    public static func overrides(_ text: String, name: String, assignments: [String], folder: URL?,
+                                 pathKeys: [String], keeping words: Set<String> = []) throws -> [String: Any] {
+        var file = try parse(text, name: name), given = try self.assignments(assignments)
+        if let folder {
+            file = resolvingPaths(file, at: pathKeys, keeping: words, relativeTo: folder)
+            given = resolvingPaths(given, at: pathKeys, keeping: words, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        }
+        return combine(file, given)
+    }
+
+    /// Resolves the paths of a parsed config (`ShippedResources.resolve`): relative ones against
+    /// `base`, the config file's folder (or the working directory for `--set` values). `keys` are key
+    /// paths such as `tokenizer`, `data.train` (a path or a list of them) or `data.sources[].train` (that
+    /// key of every mapping in the list); values that are one of `words` (`none`) are settings, not paths.
+    public static func resolvingPaths(_ tree: [String: Any], at keys: [String], keeping words: Set<String> = [], relativeTo base: URL) -> [String: Any] {
+        let resolve = { (path: String) in words.contains(path) ? path : ShippedResources.resolve(path, relativeTo: base) }
+        func apply(_ value: Any, _ parts: ArraySlice<Substring>) -> Any {
+            guard let part = parts.first else {
+                if let path = value as? String { return resolve(path) }
+                if let list = value as? [Any] { return list.map { ($0 as? String).map(resolve) ?? $0 } }
+                return value
+            }
+            let eachItem = part.hasSuffix("[]")
+            let name = String(eachItem ? part.dropLast(2) : part)
+            guard var mapping = value as? [String: Any], let inner = mapping[name] else { return value }
+            if eachItem {
+                guard let items = inner as? [Any] else { return value }
+                mapping[name] = items.map { apply($0, parts.dropFirst()) }
+            } else {
+                mapping[name] = apply(inner, parts.dropFirst())
+            }
+            return mapping
+        }
+        var result: Any = tree
+        for key in keys { result = apply(result, key.split(separator: ".")[...]) }
+        return result as? [String: Any] ?? tree
     }
 
     /// Deep merge of two override mappings, the second winning.

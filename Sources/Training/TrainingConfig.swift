@@ -45,6 +45,12 @@ public struct DataConfig: Codable, Sendable {
     public var images: [MixturePart] = []
 
     public init() {}
+
+    /// The settings under `data` that name files or folders (config files resolve them).
+    public static let pathKeys = ["train", "eval", "path", "labels", "sources[].train", "sources[].eval", "images[].train", "images[].eval"]
+        .map { "data." + $0 }
+    /// The values of `labels` that are not a CSV file.
+    public static let labelWords: Set<String> = ["none", "folders"]
 }
 
 /// The loss terms and their weights. The quantizer's entropy and commitment weights are the model's
@@ -115,12 +121,18 @@ public struct TrainingConfig: Codable, Sendable {
 
     /// Reads a config file: `model.preset` (default image-small) picks the defaults, and everything
     /// else in the file overrides them; `assignments` (key.path=value) override the file.
+    /// Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
     public static func load(_ url: URL, assignments: [String] = []) throws -> TrainingConfig {
-        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments)
+        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments, folder: url.deletingLastPathComponent())
     }
 
-    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = []) throws -> TrainingConfig {
-        var overrides = ConfigFile.combine(try ConfigFile.parse(text, name: name), try ConfigFile.assignments(assignments))
+    /// The settings that name files or folders, resolved when a config is read from a file.
+    public static let pathKeys = ["initialWeights"] + DataConfig.pathKeys
+
+    /// `folder`: the config file's, against which its relative paths are resolved (nil: kept as given).
+    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = [], folder: URL? = nil) throws -> TrainingConfig {
+        var overrides = try ConfigFile.overrides(text, name: name, assignments: assignments, folder: folder,
+                                                 pathKeys: pathKeys, keeping: DataConfig.labelWords)
         if let given = overrides["model"], !(given is [String: Any]) {
             throw ConfigError("\(name): 'model' is a section and needs a mapping, got \(given is NSNull ? "nothing" : "\(given)")")
         }

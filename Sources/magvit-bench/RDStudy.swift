@@ -20,7 +20,7 @@ struct RDStudy: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "Reference clips (.y4m, yuv420p; sides multiples of the tokenizer's spatial factor).") var clips: [String]
     @Option(help: "Output folder (coded files, decoded videos, study.json).") var output: String
-    @Option(help: "Tokenizer checkpoint.") var checkpoint = "models/default-tokenizer.safetensors"
+    @Option(help: "Tokenizer checkpoint.") var checkpoint = ShippedResources.defaultTokenizer.path
     @Option(help: "Entropy model (generator checkpoint) of the codec.") var prior: String
     @Option(help: "ffmpeg with libx264, libx265 and libsvtav1.") var ffmpeg = "/usr/bin/ffmpeg"
     @Option(name: .customLong("vvc-ffmpeg"), help: "ffmpeg with libvvenc and a VVC decoder (imageio-ffmpeg's static build); none: leave VVC out.") var vvcFFmpeg: String?

@@ -25,7 +25,7 @@ struct TokenizeBench: ParsableCommand {
     func run() throws {
         cpu.apply()
         let files = try InputList.expand([videos ?? repositoryRoot.appendingPathComponent(".deps/media").path]).files
-        let shipped = repositoryRoot.appendingPathComponent("models/default-tokenizer.safetensors")
+        let shipped = ShippedResources.defaultTokenizer
         let video = try VideoTokenizer.load(from: shipped)
         var imageConfig = TokenizerConfig.image128
         (imageConfig.name, imageConfig.baseChannels, imageConfig.channelMultipliers, imageConfig.resolution) = ("image-64", 32, [1, 2, 2, 4], 64)

@@ -54,8 +54,7 @@ func defaultPython() -> String? {
 }
 
 /// The checkout this binary was built from (for benchmarks/*.py and .deps).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+let repositoryRoot = ShippedResources.root
 
 /// CPU threads for libtorch's kernels, and for the Python peer's torch where there is one.
 struct ThreadsOption: ParsableArguments {

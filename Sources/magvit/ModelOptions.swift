@@ -20,13 +20,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Context around each tile's kept part, and the decoder's blend zone.", valueName: "pixels"))
     var tileOverlap = SpatialTiling.standard.overlap
 
-    /// Where the shipped default tokenizer lives: $MAGVIT_MODEL, else models/default-tokenizer.safetensors
-    /// in the source tree this binary was built from.
-    static var defaultModel: URL {
-        if let path = ProcessInfo.processInfo.environment["MAGVIT_MODEL"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("models/default-tokenizer.safetensors")
-    }
+    /// Where the shipped default tokenizer lives (`ShippedResources`: $MAGVIT_MODEL, else
+    /// models/default-tokenizer.safetensors in the source tree this binary was built from).
+    static var defaultModel: URL { ShippedResources.defaultTokenizer }
 
     func load(device: Device) throws -> VideoTokenizer {
         let model = try loadModel(device: device)

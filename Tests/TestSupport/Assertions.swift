@@ -82,9 +82,10 @@ public var magvitTool: String {
 }
 
 /// Runs the `magvit` tool to completion; standard output and error together. With
-/// `fileSizeLimitKiB`, under `ulimit -f` (writes past it fail as on a full disk).
+/// `fileSizeLimitKiB`, under `ulimit -f` (writes past it fail as on a full disk); with `directory`,
+/// in that working directory.
 @discardableResult
-public func magvit(_ arguments: [String], fileSizeLimitKiB: Int? = nil) throws -> (status: Int32, output: String) {
+public func magvit(_ arguments: [String], fileSizeLimitKiB: Int? = nil, in directory: URL? = nil) throws -> (status: Int32, output: String) {
     guard FileManager.default.isExecutableFile(atPath: magvitTool) else {
         throw XCTSkip("\(magvitTool) is not built (swift build --build-tests builds it)")
     }
@@ -96,6 +97,7 @@ public func magvit(_ arguments: [String], fileSizeLimitKiB: Int? = nil) throws -
         process.executableURL = URL(fileURLWithPath: magvitTool)
         process.arguments = arguments
     }
+    if let directory { process.currentDirectoryURL = directory }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
