@@ -59,7 +59,7 @@ public struct FramePrediction {
                                 i3d: I3D? = nil) throws -> FramePrediction {
         let g = model.config, m = tokenizer.config
         guard g.conditionFrames > 0, g.classes == 0 else {
-            throw GeneratorError("frame prediction needs an unconditional generator with conditionFrames > 0, got conditionFrames \(g.conditionFrames), classes \(g.classes)")
+            throw GeneratorError("frame prediction needs an unconditional generator with conditionFrames > 0, got conditionFrames \(g.conditionFrames), classes \(g.classes) (train one with generator.conditionFrames above 0 and generator.classes: 0)")
         }
         guard clips.rank == 5, clips.size(1) == m.imageChannels, clips.size(2) == m.clipFrames,
               clips.size(3) == m.resolution, clips.size(4) == m.resolution else {

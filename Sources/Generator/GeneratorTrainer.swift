@@ -37,6 +37,8 @@ public final class GeneratorTrainer: Trainer {
     var predictionGrid: Tensor?
     /// The FVD network, loaded at the first evaluation that needs it.
     var i3d: I3D?
+    /// The held-out clips frame prediction is scored on (nil: not scored), read at setup.
+    let heldOutClips: Tensor?
 
     public var directory: URL { folder.url }
     public var generatorURL: URL { folder.url.appendingPathComponent("generator.safetensors") }
@@ -64,7 +66,22 @@ public final class GeneratorTrainer: Trainer {
             (data, classes) = (source, source.classes)
         }
         if config.generator.classes > 0, classes != config.generator.classes {
-            throw ConfigError("generator.classes is \(config.generator.classes) but \(config.data.kind) has \(classes) classes")
+            let fix = classes == 0 ? "set generator.classes: 0 for an unconditional model, or label the data (data.labels: folders or a CSV file)"
+                                   : "set generator.classes: \(classes), or leave it out to take the data's"
+            throw ConfigError("generator.classes is \(config.generator.classes) but \(config.data.kind) has \(classes) classes: \(fix)")
+        }
+        // Frame prediction is scored on held-out clips at every evaluation: they are read now, so a
+        // set too small to score stops the run before its first step rather than after training.
+        if config.generator.conditionFrames > 0, let data {
+            heldOutClips = try Self.predictionClips(data, config: config)
+        } else {
+            heldOutClips = nil
+        }
+        if config.generator.conditionFrames > 0, config.predictionFVD {
+            let weights = I3D.defaultWeights()
+            guard FileManager.default.fileExists(atPath: weights.path) else {
+                throw ConfigError("predictionFVD needs the I3D weights at \(weights.path) (scripts/setup.sh converts them): set predictionFVD: false, or run setup")
+            }
         }
         Torch.manualSeed(config.run.seed)
         model = try MaskedTransformer(config: config.generator, device: device)
@@ -205,12 +222,9 @@ public final class GeneratorTrainer: Trainer {
     /// baseline), and FVD with `predictionFVD`. Keeps the grid of real, reconstructed and predicted clips.
     func predictionScores(log: RunLog) throws -> [String: Any] {
         let m = tokenizer.config
-        guard let data else {
+        guard let clips = heldOutClips else {
             log.say("frame prediction is not scored: data.eval names no held-out videos")
             return [:]
-        }
-        guard let clips = try data.heldOut(limit: config.predictionClips)?.clips, clips.size(0) >= 3 else {
-            throw ConfigError("frame prediction needs at least 3 held-out clips from \(config.data.kind)")
         }
         let s = config.sampling
         if config.predictionFVD, i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
@@ -225,6 +239,19 @@ public final class GeneratorTrainer: Trainer {
         }
         predictionGrid = try p.grid(clips: 3)
         return try r.record()
+    }
+
+    /// The first `predictionClips` held-out clips of `data`, at least 3, or an error that says how to get them.
+    static func predictionClips(_ data: any ClipSource, config: GeneratorTrainingConfig) throws -> Tensor {
+        let clips = try data.heldOut(limit: config.predictionClips)?.clips
+        let count = clips?.size(0) ?? 0
+        guard let clips, count >= 3 else {
+            let fix = TokenData.applies(config.data.kind)
+                ? "the videos of data.eval (\(config.data.eval.joined(separator: ", "))) give \(count) clips of the tokenizer's length: name longer or more videos in data.eval, or leave data.eval out to train without scoring"
+                : "data.kind \(config.data.kind) gives \(count): raise data.evalSamples"
+            throw ConfigError("frame prediction is scored on at least 3 held-out clips, but \(fix)")
+        }
+        return clips
     }
 
     /// The generator's weights with its config and tokenizer in the metadata.

@@ -3,6 +3,7 @@
 import Foundation
 import Harness
 import Tokenizer
+import Torch
 import Training
 
 public struct SamplingConfig: Codable, Sendable {
@@ -44,13 +45,19 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
 
     /// Reads a config file over the defaults; `assignments` (key.path=value) override the file.
     /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them out.
+    /// Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
     public static func load(_ url: URL, assignments: [String] = []) throws -> GeneratorTrainingConfig {
-        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments)
+        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments, folder: url.deletingLastPathComponent())
     }
 
-    /// Paths (tokenizer, data) are relative to the working directory, as in tokenizer configs.
-    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = []) throws -> GeneratorTrainingConfig {
-        let overrides = ConfigFile.combine(try ConfigFile.parse(text, name: name), try ConfigFile.assignments(assignments))
+    /// The settings that name files or folders, resolved when a config is read from a file.
+    public static let pathKeys = ["tokenizer", "initialWeights"] + DataConfig.pathKeys
+
+    /// `folder`: the config file's, against which its relative paths (tokenizer, data) are resolved
+    /// (nil: kept as given, relative to the working directory).
+    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = [], folder: URL? = nil) throws -> GeneratorTrainingConfig {
+        let overrides = try ConfigFile.overrides(text, name: name, assignments: assignments, folder: folder,
+                                                 pathKeys: pathKeys, keeping: DataConfig.labelWords)
         var config: GeneratorTrainingConfig
         do { config = try ConfigFile.decode(GeneratorTrainingConfig.self, overrides: overrides, defaults: GeneratorTrainingConfig()) } catch let e as ConfigError {
             throw ConfigError("\(name): \(e.message)")
@@ -64,7 +71,11 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         let g = tokenizer.tokenGrid(frames: tokenizer.clipFrames, height: tokenizer.resolution, width: tokenizer.resolution)
         let latent = [g.t, g.h, g.w]
         if given["grid"] == nil { config.generator.grid = latent }
-        if given["classes"] == nil, TokenData.applies(config.data.kind) { config.generator.classes = try TokenData.classes(config.data) }
+        // Labels make a token set's model class-conditional, unless it predicts frames: a frame
+        // predictor is unconditional, whatever labels the data carries.
+        if given["classes"] == nil, TokenData.applies(config.data.kind), config.generator.conditionFrames == 0 {
+            config.generator.classes = try TokenData.classes(config.data)
+        }
         // Tiles of whole frames may be any size; everything else is one clip of the tokenizer's.
         let gridFits = config.data.kind == .tokenTiles ? config.generator.grid.first == latent[0] : config.generator.grid == latent
         guard config.generator.vocabularyBits == bits, gridFits else {
@@ -88,6 +99,8 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks need generator.conditionFrames 0")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
+        try require(generator.conditionFrames == 0 || generator.classes == 0,
+                    "frame prediction (generator.conditionFrames \(generator.conditionFrames)) needs an unconditional generator, but generator.classes is \(generator.classes): set generator.classes: 0 (the data's labels are then not used), or generator.conditionFrames: 0 for a class-conditional model")
     }
 
     public func json() throws -> String { try ConfigFile.json(self, pretty: true) }
@@ -97,7 +110,10 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
 enum TokenizerConfigFile {
     static func read(_ path: String) throws -> TokenizerConfig {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ConfigError("tokenizer \(path): no such file (train one with `magvit train`, e.g. configs/fashion-mnist.yaml)")
+            if path.hasSuffix(ShippedResources.defaultTokenizerPath) || path == ShippedResources.defaultTokenizer.path {
+                throw ConfigError("tokenizer \(path): no such file, and the shipped tokenizer is not at \(ShippedResources.defaultTokenizer.path) either (restore models/ from git, or set MAGVIT_MODEL to its path)")
+            }
+            throw ConfigError("tokenizer \(path): no such file (\(ShippedResources.lookupRule); train a tokenizer with `magvit train`, e.g. configs/fashion-mnist.yaml, or name the shipped one, \(ShippedResources.defaultTokenizerPath))")
         }
         return try VideoTokenizer.load(from: URL(fileURLWithPath: path)).config
     }

@@ -30,6 +30,9 @@ enum TokenData {
     /// The dataset named by `data.path`.
     static func dataset(_ data: DataConfig) throws -> TokenDataset {
         guard !data.path.isEmpty else { throw ConfigError("data.path must name a token dataset folder (made by `magvit tokenize`)") }
+        guard FileManager.default.fileExists(atPath: data.path) else {
+            throw ConfigError("data.path: \(data.path): no such folder (\(ShippedResources.lookupRule); make a token dataset with `magvit tokenize INPUTS -o FOLDER`)")
+        }
         do { return try TokenDataset(URL(fileURLWithPath: data.path)) } catch let e as DatasetError { throw ConfigError("data.path: \(e.description)") }
     }
 

@@ -241,4 +241,51 @@ final class TokenDatasetGeneratorTests: XCTestCase {
         }
         XCTAssertThrowsError(try config("{kind: tokens, path: \(url("videos").path)}")) { XCTAssertTrue("\($0)".contains("not a token dataset"), "\($0)") }
     }
+
+    /// Frame prediction on labelled data (issue 34): the labels do not make the model
+    /// class-conditional, classes given beside conditionFrames are refused with the fix, and too few
+    /// held-out clips stop the run at setup, before step 1, not after training.
+    func testFramePredictionConflictsAreRefusedBeforeTheFirstStep() throws {
+        let inputs = try InputList.expand([url("videos").path], labels: .folders)
+        _ = try Tokenization(model: tokenizer, inputs: inputs, labels: .folders, output: url("tokens"), options: TokenizeOptions()).run()
+        let tokens = "{kind: tokens, path: \(url("tokens").path), eval: [\(url("videos/walk").path)]}"
+        XCTAssertEqual(try config(tokens).generator.classes, 2, "without frame prediction the labels make it class-conditional")
+        XCTAssertEqual(try config(tokens, ", conditionFrames: 1").generator.classes, 0, "a frame predictor stays unconditional")
+        let labelledVideos = "{kind: videos, labels: folders, train: [\(url("videos").path)], eval: [\(url("videos/walk").path)]}"
+        XCTAssertEqual(try config(labelledVideos, ", conditionFrames: 1").generator.classes, 0)
+        for data in [tokens, labelledVideos] {
+            XCTAssertThrowsError(try config(data, ", conditionFrames: 1, classes: 2")) {
+                XCTAssertTrue("\($0)".contains("set generator.classes: 0"), "\($0)")
+            }
+        }
+        // One 13-frame held-out video gives 2 clips of the tokenizer's 5 frames: refused at setup.
+        for data in ["{kind: tokens, path: \(url("tokens").path), eval: [\(url("videos/walk/d.mkv").path)]}",
+                     "{kind: videos, train: [\(url("videos/run").path)], eval: [\(url("videos/walk/d.mkv").path)]}"] {
+            let run = url("short-\(data.hasPrefix("{kind: tokens") ? "tokens" : "videos")")
+            XCTAssertThrowsError(try GeneratorTrainer(config: config(data, ", conditionFrames: 1"), directory: run, resume: false, echo: { _ in })) {
+                XCTAssertTrue("\($0)".contains("at least 3 held-out clips") && "\($0)".contains("give 2 clips") && "\($0)".contains("data.eval"), "\($0)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint.safetensors").path))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("tokens").path), "refused before tokenizing")
+        }
+        // Classes that the data does not have: the fix is named at setup too.
+        XCTAssertThrowsError(try GeneratorTrainer(config: config("{kind: videos, train: [\(url("videos/run").path)]}", ", classes: 3"),
+                                                  directory: url("unlabelled"), resume: false, echo: { _ in })) {
+            XCTAssertTrue("\($0)".contains("set generator.classes: 0"), "\($0)")
+        }
+    }
+
+    /// The shipped frame-prediction config, read from outside the checkout: the shipped tokenizer is
+    /// found (issue 34), and the run stops at the missing token dataset, naming where it looked.
+    func testTheShippedPredictionConfigFindsTheShippedTokenizerFromAnotherFolder() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = repository.appendingPathComponent("configs/sample-videos-predict.yaml")
+        let c = try GeneratorTrainingConfig.load(shipped)
+        XCTAssertEqual(c.tokenizer, ShippedResources.defaultTokenizer.standardizedFileURL.path)
+        XCTAssertEqual(c.generator.classes, 0)
+        let (status, output) = try magvit(["train-generator", shipped.path, "-o", "run", "--set", "data.eval=[]"], in: folder)
+        XCTAssertNotEqual(status, 0, output)
+        XCTAssertFalse(output.contains("default-tokenizer.safetensors: no such file"), output)
+        XCTAssertTrue(output.contains("data.path") && output.contains("runs/sample-tokens") && output.contains("working directory"), output)
+    }
 }
