@@ -5,63 +5,70 @@ import Torch
 
 /// Batches of consecutive steps made on a background thread, taken in order.
 public final class BatchProducer<Batch>: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var ready: [Int: Result<Batch, Error>] = [:]
-    private var nextToMake: Int
-    private var nextToTake: Int
-    private let end: Int
-    private let depth: Int
-    private var stopped = false
-    private var thread: Thread?
+    /// What the thread and the consumer share. The thread holds it strongly, so a producer released
+    /// while its thread is still making a batch leaves that thread nothing dangling to touch.
+    private final class Queue: @unchecked Sendable {
+        let condition = NSCondition()
+        var ready: [Int: Result<Batch, Error>] = [:]
+        var nextToMake: Int
+        var nextToTake: Int
+        let end: Int
+        let depth: Int
+        var stopped = false
+
+        init(steps: Range<Int>, depth: Int) {
+            (nextToMake, nextToTake, end, self.depth) = (steps.lowerBound, steps.lowerBound, steps.upperBound, depth)
+        }
+
+        func produce(_ make: (Int) throws -> Batch) {
+            while true {
+                condition.lock()
+                while !stopped && nextToMake < end && nextToMake - nextToTake >= depth { condition.wait() }
+                if stopped || nextToMake >= end { condition.unlock(); return }
+                let step = nextToMake
+                nextToMake += 1
+                condition.unlock()
+                let result = Result { try make(step) }
+                condition.lock()
+                ready[step] = result
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+    }
+
+    private let queue: Queue
 
     /// Batches for steps `steps` from `make`, at most `depth` ahead of the consumer.
     public init(steps: Range<Int>, depth: Int, make: @escaping @Sendable (Int) throws -> Batch) {
-        nextToMake = steps.lowerBound
-        nextToTake = steps.lowerBound
-        end = steps.upperBound
-        self.depth = depth
-        let thread = Thread { [unowned self] in self.produce(make) }
+        let queue = Queue(steps: steps, depth: depth)
+        self.queue = queue
+        let thread = Thread { queue.produce(make) }
         thread.name = "magvit-batches"
-        self.thread = thread
         thread.start()
     }
 
     deinit { stop() }
 
-    private func produce(_ make: (Int) throws -> Batch) {
-        while true {
-            condition.lock()
-            while !stopped && nextToMake < end && nextToMake - nextToTake >= depth { condition.wait() }
-            if stopped || nextToMake >= end { condition.unlock(); return }
-            let step = nextToMake
-            nextToMake += 1
-            condition.unlock()
-            let result = Result { try make(step) }
-            condition.lock()
-            ready[step] = result
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
     /// The batch of the next step, waiting for it if it is not ready.
     public func next() throws -> Batch {
-        condition.lock()
-        defer { condition.unlock() }
-        let step = nextToTake
-        guard step < end else { throw ConfigError("no batches left: the producer covers steps before \(end)") }
-        while ready[step] == nil { condition.wait() }
-        nextToTake += 1
-        condition.broadcast()
-        return try ready.removeValue(forKey: step)!.get()
+        let q = queue
+        q.condition.lock()
+        defer { q.condition.unlock() }
+        let step = q.nextToTake
+        guard step < q.end else { throw ConfigError("no batches left: the producer covers steps before \(q.end)") }
+        while q.ready[step] == nil { q.condition.wait() }
+        q.nextToTake += 1
+        q.condition.broadcast()
+        return try q.ready.removeValue(forKey: step)!.get()
     }
 
     /// Lets the thread finish; batches not taken are dropped.
     public func stop() {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        condition.unlock()
+        queue.condition.lock()
+        queue.stopped = true
+        queue.condition.broadcast()
+        queue.condition.unlock()
     }
 }
 
