@@ -54,7 +54,7 @@ let package = Package(
             name: "magvit",
             dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "Generator", "Evaluation", "Dataset", "Classifier", "Compression", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .target(name: "Hostile", dependencies: ["Compression", "Generator", "Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch"]),
+        .target(name: "Hostile", dependencies: ["Compression", "Generator", "Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit-bench",
             dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "Generator", "Training", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -1,0 +1,71 @@
+// The tool campaign at CI size: a few dozen seeded cases of each kind (token datasets, tokenize
+// states, resume states, the distributed environment, output paths) through the magvit tool; none
+// may crash, hang, change a guarded file of its folder or anything in the canary tree outside it.
+@testable import Hostile
+import Foundation
+import TestSupport
+import XCTest
+
+final class ToolCampaignTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-tool-campaign-\(getpid())-\(UUID().uuidString.prefix(8))")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func smoke(_ kind: ToolKind, cases: Int = 24, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
+        let report = try ToolCampaign.run(kind, tool: magvitTool, cases: cases, seed: 1, folder: folder, timeLimit: 60)
+        XCTAssertEqual(report.cases, cases, file: file, line: line)
+        XCTAssertEqual(report.failures, 0, "\(report.summary)\n" + report.problems.joined(separator: "\n"), file: file, line: line)
+        XCTAssertGreaterThan(report.refused, 0, report.summary, file: file, line: line)
+    }
+
+    func testTokenDatasets() throws { try smoke(.tokenDataset) }
+    func testTokenizeStates() throws { try smoke(.tokenizeState) }
+    func testResumeStates() throws { try smoke(.resumeState) }
+    func testEnvironment() throws { try smoke(.environment) }
+    func testOutputPaths() throws { try smoke(.outputPaths) }
+
+    /// The canary sees a write through a link, a new file, a removed one and a changed mode, and is put back.
+    func testCanaryNoticesChangesOutsideTheCase() throws {
+        let canary = try Canary(folder.appendingPathComponent("canary"))
+        let before = try Canary.fingerprint([canary.root])
+        XCTAssertEqual(try Canary.fingerprint([canary.root]), before)
+        let link = folder.appendingPathComponent("link")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: canary.file)
+        let edits: [() throws -> Void] = [
+            { try Data("clobbered".utf8).write(to: link) },
+            { try Data().write(to: canary.absent) },
+            { try FileManager.default.removeItem(at: canary.folder.appendingPathComponent("sub/notes.md")) },
+            { chmod(canary.file.path, 0o600) },
+        ]
+        for edit in edits {
+            try edit()
+            let after = try Canary.fingerprint([canary.root])
+            XCTAssertNotEqual(after, before)
+            XCTAssertFalse(Canary.differences(before, after).isEmpty)
+            try canary.restore()
+            XCTAssertEqual(try Canary.fingerprint([canary.root]), before)
+        }
+    }
+
+    /// A case's exit decides its class: signals and statuses of 128 and more (but 130 and 143) are crashes.
+    func testExitsAreClassified() {
+        func classify(_ execution: ToolCampaign.Execution) -> ToolReport {
+            var report = ToolReport(kind: .environment)
+            ToolCampaign.record([execution], label: "x", into: &report)
+            return report
+        }
+        XCTAssertEqual(classify(.init(status: 0)).completed, 1)
+        XCTAssertEqual(classify(.init(status: 1, output: "Error: no")).refused, 1)
+        XCTAssertEqual(classify(.init(status: 130)).refused, 1)
+        XCTAssertEqual(classify(.init(status: 143)).refused, 1)
+        for status: Int32 in [132, 133, 134, 139, 255] { XCTAssertEqual(classify(.init(status: status)).crashes, 1, "\(status)") }
+        XCTAssertEqual(classify(.init(signal: SIGILL)).crashes, 1)
+        XCTAssertEqual(classify(.init(hung: true)).hangs, 1)
+        XCTAssertEqual(classify(.init(status: 1, output: "Error Domain=NSCocoaErrorDomain Code=514")).rawMessages, 1)
+    }
+}
