@@ -4,7 +4,8 @@
 // destination that is a symlink, FIFO, device or folder, an input that is a FIFO, missing, damaged or
 // truncated, or none. It counts what must never happen: hangs, crashes (a death the case did not
 // cause, or an exit status the tool does not use), leftovers (temporaries after the case, or after
-// the rerun that follows a SIGKILL), orphans (ffmpeg outliving magvit) and clobbered destinations.
+// the rerun that follows a SIGKILL), orphans (ffmpeg outliving magvit), clobbered destinations, and
+// changes outside the case's folder (a canary tree and the fixtures, hashed before and after each case).
 import Foundation
 import Media
 import Tokenizer
@@ -20,11 +21,13 @@ public struct FaultReport: Sendable {
     public var leftovers = 0
     public var orphans = 0
     public var clobbered = 0
-    /// One line per bad case (hang, crash, leftover, orphan, clobbered).
+    /// Cases after which a file outside the case's folder (the canary tree, the fixtures) had changed.
+    public var canaryChanges = 0
+    /// One line per bad case (hang, crash, leftover, orphan, clobbered, canary change).
     public var problems: [String] = []
 
     public var summary: String {
-        "\(cases) cases: \(completed) completed, \(refused) refused with a message, \(interrupted) interrupted by their signal; hangs \(hangs), crashes \(crashes), leftovers \(leftovers), orphans \(orphans), clobbered \(clobbered)"
+        "\(cases) cases: \(completed) completed, \(refused) refused with a message, \(interrupted) interrupted by their signal; hangs \(hangs), crashes \(crashes), leftovers \(leftovers), orphans \(orphans), clobbered \(clobbered), canary changes \(canaryChanges)"
     }
 }
 
@@ -42,6 +45,7 @@ public enum FaultCampaign {
     public static func run(tool: String, cases: Int, seed: UInt64, folder: URL, trace: (String) -> Void = { _ in }) throws -> FaultReport {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let fixtures = try makeFixtures(tool: tool, in: folder.appendingPathComponent("fixtures"))
+        var watch = try Canary.Watch(try Canary(folder.appendingPathComponent("canary")), also: [folder.appendingPathComponent("fixtures")])
         var report = FaultReport()
         var random = SeededRandom(seed: seed)
         for index in 0..<cases {
@@ -52,6 +56,10 @@ public enum FaultCampaign {
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             trace("case \(index): \(command) \(fault)")
             try runCase(tool: tool, command: command, fault: fault, fixtures: fixtures, work: work, label: "case \(index) \(command) \(fault)", into: &report)
+            if let changes = try watch.changes() {
+                report.canaryChanges += 1
+                report.problems.append("case \(index) \(command) \(fault): changed outside its folder: \(changes)")
+            }
             try? FileManager.default.removeItem(at: work)
         }
         return report

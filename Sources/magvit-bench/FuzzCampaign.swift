@@ -1,5 +1,7 @@
 // `magvit-bench fuzz`: the long fuzz campaign over every input kind (the test suite runs 400 cases
 // of each, 80 of media); prints cases, clean refusals, acceptances, the slowest case and the peak memory.
+// The tool kinds (token datasets, tokenize and resume states, the environment, output paths) run the
+// magvit tool once per case and count crashes, hangs and changes outside each case's folder.
 import ArgumentParser
 import Foundation
 import Hostile
@@ -7,23 +9,30 @@ import Hostile
 struct FuzzCampaign: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
-        abstract: "Fuzz every file reader with seeded structure-aware mutations, truncations and bit flips.")
+        abstract: "Fuzz every file reader, and the magvit tool's run state, environment and outputs, with seeded structure-aware mutations, truncations and bit flips.")
 
     @Option(help: "Cases per input kind.") var cases = 10_000
     @Option(help: "Seed of the mutations.") var seed: UInt64 = 1
-    @Option(help: "Input kinds (default: all): \(InputKind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: [String] = []
+    @Option(help: "Input kinds (default: all): \((InputKind.allCases.map(\.rawValue) + ToolKind.allCases.map(\.rawValue)).joined(separator: ", ")); the last \(ToolKind.allCases.count) run the magvit tool.")
+    var kind: [String] = []
     @Option(help: "Write each case's description here before it runs (the last line names a crashing case).") var trace: String?
+    @Option(help: "The magvit tool for the tool kinds (default: the one beside magvit-bench).") var tool: String?
+    @Option(help: "Seconds a case of a tool kind may run before it counts as a hang.") var timeLimit = 60.0
+    @Flag(help: "Keep the tool kinds' folders (fixtures, canary) after the campaign; a failing case's folder is always kept.") var keep = false
 
     func run() throws {
-        let kinds = try kind.isEmpty ? InputKind.allCases : kind.map {
-            guard let k = InputKind(rawValue: $0) else { throw ValidationError("unknown kind '\($0)'") }
-            return k
+        var readers: [InputKind] = [], tools: [ToolKind] = []
+        for name in kind {
+            if let k = InputKind(rawValue: name) { readers.append(k) } else if let k = ToolKind(rawValue: name) { tools.append(k) } else {
+                throw ValidationError("unknown kind '\(name)'")
+            }
         }
+        if kind.isEmpty { (readers, tools) = (InputKind.allCases, ToolKind.allCases) }
         let traceHandle = try trace.map { path -> FileHandle in
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
-        for kind in kinds {
+        for kind in readers {
             let start = Date()
             let report = try Campaign.run(kind, cases: cases, seed: seed) { line in traceHandle?.write(Data((line + "\n").utf8)) }
             var usage = rusage()
@@ -31,6 +40,24 @@ struct FuzzCampaign: ParsableCommand {
             print(String(format: "%@ in %.1f s, peak resident memory %d MiB", report.summary, Date().timeIntervalSince(start), usage.ru_maxrss / 1024))
             for (words, count) in report.messages.sorted(by: { $0.value > $1.value }).prefix(6) { print("    \(count)× \(words) ...") }
         }
+        guard !tools.isEmpty else { return }
+        let tool = self.tool ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
+        guard FileManager.default.isExecutableFile(atPath: tool) else { throw ValidationError("\(tool): not built (swift build -c release --product magvit)") }
+        var failures = 0
+        for kind in tools {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fuzz-\(kind.rawValue)-\(getpid())")
+            let start = Date()
+            let report = try ToolCampaign.run(kind, tool: tool, cases: cases, seed: seed, folder: folder, timeLimit: timeLimit) { line in
+                traceHandle?.write(Data((line + "\n").utf8))
+            }
+            print(String(format: "%@ in %.1f s", report.summary, Date().timeIntervalSince(start)))
+            for (words, count) in report.messages.sorted(by: { $0.value > $1.value }).prefix(8) { print("    \(count)× \(words) ...") }
+            for line in report.problems { print("  \(line)") }
+            failures += report.failures
+            if keep || report.failures > 0 { print("  kept \(folder.path)") } else { try? FileManager.default.removeItem(at: folder) }
+            fflush(stdout)
+        }
+        if failures > 0 { throw ExitCode(1) }
     }
 }
 
