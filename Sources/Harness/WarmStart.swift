@@ -1,12 +1,13 @@
 // Where a warm-started model came from. A run that starts from another model's weights saves, as
 // its model's "warm_start" metadata, the starting file's name, the hash of the weights it took and
 // how that file was trained (its own training metadata, its own warm start nested), so a model
-// trained in several runs on several machines tells its whole lineage.
+// trained in several runs on several machines tells its whole lineage. A model made by `magvit
+// import` holds an "imported" record instead (format, source file, its SHA-256), where the chain ends.
 import Foundation
 
 public enum WarmStart {
     /// The starting file's metadata kept in the record: how it was trained.
-    static let kept = ["eval", "training", "training_config", "training_data", "training_device", "training_seconds",
+    static let kept = ["eval", "imported", "training", "training_config", "training_data", "training_device", "training_seconds",
                        "training_steps", "wall_seconds", "warm_start", "world_size"]
 
     /// The record of a start from the file at `url` with `metadata`, whose weights, as loaded, hash to
@@ -27,7 +28,8 @@ public enum WarmStart {
     }
 
     /// The runs that made a model, newest first, one line each ("N steps, S s on DEVICE"), from its
-    /// metadata and the warm starts nested in it; empty for a file without training metadata.
+    /// metadata and the warm starts nested in it, ending with the checkpoint it was imported from when
+    /// it was; empty for a file with neither.
     public static func lineage(_ metadata: [String: String]) -> [String] {
         var lines: [String] = []
         var level: [String: Any]? = metadata
@@ -42,6 +44,15 @@ public enum WarmStart {
             if let json = next as? String { next = try? JSONSerialization.jsonObject(with: Data(json.utf8)) }
             level = next as? [String: Any]
             name = "warm start from \(level?["file"] as? String ?? "?")" + ((level?["weights_sha256"] as? String).map { " (\($0.prefix(12)))" } ?? "")
+        }
+        var imported: Any? = level?["imported"]
+        if let json = imported as? String { imported = try? JSONSerialization.jsonObject(with: Data(json.utf8)) }
+        if let record = imported as? [String: Any] {
+            let format = record["format"] as? String ?? "?", file = record["file"] as? String ?? "?"
+            let hash = (record["sha256"] as? String).map { ", sha256 \($0.prefix(12))" } ?? ""
+            let weights = (record["weights"] as? String).map { ", \($0 == "ema" ? "EMA" : "training") weights" } ?? ""
+            let video = record["video"] != nil ? ", inflated to video" : ""
+            lines.append("\(name): imported from \(format) checkpoint \(file)\(hash)\(weights)\(video)")
         }
         return lines
     }

@@ -52,8 +52,8 @@ struct Info: ParsableCommand {
                 print("  parameters  \(model.parameterCount)")
                 print("  weights     \(try model.weightsHash())")
                 for line in WarmStart.lineage(contents.metadata) { print("  trained     \(line)") }
-                // The lineage lines above say what warm_start holds; the record stays in the file.
-                for (key, value) in contents.metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("magvit.") && key != "warm_start" {
+                // The lineage lines above say what warm_start and imported hold; the records stay in the file.
+                for (key, value) in contents.metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("magvit.") && key != "warm_start" && key != "imported" {
                     print("  \(key): \(value)")
                 }
             } else {

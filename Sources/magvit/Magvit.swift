@@ -11,7 +11,7 @@ struct Magvit: ParsableCommand {
         commandName: "magvit",
         abstract: "MAGVIT-v2 video tokenizer toolkit on libtorch.",
         version: version,
-        subcommands: [Encode.self, Tokenize.self, Decode.self, Reconstruct.self, Compress.self, Decompress.self, Info.self, Evaluate.self, Train.self, TrainGenerator.self, TrainClassifier.self, Classify.self, Launch.self, Generate.self, Predict.self, Frames.self, Presets.self, SelfCheck.self]
+        subcommands: [Encode.self, Tokenize.self, Decode.self, Reconstruct.self, Compress.self, Decompress.self, Info.self, Import.self, Evaluate.self, Train.self, TrainGenerator.self, TrainClassifier.self, Classify.self, Launch.self, Generate.self, Predict.self, Frames.self, Presets.self, SelfCheck.self]
     )
 
     static func main() {
