@@ -72,11 +72,26 @@ public final class BatchProducer<Batch>: @unchecked Sendable {
     }
 }
 
-/// A step's global batch of example numbers drawn uniformly, with replacement, from 0..<count: a pure
-/// function of (seed, step); with `parallel`, this rank's slice of it. (N) int64.
+/// A step's global batch of example numbers drawn uniformly, with replacement, from 0..<count: each a
+/// pure function of (seed, step, its row); with `parallel`, only this rank's rows are drawn. (N) int64.
 public func randomBatchIndices(count: Int, batch: Int, seed: UInt64, step: Int, parallel: DataParallel?) throws -> Tensor {
-    var random = SeededRandom(seed: seed, step: step, stream: 1)
-    let picks = (0..<batch).map { _ in Int64(Swift.min(count - 1, Int(random.uniform() * Double(count)))) }
-    let index = try Tensor(picks, shape: [batch])
-    return try parallel.map { try $0.slice(index) } ?? index
+    try randomBatchIndices(count: count, seed: seed, step: step, rows: parallel?.rows(of: batch) ?? 0..<batch)
+}
+
+/// Rows `rows` of a step's global batch of example numbers (see above): a rank draws its own alone.
+public func randomBatchIndices(count: Int, seed: UInt64, step: Int, rows: Range<Int>) throws -> Tensor {
+    let picks = rows.map { row in
+        var random = SeededRandom(seed: seed, step: step, example: row, stream: 1)
+        return Int64(Swift.min(count - 1, Int(random.uniform() * Double(count))))
+    }
+    return try Tensor(picks, shape: [picks.count])
+}
+
+extension SeededRandom {
+    /// The stream of row `example` of step `step`'s global batch: a pure function of (seed, step,
+    /// example, stream), so any rank makes any example of the batch without making the others.
+    public init(seed: UInt64, step: Int, example: Int, stream: UInt64 = 0) {
+        var mixer = SeededRandom(seed: seed, step: step, stream: stream)
+        self.init(seed: seed, step: example, stream: mixer.next())
+    }
 }

@@ -79,8 +79,18 @@ public final class DataParallel: @unchecked Sendable {
 
     /// This rank's rows of a global batch (B, ...): rows rank·B/W ..< (rank+1)·B/W.
     public func slice(_ batch: Tensor) throws -> Tensor {
-        let n = batch.size(0) / worldSize
-        return try batch.narrow(0, start: rank * n, length: n)
+        let rows = rows(of: batch.size(0))
+        return try batch.narrow(0, start: rows.lowerBound, length: rows.count)
+    }
+
+    /// The rows of a global batch of `batch` examples this rank computes: what a sharded data source
+    /// makes, instead of making the whole batch and slicing it.
+    public func rows(of batch: Int) -> Range<Int> { Self.rows(of: batch, rank: rank, worldSize: worldSize) }
+
+    /// Rank `rank`'s rows of a global batch of `batch` among `worldSize` ranks: rank·B/W ..< (rank+1)·B/W.
+    public static func rows(of batch: Int, rank: Int, worldSize: Int) -> Range<Int> {
+        let n = batch / worldSize
+        return rank * n ..< (rank + 1) * n
     }
 
     /// Replaces every gradient with its mean over the ranks, in flattened buckets. Every rank runs the

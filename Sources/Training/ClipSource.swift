@@ -1,7 +1,9 @@
-// The data layer: every training set is a `ClipSource` (batches as a pure function of (seed, step),
-// indexed examples, a fixed held-out set, labels when it has them), made from a config's `data`
-// section by the source registered for its `kind`. A new source is one file: a type conforming to
-// ClipSource and a `DataSources.register` call (built-in sources are listed in `builtIn`).
+// The data layer: every training set is a `ClipSource` (batches as a pure function of (seed, step);
+// in a `ShardedClipSource` each example a pure function of (seed, step, its row), so a rank of a
+// data-parallel run makes only its rows; indexed examples, a fixed held-out set, labels when it has
+// them), made from a config's `data` section by the source registered for its `kind`. A new source is
+// one file: a type conforming to ClipSource (better ShardedClipSource) and a `DataSources.register`
+// call (built-in sources are listed in `builtIn`).
 import Foundation
 import Harness
 import Torch
@@ -42,6 +44,10 @@ public protocol ClipSource: AnyObject, Sendable {
     var classes: Int { get }
     /// The training batch of a step: a pure function of the seed and the step.
     func batch(step: Int, size: Int) throws -> Clips
+    /// Rows `rows` of the step's training batch of `size` (a rank's slice of the global batch, in
+    /// order). The default makes the whole batch and keeps the rows; a `ShardedClipSource` makes
+    /// only these.
+    func batch(step: Int, size: Int, rows: [Int]) throws -> Clips
     /// Training examples by index, each a pure function of the seed and its index.
     func examples(_ indices: [Int]) throws -> Clips
     /// The first `limit` clips of the fixed held-out set (nil when the config names none).
@@ -51,6 +57,31 @@ public protocol ClipSource: AnyObject, Sendable {
 extension ClipSource {
     public func examples(_ indices: [Int]) throws -> Clips {
         throw ConfigError("\(summary): this source draws its examples at random and cannot index them")
+    }
+
+    public func batch(step: Int, size: Int, rows: [Int]) throws -> Clips {
+        try batch(step: step, size: size).rows(rows)
+    }
+}
+
+/// A source whose training examples are each a pure function of (seed, step, row in the global
+/// batch): a rank makes its slice of the global batch alone, and its rows equal those of the whole
+/// batch made by one process.
+public protocol ShardedClipSource: ClipSource {
+    /// Rows `rows` of the step's training batch, whatever its size.
+    func batch(step: Int, rows: [Int]) throws -> Clips
+}
+
+extension ShardedClipSource {
+    public func batch(step: Int, size: Int) throws -> Clips { try batch(step: step, rows: Array(0..<size)) }
+    public func batch(step: Int, size: Int, rows: [Int]) throws -> Clips { try batch(step: step, rows: rows) }
+}
+
+extension Clips {
+    /// Rows `rows` of the clips and their labels.
+    public func rows(_ rows: [Int]) throws -> Clips {
+        let index = try Tensor(rows.map(Int64.init), shape: [rows.count])
+        return Clips(clips: try clips.indexSelect(0, index), labels: try labels?.indexSelect(0, index))
     }
 }
 

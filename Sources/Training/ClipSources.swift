@@ -5,7 +5,7 @@ import Harness
 import Torch
 
 /// Random clips of videos or frames files: a random video, start, stride, crop and flip per clip.
-public final class VideoClipSource: ClipSource {
+public final class VideoClipSource: ShardedClipSource {
     let train: VideoSet
     let config: DataConfig
     let shape: ClipShape
@@ -24,11 +24,12 @@ public final class VideoClipSource: ClipSource {
     public var count: Int? { nil }
     public var classes: Int { 0 }
 
-    public func batch(step: Int, size: Int) throws -> Clips {
-        var random = SeededRandom(seed: seed, step: step)
-        let clips = try (0..<size).map { _ in
-            try train.randomClip(frames: shape.frames, size: shape.size, strides: config.frameStrides, cropScale: config.cropScale,
-                                 flip: config.flip, random: &random)
+    /// Each clip a pure function of (seed, step, row).
+    public func batch(step: Int, rows: [Int]) throws -> Clips {
+        let clips = try rows.map { row in
+            var random = SeededRandom(seed: seed, step: step, example: row)
+            return try train.randomClip(frames: shape.frames, size: shape.size, strides: config.frameStrides, cropScale: config.cropScale,
+                                        flip: config.flip, random: &random)
         }
         return Clips(clips: try grey(stacked(clips), shape.channels))
     }
@@ -44,7 +45,7 @@ public final class VideoClipSource: ClipSource {
 
 /// Digits bouncing in a square (`data.digits` per clip, `data.digitSize` pixels a side), from the
 /// glyphs of an image set (Fashion-MNIST or MNIST files named by `data.train`, Fashion-MNIST by default).
-public final class MovingDigitSource: ClipSource {
+public final class MovingDigitSource: ShardedClipSource {
     let training: MovingDigits
     let held: MovingDigits
     let glyphs: Int
@@ -66,9 +67,12 @@ public final class MovingDigitSource: ClipSource {
     public var count: Int? { nil }
     public var classes: Int { 0 }
 
-    public func batch(step: Int, size: Int) throws -> Clips {
-        var random = SeededRandom(seed: seed, step: step)
-        return Clips(clips: try stacked((0..<size).map { _ in try training.clip(frames: shape.frames, size: shape.size, channels: shape.channels, random: &random) }))
+    /// Each clip a pure function of (seed, step, row).
+    public func batch(step: Int, rows: [Int]) throws -> Clips {
+        Clips(clips: try stacked(rows.map { row in
+            var random = SeededRandom(seed: seed, step: step, example: row)
+            return try training.clip(frames: shape.frames, size: shape.size, channels: shape.channels, random: &random)
+        }))
     }
 
     /// Clip i of the training stream: a pure function of (seed, i).

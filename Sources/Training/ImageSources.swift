@@ -6,7 +6,7 @@ import Torch
 
 /// Fashion-MNIST (IDX folders) or MNIST (mnist.pkl.gz): random images with optional flips, the test
 /// split held out.
-public final class DigitImageSource: ClipSource {
+public final class DigitImageSource: ShardedClipSource {
     public let train: ImageSet
     public let test: ImageSet?
     let config: DataConfig
@@ -35,8 +35,8 @@ public final class DigitImageSource: ClipSource {
     public var count: Int? { train.count }
     public var classes: Int { train.labels == nil ? 0 : 10 }
 
-    public func batch(step: Int, size: Int) throws -> Clips {
-        try randomImages(train, step: step, size: size, seed: seed, config: config, shape: shape)
+    public func batch(step: Int, rows: [Int]) throws -> Clips {
+        try randomImages(train, step: step, rows: rows, seed: seed, config: config, shape: shape)
     }
 
     public func examples(_ indices: [Int]) throws -> Clips {
@@ -52,7 +52,7 @@ public final class DigitImageSource: ClipSource {
 }
 
 /// A folder of images for training and optionally one held out (`data.eval`).
-public final class ImageFolderSource: ClipSource {
+public final class ImageFolderSource: ShardedClipSource {
     let train: ImageSet
     let folder: String
     let eval: String?
@@ -74,8 +74,8 @@ public final class ImageFolderSource: ClipSource {
     public var count: Int? { train.count }
     public var classes: Int { (train.labels?.max() ?? -1) + 1 }
 
-    public func batch(step: Int, size: Int) throws -> Clips {
-        try randomImages(train, step: step, size: size, seed: seed, config: config, shape: shape)
+    public func batch(step: Int, rows: [Int]) throws -> Clips {
+        try randomImages(train, step: step, rows: rows, seed: seed, config: config, shape: shape)
     }
 
     public func examples(_ indices: [Int]) throws -> Clips {
@@ -90,11 +90,15 @@ public final class ImageFolderSource: ClipSource {
     }
 }
 
-/// Random images of a set, with random flips when the config asks: a pure function of (seed, step).
-func randomImages(_ set: ImageSet, step: Int, size count: Int, seed: UInt64, config: DataConfig, shape: ClipShape) throws -> Clips {
-    var random = SeededRandom(seed: seed, step: step)
-    let indices = (0..<count).map { _ in Int(random.next() % UInt64(set.count)) }
-    let flips = config.flip ? (0..<count).map { _ in random.next() & 1 == 1 } : nil
-    let clips = try set.clips(indices, channels: shape.channels, size: shape.size, pad: config.pad, flips: flips)
+/// Random images of a set, with random flips when the config asks: rows `rows` of the step's batch,
+/// each a pure function of (seed, step, row).
+func randomImages(_ set: ImageSet, step: Int, rows: [Int], seed: UInt64, config: DataConfig, shape: ClipShape) throws -> Clips {
+    var indices: [Int] = [], flips: [Bool] = []
+    for row in rows {
+        var random = SeededRandom(seed: seed, step: step, example: row)
+        indices.append(Int(random.next() % UInt64(set.count)))
+        flips.append(config.flip && random.next() & 1 == 1)
+    }
+    let clips = try set.clips(indices, channels: shape.channels, size: shape.size, pad: config.pad, flips: config.flip ? flips : nil)
     return Clips(clips: clips, labels: try labelTensor(set.labels, indices))
 }

@@ -80,21 +80,39 @@ public final class MixedSource: ClipSource {
     public var count: Int? { nil }
     public var classes: Int { 0 }
 
-    /// How many clips of a batch of `size` each part gives at `step`: a pure function of (seed, step).
+    /// The part row `row` of a step's batch comes from: a pure function of (seed, step, row).
+    func part(step: Int, row: Int) -> Int {
+        var random = SeededRandom(seed: seed, step: step, example: row, stream: 301)
+        var u = random.uniform(), i = 0
+        while i < weights.count - 1, u >= weights[i] { u -= weights[i]; i += 1 }
+        return i
+    }
+
+    /// How many clips of a batch of `size` each part gives at `step`.
     func counts(step: Int, size: Int) -> [Int] {
-        var random = SeededRandom(seed: seed, step: step, stream: 301)
         var counts = [Int](repeating: 0, count: parts.count)
-        for _ in 0..<size {
-            var u = random.uniform(), i = 0
-            while i < weights.count - 1, u >= weights[i] { u -= weights[i]; i += 1 }
-            counts[i] += 1
-        }
+        for row in 0..<size { counts[part(step: step, row: row)] += 1 }
         return counts
     }
 
-    public func batch(step: Int, size: Int) throws -> Clips {
-        let pieces = try zip(parts, counts(step: step, size: size)).filter { $1 > 0 }.map { try $0.batch(step: step, size: $1).clips }
-        return Clips(clips: try concatenate(pieces, dim: 0))
+    public func batch(step: Int, size: Int) throws -> Clips { try batch(step: step, size: size, rows: Array(0..<size)) }
+
+    /// Each row made by its part as that part's own row of the step, so a rank makes only the clips of
+    /// its rows (parts that are not sharded make their whole batch and keep the rows).
+    public func batch(step: Int, size: Int, rows: [Int]) throws -> Clips {
+        let drawn = rows.map { part(step: step, row: $0) }
+        var pieces: [Tensor] = [], order: [Int] = []  // order[k]: the position in `rows` of the pieces' k-th clip
+        for (p, source) in parts.enumerated() {
+            let mine = rows.indices.filter { drawn[$0] == p }
+            guard !mine.isEmpty else { continue }
+            pieces.append(try source.batch(step: step, size: size, rows: mine.map { rows[$0] }).clips)
+            order += mine
+        }
+        let clips = try concatenate(pieces, dim: 0)
+        guard order != Array(rows.indices) else { return Clips(clips: clips) }
+        var back = [Int64](repeating: 0, count: rows.count)
+        for (k, position) in order.enumerated() { back[position] = Int64(k) }
+        return Clips(clips: try clips.indexSelect(0, Tensor(back, shape: [rows.count])))
     }
 
     /// Up to `limit` held-out clips, shared out among the parts that have any.

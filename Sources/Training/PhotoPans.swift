@@ -210,7 +210,7 @@ struct CameraPath {
 
 /// Clips of virtual-camera moves over photos (`data.train`: folders or files of photos); the held-out
 /// set (`data.eval`) is a fixed series of moves over other photos.
-public final class PhotoPanSource: ClipSource {
+public final class PhotoPanSource: ShardedClipSource {
     let train: PhotoSet
     let config: DataConfig
     let shape: ClipShape
@@ -242,9 +242,12 @@ public final class PhotoPanSource: ClipSource {
     public var count: Int? { nil }
     public var classes: Int { 0 }
 
-    public func batch(step: Int, size: Int) throws -> Clips {
-        var random = SeededRandom(seed: seed, step: step, stream: 201)
-        return Clips(clips: try grey(stacked((0..<size).map { _ in try clip(train, random: &random) }), shape.channels))
+    /// Each move a pure function of (seed, step, row).
+    public func batch(step: Int, rows: [Int]) throws -> Clips {
+        Clips(clips: try grey(stacked(rows.map { row in
+            var random = SeededRandom(seed: seed, step: step, example: row, stream: 201)
+            return try clip(train, random: &random)
+        }), shape.channels))
     }
 
     /// `data.evalSamples` fixed moves over the held-out photos, in turn.

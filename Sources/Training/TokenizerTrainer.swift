@@ -66,17 +66,10 @@ public final class TokenizerTrainer: Trainer {
         self.perceptual = config.loss.perceptualWeight > 0 ? perceptual : nil
 
         Torch.manualSeed(run.seed)
-        data = try DataSources.make(config.data, shape: config.model.clipShape, seed: run.seed)
-        if config.data.imageBatch > 0 {
-            if let parallel, config.data.imageBatch % parallel.worldSize != 0 {
-                throw ConfigError("data.imageBatch \(config.data.imageBatch) must split evenly over \(parallel.worldSize) processes")
-            }
-            var still = config.model.clipShape
-            still.frames = 1
-            images = try MixedSource(config.data.images, named: "data.images", config: config.data, shape: still, seed: run.seed &+ 0x5EED_1A6E)
-        } else {
-            images = nil
+        if let parallel, config.data.imageBatch % parallel.worldSize != 0 {
+            throw ConfigError("data.imageBatch \(config.data.imageBatch) must split evenly over \(parallel.worldSize) processes")
         }
+        (data, images) = try Self.sources(config)
         model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
         if !config.initialWeights.isEmpty {
             let start = URL(fileURLWithPath: config.initialWeights)
@@ -142,13 +135,26 @@ public final class TokenizerTrainer: Trainer {
         if let json = extraState["lecam"] { lecam = try JSONDecoder().decode(LeCAM.self, from: Data(json.utf8)) }
     }
 
+    /// The training clips of a config and the still images beside them (nil without `data.imageBatch`).
+    public static func sources(_ config: TrainingConfig) throws -> (clips: any ClipSource, images: (any ClipSource)?) {
+        let data = try DataSources.make(config.data, shape: config.model.clipShape, seed: config.run.seed)
+        guard config.data.imageBatch > 0 else { return (data, nil) }
+        var still = config.model.clipShape
+        still.frames = 1
+        return (data, try MixedSource(config.data.images, named: "data.images", config: config.data, shape: still, seed: config.run.seed &+ 0x5EED_1A6E))
+    }
+
     public func batchMaker() throws -> @Sendable (Int) throws -> (clips: Tensor, images: Tensor?) {
         let data = self.data, images = self.images, batch = config.run.batch, imageBatch = config.data.imageBatch
         let device = self.device, parallel = self.parallel, dtype = config.run.dtype.dtype
-        // The global batch of the step; each rank keeps its slice.
-        @Sendable func local(_ x: Tensor) throws -> Tensor { try (parallel.map { try $0.slice(x) } ?? x).to(dtype, device) }
+        // This rank's rows of the step's global batch, made alone (sources are sharded: each example
+        // is a pure function of the seed, the step and its row).
+        @Sendable func local(_ source: any ClipSource, _ size: Int, _ step: Int) throws -> Tensor {
+            let rows = parallel?.rows(of: size) ?? 0..<size
+            return try source.batch(step: step, size: size, rows: Array(rows)).clips.to(dtype, device)
+        }
         return { step in
-            (try local(data.batch(step: step, size: batch).clips), try images.map { try local($0.batch(step: step, size: imageBatch).clips) })
+            (try local(data, batch, step), try images.map { try local($0, imageBatch, step) })
         }
     }
 
