@@ -55,7 +55,7 @@ struct FuzzCampaign: ParsableCommand {
             for line in report.problems { print("  \(line)") }
             failures += report.failures
             if keep || report.failures > 0 { print("  kept \(folder.path)") } else { try? FileManager.default.removeItem(at: folder) }
-            fflush(stdout)
+            fflush(nil)  // every stream: stdout is not concurrency-safe to name in Swift 6
         }
         if failures > 0 { throw ExitCode(1) }
     }
