@@ -83,7 +83,11 @@ public enum ToolCampaign {
             let work = folder.appendingPathComponent(String(format: "case-%05d", index))
             try? FileManager.default.removeItem(at: work)
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let plan = try fixtures.makeCase(index, random: &random, work: work)
+            // A mutation the libraries cannot make is a bug of the campaign, named with its case.
+            let plan: ToolCase
+            do { plan = try fixtures.makeCase(index, random: &random, work: work) } catch {
+                throw OutputError("\(kind.rawValue) case \(index): cannot make its input: \(error)")
+            }
             let label = "case \(index): \(plan.what)"
             trace(label)
             let failuresBefore = report.failures

@@ -337,8 +337,10 @@ struct ToolFixtures {
             let edges: [Double] = [.nan, .infinity, -.infinity, -1, -3, 0, 5.5, 1e38, -1e38, 4.6e18, 1.2e12, 2_147_483_648]
             let value = edges[Int(random.next() % UInt64(edges.count))]
             if random.next() % 2 == 0 {
-                contents.tensors[name] = try Tensor.full(t.shape, value, dtype: t.dtype)
-                what = "\(name) all \(value)"
+                // A value the dtype cannot hold (10^38 in an int64 step) goes in as float64: a dtype change as well.
+                let full = try (try? Tensor.full(t.shape, value, dtype: t.dtype)) ?? Tensor.full(t.shape, value, dtype: .float64)
+                contents.tensors[name] = full
+                what = "\(name) all \(value) (\(full.dtype))"
             } else {
                 guard let (changed, at) = try settingElement(of: t, to: value, random: &random) else { return "\(name) empty" }
                 contents.tensors[name] = changed
@@ -360,8 +362,9 @@ struct ToolFixtures {
             contents.tensors["optimizer.unexpected.exp_avg"] = try Tensor.full([3], 1)
             what = "an optimizer tensor added"
         default:
-            contents.tensors["optimizer.step"] = try Tensor.full([], [-3, 1e12, 4.6e18, 5.5, .nan][Int(random.next() % 5)], dtype: [DType.int64, .float64, .int32][Int(random.next() % 3)])
-            what = "optimizer.step replaced"
+            let value = [-3, 1e12, 4.6e18, 5.5, .nan][Int(random.next() % 5)], dtype = [DType.int64, .float64, .int32][Int(random.next() % 3)]
+            contents.tensors["optimizer.step"] = try (try? Tensor.full([], value, dtype: dtype)) ?? Tensor.full([], value, dtype: .float64)
+            what = "optimizer.step = \(value) (\(dtype))"
         }
         try SafeTensors.encoded(contents.tensors, metadata: contents.metadata).write(to: url)
         return what
@@ -470,7 +473,8 @@ struct ToolFixtures {
         guard !values.isEmpty else { return nil }
         let at = Int(random.next() % UInt64(values.count))
         values[at] = value
-        return (try Tensor(values, shape: t.shape).to(t.dtype), at)
+        let changed = try Tensor(values, shape: t.shape)
+        return ((try? changed.to(t.dtype)) ?? changed, at)
     }
 
     /// A field anywhere in a JSON file set to an edge value (or removed, or a key added).
