@@ -1,6 +1,6 @@
 // Data-parallel training over torch.distributed's c10d (ProcessGroup): where a run's ranks come from
 // (torchrun's and SLURM's environment variables, or --dist-url), and what the harness and trainers
-// do with the group: each rank takes its slice of the global batch, gradients are averaged in
+// do with the group: each rank makes only its rows of the global batch, gradients are averaged in
 // flattened buckets with all-reduce, logged numbers and running statistics are averaged, and the
 // LFQ codebook entropy is taken over the global batch.
 import Foundation
