@@ -207,6 +207,7 @@ public final class Harness<T: Trainer> {
                 record["lr"] = schedule(step - 1)
                 record["steps_per_second"] = rate
                 record["examples_per_second"] = rate * Double(run.batch)
+                record["training_seconds"] = elapsed  // time in steps so far, across resumes: the x axis of quality per CPU-hour
                 if case .cuda(let index) = run.device.device { record["cuda_peak_mib"] = try Torch.cudaMemory(device: index).peak >> 20 }
                 try log.record(record, step: step)
                 let headline = trainer.headline.compactMap { key in means[key].map { String(format: "  %@ %.4g", key, $0) } }.joined()
@@ -253,6 +254,7 @@ public final class Harness<T: Trainer> {
             var record = try trainer.evaluate(step: step, final: final, log: log)
             if !record.isEmpty {
                 record["kind"] = final ? "final_eval" : "eval"
+                record["training_seconds"] = elapsed
                 try log.record(record, step: step)
             }
             let samples = try trainer.samples(step: step)

@@ -1,5 +1,6 @@
 // Scoring a tokenizer on held-out clips during and after training: PSNR and SSIM per frame (the
-// papers' averaging), codebook usage and perplexity over all tokens; and sample grids as PNG.
+// papers' averaging), the block-mean floor's PSNR on the same frames (the trivial codec at the same
+// bits, which a tokenizer must beat), codebook usage and perplexity over all tokens; and sample grids.
 import Foundation
 import Metrics
 import Tokenizer
@@ -15,10 +16,13 @@ public struct HeldOutScores: Codable, Sendable {
     public var codebookSize: Int
     public var usage: Double
     public var perplexity: Double
+    /// PSNR of `BlockMeanCodec` at the model's bits on the same frames (nil in files written before it).
+    public var floorPSNR: Double?
 
     public var summary: String {
         String(format: "%d clips (%d frames): PSNR %.2f dB, SSIM %.4f, codebook usage %d of %d (%.1f%%), perplexity %.1f",
                samples, frames, psnr, ssim, codesUsed, codebookSize, usage * 100, perplexity)
+            + (floorPSNR.map { String(format: "; block-mean floor %.2f dB", $0) } ?? "")
     }
 
     /// The scores as a log record (snake_case keys, as every record of a run).
@@ -33,7 +37,8 @@ public enum HeldOutEvaluation {
     /// Reconstructs `clips` (N, C, T, S, S) in [-1, 1] in batches of `batch` without gradients.
     public static func score(_ model: VideoTokenizer, clips: Tensor, batch: Int) throws -> HeldOutScores {
         let n = clips.size(0)
-        var psnr: [Double] = [], ssim: [Double] = []
+        var psnr: [Double] = [], ssim: [Double] = [], floor: [Double] = []
+        let blockMean = BlockMeanCodec(matching: model.config)
         var counts = try Tensor.zeros([model.config.quantizer.codebookSize], dtype: .int64)
         try withNoGrad {
             var start = 0
@@ -44,6 +49,11 @@ public enum HeldOutEvaluation {
                 counts = try counts + tokens.to(.cpu).flatten().bincount(minLength: counts.count)
                 let (a, b) = (try frames(x.to(.cpu)), try frames(y))
                 psnr += try Fidelity.psnr(a, b).map { Swift.min($0, 100) }
+                let t = x.size(2)
+                for i in 0..<x.size(0) {  // the floor clip by clip: its first frame is coded alone, as the tokenizer's
+                    let original = try a.narrow(0, start: i * t, length: t)
+                    floor += try Fidelity.psnr(original, blockMean.reconstruct(original)).map { Swift.min($0, 100) }
+                }
                 ssim += try Fidelity.ssim(a, b)
                 start += batch
             }
@@ -51,7 +61,7 @@ public enum HeldOutEvaluation {
         let usage = try CodebookUsage(counts: counts)
         return HeldOutScores(samples: n, frames: psnr.count, psnr: psnr.reduce(0, +) / Double(psnr.count),
                              ssim: ssim.reduce(0, +) / Double(ssim.count), codesUsed: usage.used, codebookSize: usage.codebookSize,
-                             usage: usage.fraction, perplexity: usage.perplexity)
+                             usage: usage.fraction, perplexity: usage.perplexity, floorPSNR: floor.reduce(0, +) / Double(floor.count))
     }
 
     /// Clips (B, C, T, H, W) in [-1, 1] as frames (B·T, H, W, 3) in [0, 1] (grey repeated to RGB).

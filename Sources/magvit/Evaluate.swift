@@ -6,6 +6,7 @@ import Evaluation
 import Foundation
 import Media
 import NN
+import Tokenizer
 import Torch
 import Training
 

@@ -4,7 +4,6 @@
 // f×f×t block after it, in b bits; this codec sends those blocks' mean colours at b / channels bits a
 // channel (18 bits: 6 a channel) and plays them back upsampled bilinearly in space, held in time. A
 // learned tokenizer that reconstructs worse than this has not learned to use its bits.
-import Tokenizer
 import Torch
 
 public struct BlockMeanCodec: Sendable {
