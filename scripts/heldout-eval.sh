@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Tokenizers side by side on the clips no model is trained on (docs/training.md): for each checkpoint,
-# `magvit eval recon` on 17x64x64 centre crops of the held-out clips (scripts/heldout-clips.sh: carphone,
-# tree, the coffee and astronaut pans): PSNR, SSIM, LPIPS, rFID, rFVD, codebook usage and perplexity;
-# and one picture of frame 40 of carphone and of the coffee pan through each, whole frames:
-# original | each checkpoint in the order given. About 4 minutes a checkpoint on 2 cores.
+# `magvit eval recon` on the held-out clips (scripts/heldout-clips.sh: carphone, tree, the coffee and
+# astronaut pans) twice: their first 17 frames whole (the issue-31 protocol: each beside the block-mean
+# floor at the same bits), and 64x64 centre crops of every frame (the earlier tables: PSNR, SSIM, LPIPS,
+# rFID, rFVD, codebook usage and perplexity, also beside the floor); and one picture of frame 40 of
+# carphone and of the coffee pan through each, whole frames: original | each checkpoint in the order
+# given. About 6 minutes a checkpoint on 2 cores.
 #   scripts/heldout-eval.sh [CHECKPOINT ...]      (default: the shipped model)
-# Output: runs/heldout-eval/NAME.{json,txt} (NAME: the checkpoint's folder and file name), samples.png.
+# Output: runs/heldout-eval/NAME-whole17.{json,txt} and NAME.{json,txt} (NAME: the checkpoint's folder
+# and file name), samples.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checkpoints=("$@")
@@ -37,6 +40,7 @@ ff "${rows[@]}" -filter_complex vstack "$out/samples.png"
 for c in "${checkpoints[@]}"; do
   name=$(name "$c")
   echo "== $c"
+  .build/release/magvit eval recon --data "$out/clips.txt" --max-frames 17 --checkpoint "$c" --json "$out/$name-whole17.json" | tee "$out/$name-whole17.txt"
   .build/release/magvit eval recon --data "$out/clips.txt" --size 64x64 --checkpoint "$c" --json "$out/$name.json" | tee "$out/$name.txt"
 done
 echo "wrote $out/samples.png (original | ${checkpoints[*]})"

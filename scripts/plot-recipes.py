@@ -1,0 +1,60 @@
+"""Quality per CPU-hour (issue 31): each recipe's held-out PSNR against training CPU time, from the
+trainer's own evaluations (log.jsonl records of kind "eval"/"final_eval": psnr, floor_psnr,
+training_seconds), with the block-mean floor at the same bits as a line; a two-stage recipe
+(image-first) is drawn from the end of its image stage. Writes RUNS/curves.png and RUNS/curves.md.
+    python3 scripts/plot-recipes.py runs/recipes RECIPE...
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def evals(run):
+    log = Path(run) / "log.jsonl"
+    if not log.exists():
+        return []
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r.get("kind") in ("eval", "final_eval") and "training_seconds" in r]
+
+
+def stage_seconds(run):
+    rows = [json.loads(line) for line in (Path(run) / "log.jsonl").read_text().splitlines() if line.strip()]
+    return max((r.get("training_seconds", 0) for r in rows), default=0)
+
+
+folder = Path(sys.argv[1])
+curves, floors = {}, []
+for recipe in sys.argv[2:]:
+    offset = stage_seconds(folder / "image-first-images") if recipe == "image-first" and (folder / "image-first-images").exists() else 0
+    points = [((r["training_seconds"] + offset) / 3600, r["psnr"]) for r in evals(folder / recipe)]
+    floors += [r["floor_psnr"] for r in evals(folder / recipe) if "floor_psnr" in r]
+    curves[recipe] = points
+floor = sum(floors) / len(floors) if floors else None
+
+lines = ["| recipe | CPU-hours | held-out PSNR (trainer's 64x64 clips) | above the floor |", "| --- | --- | --- | --- |"]
+for recipe, points in curves.items():
+    if points:
+        hours, psnr = points[-1]
+        lines.append(f"| {recipe} | {hours:.2f} | {psnr:.2f} dB | {psnr - floor:+.2f} dB |" if floor else f"| {recipe} | {hours:.2f} | {psnr:.2f} dB | - |")
+(folder / "curves.md").write_text("\n".join(lines) + "\n" + (f"\nblock-mean floor on the same clips: {floor:.2f} dB\n" if floor else ""))
+print("\n".join(lines))
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("matplotlib is not installed: table only (pip install matplotlib for the plot)")
+    sys.exit(0)
+fig, ax = plt.subplots(figsize=(7, 4.5))
+for recipe, points in curves.items():
+    if points:
+        ax.plot([h for h, _ in points], [p for _, p in points], marker="o", label=recipe)
+if floor:
+    ax.axhline(floor, color="grey", linestyle="--", label="block-mean floor (same bits)")
+ax.set_xlabel("training CPU-hours (2 cores)")
+ax.set_ylabel("held-out PSNR (dB)")
+ax.legend()
+ax.grid(alpha=0.3)
+fig.tight_layout()
+fig.savefig(folder / "curves.png", dpi=120)
+print(f"wrote {folder / 'curves.png'}")
