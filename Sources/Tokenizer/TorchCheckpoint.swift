@@ -104,10 +104,15 @@ public final class TorchCheckpoint {
     public func tensor(_ ref: TensorReference) throws -> Tensor {
         guard let entry = entries["data/\(ref.storage.key)"] else { throw fail("storage \(ref.storage.key) is missing from the archive") }
         let size = ref.storage.dtype.byteSize
-        let count = ref.shape.reduce(1, *)
+        guard ref.offset >= 0, ref.shape.allSatisfy({ $0 >= 0 }), ref.strides.allSatisfy({ $0 >= 0 }) else {
+            throw fail("a tensor of shape \(ref.shape), strides \(ref.strides) at offset \(ref.offset): none may be negative")
+        }
+        // Sizes, strides and offsets come from the file: checked, so a forged one is refused, not a trap.
+        let count = try Checked.product(ref.shape, "a tensor's shape")
         var last = ref.offset
-        for (n, s) in zip(ref.shape, ref.strides) where n > 0 { last += (n - 1) * s }
-        guard ref.offset >= 0, ref.strides.allSatisfy({ $0 >= 0 }), count == 0 || (last + 1) * size <= entry.size else {
+        for (n, s) in zip(ref.shape, ref.strides) where n > 0 { last = try Checked.sum([last, Checked.product([n - 1, s], "a stride")], "a tensor's extent") }
+        let bytes = try Checked.product([Checked.sum([last, 1], "a tensor's extent"), size], "a tensor's bytes")
+        guard count == 0 || bytes <= entry.size else {
             throw fail("a tensor of shape \(ref.shape) reaches past its storage \(ref.storage.key) (\(entry.size) bytes)")
         }
         var contiguous = [Int](repeating: 1, count: ref.shape.count)
