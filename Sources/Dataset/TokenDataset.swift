@@ -137,7 +137,11 @@ public struct TokenDataset: Sendable {
                 : "\(folder.path): not a token dataset (no \(Self.indexName); make one with `magvit tokenize INPUTS -o \(folder.path)`)")
         }
         let decoded: DatasetIndex
-        do { decoded = try JSONDecoder().decode(DatasetIndex.self, from: Data(contentsOf: file)) } catch {
+        let contents: Data
+        do { contents = try Data(contentsOf: file) } catch {
+            throw DatasetError("\(file.path): cannot read the dataset index (\(OutputFiles.reason(error)))")
+        }
+        do { decoded = try JSONDecoder().decode(DatasetIndex.self, from: contents) } catch {
             throw DatasetError("\(file.path): not a valid dataset index (\(error))")
         }
         let index = decoded

@@ -20,6 +20,8 @@ public struct RunFolder: Sendable {
     public init(_ url: URL, resume: Bool) throws {
         self.url = url
         for file in [checkpoint, log, config, lock] { try OutputFiles.checkDestination(file.path) }
+        // The samples folder too: one that is a link would take the run's images somewhere else.
+        try OutputFiles.checkDestination(samples.path, folder: true)
         let exists = FileManager.default.fileExists(atPath: checkpoint.path)
         if exists && !resume {
             throw ConfigError("\(url.path) already holds a run; continue it with --resume or choose another output folder")

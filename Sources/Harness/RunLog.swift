@@ -58,6 +58,12 @@ public final class RunLog {
     public func record(_ values: [String: Any], step: Int) throws {
         var values = values
         values["step"] = step
+        // JSON has no NaN or infinity: a training loss that is not finite stops the run here with a message
+        // (not Foundation's words); any other value that is not finite is left out of the record.
+        if values["kind"] == nil, let loss = values["loss"] as? Double, !loss.isFinite {
+            throw ConfigError("training diverged: the loss is \(loss) at step \(step); resume from the last checkpoint with a lower optimizer.learningRate, or check the data")
+        }
+        values = values.filter { ($0.value as? Double)?.isFinite ?? true }
         let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
         guard let handle else { return }
         try handle.write(contentsOf: data + Data("\n".utf8))

@@ -51,6 +51,20 @@ final class RunFileTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "precious\n")
     }
 
+    func testALinkedSamplesFolderIsRefused() throws {
+        // Found by the resume-state fuzz kind: samples written through a link landed in another folder.
+        let run = folder.appendingPathComponent("run")
+        try HarnessTests.train(run, steps: 50)
+        let elsewhere = folder.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let samples = run.appendingPathComponent("samples")
+        try FileManager.default.removeItem(at: samples)
+        try FileManager.default.createSymbolicLink(at: samples, withDestinationURL: elsewhere)
+        let refused = message { try HarnessTests.train(run, steps: 60, resume: true) }
+        XCTAssertTrue(refused.contains("samples is a symbolic link"), refused)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path), [], "nothing written through the link")
+    }
+
     func testARunFileThatIsAFolderIsAMessage() throws {
         let run = folder.appendingPathComponent("run")
         try HarnessTests.train(run, steps: 50)
@@ -81,5 +95,21 @@ final class RunFileTests: XCTestCase {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         try HarnessTests.train(empty, steps: 5)
         XCTAssertTrue(FileManager.default.fileExists(atPath: empty.appendingPathComponent(OutputFiles.folderMarker).path))
+    }
+}
+
+final class RunLogNumbersTests: XCTestCase {
+    func testADivergedLossStopsWithAMessageAndOtherNonFiniteValuesAreLeftOut() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-runlog-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("log.jsonl")
+        let log = try RunLog(url: url, keepingThrough: nil, tensorBoard: false, echo: { _ in })
+        XCTAssertThrowsError(try log.record(["loss": Double.infinity, "lr": 1e-4], step: 3)) { error in
+            XCTAssertTrue("\(error)".contains("training diverged: the loss is inf at step 3"), "\(error)")
+        }
+        try log.record(["kind": "eval", "psnr": 20.0, "fid": Double.nan], step: 4)
+        let line = try String(contentsOf: url, encoding: .utf8)
+        XCTAssertTrue(line.contains("\"psnr\":20") && !line.contains("fid") && !line.contains("inf"), line)
     }
 }
