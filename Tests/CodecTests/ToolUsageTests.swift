@@ -29,10 +29,15 @@ final class ToolUsageTests: XCTestCase {
         XCTAssertTrue(r.output.contains("encode, tokenize, decode") && r.output.contains("selfcheck"), r.output)
         XCTAssertFalse(r.output.contains("selfcheck [<options>]"), "no other command's usage: \(r.output)")
 
-        r = try magvit(["import", "--help"])
+        r = try magvit(["qqq", "--help"])
         XCTAssertEqual(r.status, 64, r.output)
-        XCTAssertTrue(r.output.contains("unknown command 'import'"), r.output)
-        XCTAssertFalse(r.output.contains("did you mean"), "nothing is near 'import': \(r.output)")
+        XCTAssertTrue(r.output.contains("unknown command 'qqq'"), r.output)
+        XCTAssertFalse(r.output.contains("did you mean"), "nothing is near 'qqq': \(r.output)")
+        XCTAssertFalse(r.output.contains("Training steps to run"), "not selfcheck's help: \(r.output)")
+
+        r = try magvit(["import", "--help"])  // a command's own help, not selfcheck's (the case)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("USAGE: magvit import"), r.output)
         XCTAssertFalse(r.output.contains("Training steps to run"), "not selfcheck's help: \(r.output)")
 
         r = try magvit(["eval", "recno", "--data", "x"])

@@ -69,7 +69,7 @@ final class GeneratorTrainerTests: XCTestCase {
         r = try magvit(["generate", "--checkpoint", url.path, "--class", "3", "--count", "3", "--steps", "4", "-o", folder.appendingPathComponent("out").path])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("out").path).sorted(),
-                       ["00000-class-3.png", "00001-class-3.png", "00002-class-3.png"])
+                       [".magvit-output", "00000-class-3.png", "00001-class-3.png", "00002-class-3.png"], "the samples and the marker of a folder Magvit wrote")
         r = try magvit(["generate", "--checkpoint", url.path, "--count", "2", "-o", folder.appendingPathComponent("x.png").path])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.output.contains("class-conditional"), r.output)
@@ -218,7 +218,8 @@ final class TokenDatasetGeneratorTests: XCTestCase {
         var r = try magvit(["generate", "--checkpoint", model.path, "--class", "all", "--count", "2", "--steps", "2", "-o", url("samples").path])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: url("samples").path).sorted(),
-                       ["00000-class-0.mp4", "00001-class-0.mp4", "00002-class-1.mp4", "00003-class-1.mp4"])
+                       [".magvit-output", "00000-class-0.mp4", "00001-class-0.mp4", "00002-class-1.mp4", "00003-class-1.mp4"],
+                       "the samples and the marker of a folder Magvit wrote (docs/robustness.md, output rules)")
 
         // Videos tokenized into the run folder; the first latent frame given, the rest predicted.
         let p = try config("{kind: videos, train: [\(url("videos/run").path)], eval: [\(url("videos/walk").path)]}", ", conditionFrames: 1")
