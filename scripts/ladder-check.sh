@@ -23,7 +23,7 @@ for clip in "${clips[@]}"; do
   name=$(basename "$clip" .y4m)
   ffmpeg -nostdin -v error -y -i "$clip" -frames:v "$frames" -f yuv4mpegpipe "$out/$name-ref.y4m"
   previous=""
-  for q in 1 2 3 4 5 6; do
+  for q in 1 2 3 4 5; do  # OperatingPoint.ladder's levels
     stream=$out/$name-q$q.mgvc decoded=$out/$name-q$q.y4m
     rm -f "$stream" "$decoded"
     "$magvit" compress "$out/$name-ref.y4m" -o "$stream" --quality "$q" >/dev/null

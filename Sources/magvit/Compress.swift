@@ -47,8 +47,8 @@ struct Compress: ParsableCommand {
         discussion: """
         The tokens are range-coded under the codec prior in a schedule of --groups groups per clip; --keep sends only the
         first groups and the decoder fills the rest with the prior's most probable tokens (fewer bits, less fidelity).
-        --quality picks one of six operating points instead (1: half size, 2 of 4 groups; 2 to 6: all groups at 0.5, 0.625,
-        0.75, 0.875 and full size): a clip coded smaller plays back at its own size with `decompress --size source`.
+        --quality picks one of five operating points instead (1: half size, 2 of 4 groups; 2 to 5: all groups at 0.5, 0.625,
+        0.75 and full size): a clip coded smaller plays back at its own size with `decompress --size source`.
         Example:  magvit compress clip.mp4 -o clip.mgvc --keep 2
                   magvit compress clip.mp4 -o clip.mgvc --quality 2
         """)

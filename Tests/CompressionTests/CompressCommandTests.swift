@@ -79,7 +79,7 @@ final class CompressCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         let q1 = try VideoInfo(probing: path("q1.mp4"))
         XCTAssertEqual([q1.width, q1.height, q1.frames], [176, 144, 9])
-        for (options, message) in [(["--quality", "7"], "--quality must be 1...6"), (["--quality", "3", "--keep", "2"], "give it without --groups, --keep and --size"),
+        for (options, message) in [(["--quality", "6"], "--quality must be 1...5"), (["--quality", "3", "--keep", "2"], "give it without --groups, --keep and --size"),
                                    (["--groups", "5"], "--groups must be 1, 4, 16 or 64")] {
             r = try magvit(["compress", path("c.mgvt"), "-o", path("x.mgvc")] + options + model)
             XCTAssertNotEqual(r.status, 0, r.output)
