@@ -61,7 +61,7 @@ struct Compress: ParsableCommand {
     var groups: Int?
     @Option(help: "Groups to send (1...groups); default all. Below all needs an entropy model.")
     var keep: Int?
-    @Option(help: "Operating point 1...6, lowest rate first (instead of --groups, --keep and --size; docs/codec.md).")
+    @Option(help: "Operating point 1...5, lowest rate first (instead of --groups, --keep and --size; docs/codec.md).")
     var quality: Int?
     @OptionGroup var priorOptions: PriorOptions
     @OptionGroup var model: ModelOptions
