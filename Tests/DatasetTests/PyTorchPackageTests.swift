@@ -33,29 +33,16 @@ final class PyTorchPackageTests: XCTestCase {
     nonisolated(unsafe) static var installed = false
     static func installPackage(python: String) throws {
         guard !installed else { return }
-        let (status, output) = try run(python, ["-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                                                "--force-reinstall", "--root-user-action=ignore", repositoryRoot.appendingPathComponent("python").path])
+        // Run outside the repository: the installed package must be what is imported.
+        let (status, output) = try runProcess(python, ["-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                                                       "--force-reinstall", "--root-user-action=ignore", repositoryRoot.appendingPathComponent("python").path],
+                                              in: FileManager.default.temporaryDirectory)
         guard status == 0 else { throw XCTSkip("pip install ./python failed: \(output)") }
         installed = true
     }
 
-    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        // Not the repository: the installed package must be what is imported.
-        process.currentDirectoryURL = directory ?? FileManager.default.temporaryDirectory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     func python(_ arguments: [String]) throws -> String {
-        let (status, output) = try Self.run(venv.appendingPathComponent("bin/python").path, arguments, in: folder)
+        let (status, output) = try runProcess(venv.appendingPathComponent("bin/python").path, arguments, in: folder)
         XCTAssertEqual(status, 0, output)
         return output
     }

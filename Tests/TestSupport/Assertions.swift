@@ -89,14 +89,18 @@ public func magvit(_ arguments: [String], fileSizeLimitKiB: Int? = nil, in direc
     guard FileManager.default.isExecutableFile(atPath: magvitTool) else {
         throw XCTSkip("\(magvitTool) is not built (swift build --build-tests builds it)")
     }
-    let process = Process()
     if let limit = fileSizeLimitKiB {
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -f \(limit); exec \"$0\" \"$@\"", magvitTool] + arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: magvitTool)
-        process.arguments = arguments
+        return try runProcess("/bin/bash", ["-c", "ulimit -f \(limit); exec \"$0\" \"$@\"", magvitTool] + arguments, in: directory)
     }
+    return try runProcess(magvitTool, arguments, in: directory)
+}
+
+/// Runs `executable` (in `directory`, or the current folder) to its end: its exit status and its
+/// standard output and error together.
+public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
     let pipe = Pipe()
     process.standardOutput = pipe
