@@ -41,7 +41,7 @@ public struct ReconstructionReport: Sendable {
     /// Scores decoded frames (T, H, W, 3) in [0, 1] against the originals as a viewer sees them:
     /// both quantized to 8 bits.
     public mutating func record(original: Tensor, decoded: Tensor) throws {
-        let a = try (original.to(.cpu) * 255).round() / 255, b = try (decoded.to(.cpu) * 255).round() / 255
+        let (a, b) = (try Self.eightBit(original), try Self.eightBit(decoded))
         psnr += try Fidelity.psnr(b, a)
         ssim += try Fidelity.ssim(b, a)
         if Swift.min(a.size(1), a.size(2)) > 160 { msssim += try Fidelity.msssim(b, a) }
@@ -50,10 +50,13 @@ public struct ReconstructionReport: Sendable {
 
     /// Scores the block-mean codec's frames against the originals, as `record(original:decoded:)` does.
     public mutating func record(original: Tensor, floor: Tensor) throws {
-        let a = try (original.to(.cpu) * 255).round() / 255, b = try (floor.to(.cpu) * 255).round() / 255
+        let (a, b) = (try Self.eightBit(original), try Self.eightBit(floor))
         floorPSNR += try Fidelity.psnr(b, a)
         floorSSIM += try Fidelity.ssim(b, a)
     }
+
+    /// Frames on the CPU at the 8-bit levels a viewer sees.
+    static func eightBit(_ frames: Tensor) throws -> Tensor { try (frames.to(.cpu) * 255).round() / 255 }
 
     /// Counts the codes of a batch of token ids.
     public mutating func record(tokens: Tensor, codebookSize: Int) throws {
@@ -228,13 +231,12 @@ public final class VideoCodec {
         let reader = try VideoReader(path: path, options: readOptions)
         let writer = try VideoWriter(path: output, width: reader.width, height: reader.height,
                                      frameRate: (info.frameRateNumerator, info.frameRateDenominator), scaledTo: size)
-        let floor = BlockMeanCodec(matching: model.config), f = model.config.spatialFactor
+        let floor = BlockMeanCodec(matching: model.config)
         var bits = 0
         do {
             try forEachClip(reader) { clip, count in
                 let frames = try framesFromModel(clip).narrow(0, start: 0, length: count)
-                let blocks = 1 + (count - 1 + floor.temporalFactor - 1) / floor.temporalFactor
-                bits += blocks * (reader.height / f) * (reader.width / f) * floor.bitsPerBlock
+                bits += floor.bits(frames: count, height: reader.height, width: reader.width)
                 try writer.write(floor.reconstruct(frames))
             }
             try writer.finish()

@@ -26,10 +26,15 @@ public struct BlockMeanCodec: Sendable {
     /// Bits of one block.
     public var bitsPerBlock: Int { bitsPerChannel * channels }
 
-    /// Bits per pixel of a clip of `frames` frames (first frame alone, as the tokenizer codes it).
-    public func bitsPerPixel(frames: Int) -> Double {
+    /// Bits of a clip of `frames` frames of height × width (first frame alone, as the tokenizer codes it).
+    public func bits(frames: Int, height: Int, width: Int) -> Int {
         let blocks = 1 + (frames - 1 + temporalFactor - 1) / temporalFactor
-        return Double(blocks * bitsPerBlock) / Double(frames * spatialFactor * spatialFactor)
+        return blocks * (height / spatialFactor) * (width / spatialFactor) * bitsPerBlock
+    }
+
+    /// Bits per pixel of a clip of `frames` frames.
+    public func bitsPerPixel(frames: Int) -> Double {
+        Double(bits(frames: frames, height: spatialFactor, width: spatialFactor)) / Double(frames * spatialFactor * spatialFactor)
     }
 
     /// Codes and decodes one clip's frames (T, H, W, C) in [0, 1], H and W multiples of the spatial
