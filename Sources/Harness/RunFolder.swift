@@ -19,6 +19,7 @@ public struct RunFolder: Sendable {
     /// and a folder that is new, empty or Magvit's; no run file may be a link, folder or device.
     public init(_ url: URL, resume: Bool) throws {
         self.url = url
+        try OutputFiles.checkParents(url.path)
         for file in [checkpoint, log, config, lock] { try OutputFiles.checkDestination(file.path) }
         // The samples folder too: one that is a link would take the run's images somewhere else.
         try OutputFiles.checkDestination(samples.path, folder: true)

@@ -63,10 +63,7 @@ public final class VideoWriter {
             throw MediaError(path, "frame rate must be a positive fraction, got \(frameRate.0)/\(frameRate.1)")
         }
         try Self.checkDestination(path, format: self.format)
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw MediaError(directory.path, "cannot create the folder (\(OutputFiles.reason(error)))")
-        }
+        try OutputFiles.createParents(of: path)
         let extensions: [VideoFormat: String] = [.mp4: ".mp4", .gif: ".gif", .png: "", .image: ".png", .mkv: ".mkv", .y4m: ".y4m"]
         temporary = OutputFiles.temporary(for: path, suffix: extensions[self.format]!)
         var arguments = ["-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)",

@@ -18,12 +18,59 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
 
 public enum OutputFiles {
     /// Refuses `path` when something other than a regular file (or, with `folder`, a folder) is there.
+    /// Also refuses it when a folder it would be written under cannot exist (see `checkParents`).
     public static func checkDestination(_ path: String, folder: Bool = false) throws {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return }  // absent
-        let kind = info.st_mode & S_IFMT
-        if kind == S_IFREG || (folder && kind == S_IFDIR) { return }
-        throw OutputError("\(path) is \(describe(kind)); refusing to replace it (write to a regular file's path, or remove it first)")
+        if lstat(path, &info) == 0 {
+            let kind = info.st_mode & S_IFMT
+            guard kind == S_IFREG || (folder && kind == S_IFDIR) else {
+                throw OutputError("\(path) is \(describe(kind)); refusing to replace it (write to a regular file's path, or remove it first)")
+            }
+        }
+        try checkParents(path)
+    }
+
+    /// Refuses an output below something that is not a folder (`-o notes.txt/x.mp4`): the nearest
+    /// existing name above it must be a folder (or a link to one), so its missing folders can be made.
+    /// Checked before any work; creating them would otherwise fail late with Foundation's
+    /// "NSCocoaErrorDomain error 512".
+    public static func checkParents(_ path: String) throws {
+        var above = (path as NSString).deletingLastPathComponent  // as the user spelled it
+        while !above.isEmpty {
+            var info = stat()
+            if stat(above, &info) == 0 {
+                let kind = info.st_mode & S_IFMT
+                if kind == S_IFDIR {
+                    guard access(above, W_OK) == 0 else { throw OutputError("cannot create \(path): cannot write in \(above) (\(String(cString: strerror(errno))))") }
+                    return
+                }
+                throw OutputError("cannot create \(path): \(above) is \(kind == S_IFREG ? "a file" : describe(kind)), not a folder")
+            }
+            if errno != ENOENT && errno != ENOTDIR { return }  // (no permission, ...): the system's words come when writing
+            if lstat(above, &info) == 0 {  // a link to nothing
+                throw OutputError("cannot create \(path): \(above) is a symbolic link to something missing, not a folder")
+            }
+            let up = (above as NSString).deletingLastPathComponent
+            if up == above { return }
+            above = up
+        }
+    }
+
+    /// Creates the folders a file output `path` is written into, or says in one line why they cannot be.
+    public static func createParents(of path: String) throws {
+        try checkParents(path)
+        try makeFolders(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    /// `mkdir -p` with the system's words for a failure (Foundation's would be "NSCocoaErrorDomain error 512").
+    static func makeFolders(_ path: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try makeFolders(parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw OutputError("\(path): cannot create the folder (\(String(cString: strerror(errno))))")
+        }
     }
 
     /// What a file of type `kind` (`st_mode & S_IFMT`) is, for messages.
@@ -77,6 +124,7 @@ public enum OutputFiles {
     /// folder must also hold only names that predicate accepts, so replacing it deletes nothing
     /// Magvit did not write.
     public static func checkFolder(_ path: String, legacyMarks: [String] = [], replacing owned: ((String) -> Bool)? = nil) throws {
+        try checkParents(path)
         var info = stat()
         guard stat(path, &info) == 0 else { return }  // absent
         guard info.st_mode & S_IFMT == S_IFDIR else {
@@ -99,9 +147,12 @@ public enum OutputFiles {
 
     /// Creates a folder output (and missing parents) and marks it as Magvit's; call after `checkFolder`.
     public static func createFolder(_ path: String) throws {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw OutputError("\(path): cannot create the folder (\(reason(error)))")
+        try checkParents(path)
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
+            throw OutputError("cannot create the folder \(path): it is \(describe(info.st_mode & S_IFMT))")
         }
+        try makeFolders(path)
         try mark(folder: path)
     }
 
@@ -198,10 +249,7 @@ public enum OutputFiles {
     /// Writes `data` under a temporary name beside `url` and renames it into place (see the policy).
     public static func write(_ data: Data, to url: URL) throws {
         try checkDestination(url.path)
-        let directory = url.deletingLastPathComponent()
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw OutputError("\(directory.path): cannot create the folder (\(reason(error)))")
-        }
+        try createParents(of: url.path)
         let temporary = Self.temporary(for: url.path)
         defer { release(temporary) }
         // POSIX calls rather than Data.write, so a failure reports errno's words ("No space left on device").

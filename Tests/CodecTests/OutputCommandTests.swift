@@ -1,7 +1,8 @@
 // The output rules through the tool (docs/robustness.md): `decode -o FOLDER` keeps a folder that is
 // not Magvit's; an existing folder named with a trailing slash is written; an output that is the
 // input is refused before any work by every command, also through a link; an output name that does
-// not fit the command is refused with the right extension named; the longest names work.
+// not fit the command is refused with the right extension named; an output below a file is one line
+// naming the file; the longest names work.
 import Foundation
 import TestSupport
 import Tokenizer
@@ -90,6 +91,29 @@ final class OutputCommandTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.mp4")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.mgvt")))
+    }
+
+    func testAnOutputBelowAFileIsOneLineNamingTheFile() throws {
+        try makeTokensAndStream()
+        try Data("notes".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        let cases: [[String]] = [
+            ["encode", path("in.mkv"), "-o", path("notes.txt/x.mgvt")],
+            ["decode", path("t.mgvt"), "-o", path("notes.txt/x.mp4")],
+            ["decode", path("t.mgvt"), "-o", path("notes.txt/deeper/frames/")],
+            ["reconstruct", path("in.mkv"), "-o", path("notes.txt/x.mp4")],
+            ["compress", path("t.mgvt"), "-o", path("notes.txt/x.mgvc"), "--baseline"],
+            ["decompress", path("s.mgvc"), "-o", path("notes.txt/x.mgvt"), "--baseline"],
+            ["frames", path("in.mkv"), "-o", path("notes.txt/x.safetensors")],
+            ["tokenize", path("in.mkv"), "-o", path("notes.txt/dataset")],
+        ]
+        for arguments in cases {
+            let r = try magvit(arguments + (arguments[0] == "frames" ? [] : model))
+            XCTAssertEqual(r.status, 1, "\(arguments): \(r.output)")
+            XCTAssertTrue(r.output.contains("cannot create \(arguments[3].hasSuffix("/") ? String(arguments[3].dropLast()) : arguments[3]): \(path("notes.txt")) is a file, not a folder"),
+                          "\(arguments): \(r.output)")
+            XCTAssertFalse(r.output.contains("NSCocoaErrorDomain") || r.output.contains(" frames of "), "one line, before any work: \(arguments): \(r.output)")
+        }
+        XCTAssertEqual(try contents("notes.txt"), Data("notes".utf8))
     }
 
     func testTheLongestNamesAreWritten() throws {

@@ -37,6 +37,24 @@ final class OutputRuleTests: XCTestCase {
         XCTAssertEqual(message { try OutputFiles.checkNotInput(self.path("w.mp4"), inputs: [self.path("v.mp4")]) }, "accepted")
     }
 
+    func testAnOutputBelowSomethingThatIsNotAFolderIsNamed() throws {
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: path("notes.txt")))
+        try FileManager.default.createSymbolicLink(atPath: path("gone"), withDestinationPath: path("missing"))
+        try FileManager.default.createSymbolicLink(atPath: path("there"), withDestinationPath: folder.path)
+        XCTAssertEqual(message { try OutputFiles.checkParents(self.path("notes.txt/a/b/x.mp4")) },
+                       "cannot create \(path("notes.txt/a/b/x.mp4")): \(path("notes.txt")) is a file, not a folder")
+        XCTAssertEqual(message { try OutputFiles.checkFolder(self.path("notes.txt/frames")) },
+                       "cannot create \(path("notes.txt/frames")): \(path("notes.txt")) is a file, not a folder")
+        XCTAssertTrue(message { try OutputFiles.checkDestination(self.path("gone/x.mgvt")) }.contains("is a symbolic link to something missing"))
+        XCTAssertTrue(message { try OutputFiles.write(Data(), to: URL(fileURLWithPath: self.path("notes.txt/x.json"))) }.contains("is a file, not a folder"))
+        XCTAssertTrue(message { try OutputFiles.createFolder(self.path("notes.txt")) }.contains("it is a regular file"))
+        // Missing folders, and folders reached through a link, are fine.
+        XCTAssertEqual(message { try OutputFiles.checkParents(self.path("new/deeper/x.mp4")) }, "accepted")
+        XCTAssertEqual(message { try OutputFiles.write(Data("x".utf8), to: URL(fileURLWithPath: self.path("there/new/x.json"))) }, "accepted")
+        XCTAssertEqual(message { try OutputFiles.checkParents("x.mp4") }, "accepted")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("notes.txt"))), Data("notes".utf8))
+    }
+
     func testAnOutputNameMustFitTheCommand() throws {
         let wrong = message { try OutputFiles.checkExtension("clips/x.mp4", ["mgvt"], writes: "a token file") }
         XCTAssertTrue(wrong.contains("ends in .mp4") && wrong.contains("name it .mgvt (for example x.mgvt)"), wrong)
