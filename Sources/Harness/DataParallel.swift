@@ -51,8 +51,11 @@ public struct DistributedEnvironment: Sendable, Equatable {
 
     /// Joins the process group (c10d TCPStore rendezvous, Gloo).
     public func join(timeout: Double) throws -> DataParallel {
+        try Rendezvous.check(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout)
         do {
-            return DataParallel(try ProcessGroup(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout))
+            return DataParallel(try Rendezvous.withoutBacktraces { () throws(TorchError) in
+                try ProcessGroup(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout)
+            })
         } catch {
             throw ConfigError("rank \(rank) of \(worldSize): could not join the others at \(host):\(port) within \(Int(timeout)) s: \(error.message)")
         }
