@@ -27,17 +27,12 @@ public enum InputKind: String, CaseIterable, Sendable {
 
 public struct CampaignReport: Sendable {
     public var kind: InputKind
-    public var cases = 0
+    public var tally = CaseTally()
     public var accepted = 0
     public var refused = 0
-    /// The slowest case, in seconds, and what it was.
-    public var slowest = 0.0
-    public var slowestCase = ""
-    /// Refusal messages by their first words, to see what was exercised.
-    public var messages: [String: Int] = [:]
 
     public var summary: String {
-        String(format: "%@: %d cases, %d refused cleanly, %d accepted, crashes 0, slowest case %.3f s (%@)", kind.rawValue, cases, refused, accepted, slowest, slowestCase)
+        String(format: "%@: %d cases, %d refused cleanly, %d accepted, crashes 0, slowest case %.3f s (%@)", kind.rawValue, tally.cases, refused, accepted, tally.slowest, tally.slowestCase)
     }
 }
 
@@ -59,12 +54,9 @@ public enum Campaign {
                 report.accepted += 1
             } catch {
                 report.refused += 1
-                let words = "\(error)".split(separator: " ").prefix(3).joined(separator: " ")
-                report.messages[words, default: 0] += 1
+                report.tally.refused("\(error)"[...], words: 3)
             }
-            let seconds = Date().timeIntervalSince(started)
-            if seconds > report.slowest { (report.slowest, report.slowestCase) = (seconds, "case \(i): \(what)") }
-            report.cases += 1
+            report.tally.count("case \(i): \(what)", since: started)
         }
         return report
     }

@@ -12,22 +12,16 @@ import Tokenizer
 import Torch
 
 public struct FaultReport: Sendable {
-    public var cases = 0
-    public var completed = 0
-    public var refused = 0
+    public var tally = CaseTally()
+    public var outcomes = ToolOutcomes()
     public var interrupted = 0
-    public var hangs = 0
-    public var crashes = 0
     public var leftovers = 0
     public var orphans = 0
-    public var clobbered = 0
-    /// Cases after which a file outside the case's folder (the canary tree, the fixtures) had changed.
-    public var canaryChanges = 0
-    /// One line per bad case (hang, crash, leftover, orphan, clobbered, canary change).
-    public var problems: [String] = []
 
     public var summary: String {
-        "\(cases) cases: \(completed) completed, \(refused) refused with a message, \(interrupted) interrupted by their signal; hangs \(hangs), crashes \(crashes), leftovers \(leftovers), orphans \(orphans), clobbered \(clobbered), canary changes \(canaryChanges)"
+        String(format: "%d cases: %d completed, %d refused with a message, %d interrupted by their signal; hangs %d, crashes %d, leftovers %d, orphans %d, clobbered %d, canary changes %d; slowest case %.2f s (%@)",
+               tally.cases, outcomes.completed, outcomes.refused, interrupted, outcomes.hangs, outcomes.crashes, leftovers, orphans, outcomes.clobbered,
+               outcomes.canaryChanges, tally.slowest, tally.slowestCase)
     }
 }
 
@@ -43,23 +37,20 @@ public enum FaultCampaign {
 
     /// Runs `cases` seeded cases of `tool` in a scratch folder under `folder`; `trace` gets each case.
     public static func run(tool: String, cases: Int, seed: UInt64, folder: URL, trace: (String) -> Void = { _ in }) throws -> FaultReport {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let fixtures = try makeFixtures(tool: tool, in: folder.appendingPathComponent("fixtures"))
-        var watch = try Canary.Watch(try Canary(folder.appendingPathComponent("canary")), also: [folder.appendingPathComponent("fixtures")])
+        var folders = try CaseFolders(folder, canary: try Canary(folder.appendingPathComponent("canary")), also: [folder.appendingPathComponent("fixtures")])
         var report = FaultReport()
         var random = SeededRandom(seed: seed)
         for index in 0..<cases {
             let command = Command.allCases[Int(random.uniform() * Double(Command.allCases.count)) % Command.allCases.count]
             let fault = drawFault(&random, command)
-            let work = folder.appendingPathComponent(String(format: "case-%05d", index))
-            try? FileManager.default.removeItem(at: work)
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            trace("case \(index): \(command) \(fault)")
-            try runCase(tool: tool, command: command, fault: fault, fixtures: fixtures, work: work, label: "case \(index) \(command) \(fault)", into: &report)
-            if let changes = try watch.changes() {
-                report.canaryChanges += 1
-                report.problems.append("case \(index) \(command) \(fault): changed outside its folder: \(changes)")
-            }
+            let work = try folders.make(index)
+            let label = "case \(index) \(command) \(fault)"
+            trace(label)
+            let started = Date()
+            try runCase(tool: tool, command: command, fault: fault, fixtures: fixtures, work: work, label: label, into: &report)
+            report.tally.count(label, since: started)
+            try folders.check(after: label, into: &report.outcomes)
             try? FileManager.default.removeItem(at: work)
         }
         return report
@@ -86,7 +77,7 @@ public enum FaultCampaign {
         for i in 0..<4 { _ = try video("clips/c\(i).mp4", frames: 12) }
         let fixtures = Fixtures(checkpoint: checkpoint.path, video: try video("short.mp4", frames: 20), longVideo: try video("long.mp4", frames: 300),
                                 tokens: folder.appendingPathComponent("t.mgvt").path, folder: clips.path)
-        let made = try execute(tool, ["encode", fixtures.longVideo, "-o", fixtures.tokens, "--checkpoint", fixtures.checkpoint], limitKiB: nil, signal: nil)
+        let made = try ToolProcesses.run(tool, [Invocation(arguments: ["encode", fixtures.longVideo, "-o", fixtures.tokens, "--checkpoint", fixtures.checkpoint])], limit: 60)[0]
         guard made.status == 0 else { throw OutputError("cannot make the campaign's token file: \(made.output)") }
         return fixtures
     }
@@ -103,7 +94,6 @@ public enum FaultCampaign {
     }
 
     static func runCase(tool: String, command: Command, fault: Fault, fixtures: Fixtures, work: URL, label: String, into report: inout FaultReport) throws {
-        report.cases += 1
         let path = { (name: String) in work.appendingPathComponent(name).path }
         var input: String
         var output: String
@@ -156,31 +146,31 @@ public enum FaultCampaign {
         if case .fileSizeLimit(let kib) = fault { limit = kib }
         if case .signal(let s, let delay) = fault { signal = (s, delay) }
 
-        let result = try execute(tool, arguments, limitKiB: limit, signal: signal)
-        func problem(_ what: String) { report.problems.append("\(label): \(what)") }
+        let result = try ToolProcesses.run(tool, [Invocation(arguments: arguments)], limit: 60, fileSizeLimitKiB: limit, signal: signal)[0]
+        func problem(_ what: String) { report.outcomes.problems.append("\(label): \(what)") }
         if result.hung {
-            report.hangs += 1
+            report.outcomes.hangs += 1
             problem("hang")
         } else if let s = result.signal {
             // Killed by the signal the case sent: SIGKILL, or another one that arrived during start-up,
             // before main installed the handlers (nothing to clean up yet; the checks below confirm it).
             if s == signal?.0 { report.interrupted += 1 } else {
-                report.crashes += 1
+                report.outcomes.crashes += 1
                 problem("died of signal \(s): \(result.output.suffix(300))")
             }
         } else if let sent = signal?.0, result.status == 128 + sent {
             report.interrupted += 1
         } else if result.status == 0 {
-            report.completed += 1
+            report.outcomes.completed += 1
         } else if [1, 2, 64].contains(result.status), result.output.contains("rror") {
-            report.refused += 1
+            report.outcomes.refused += 1
         } else {
-            report.crashes += 1
+            report.outcomes.crashes += 1
             problem("exit \(result.status): \(result.output.suffix(300))")
         }
         // After a SIGKILL nothing could clean up: the same command again must finish and sweep.
         if signal?.0 == SIGKILL {
-            let again = try execute(tool, arguments, limitKiB: nil, signal: nil)
+            let again = try ToolProcesses.run(tool, [Invocation(arguments: arguments)], limit: 60)[0]
             if again.hung || again.signal != nil || again.status != 0 { problem("the rerun after SIGKILL ended with \(again.status): \(again.output.suffix(200))") }
         }
         usleep(200_000)
@@ -197,56 +187,9 @@ public enum FaultCampaign {
         var info = stat()
         let deviceIntact = stat("/dev/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR
         if !deviceIntact || guarded.map({ (try? Data(contentsOf: URL(fileURLWithPath: $0.path))) != $0.content }) == true {
-            report.clobbered += 1
+            report.outcomes.clobbered += 1
             problem("a guarded destination changed")
         }
-    }
-
-    struct Execution {
-        var status: Int32 = 0
-        var signal: Int32?
-        var hung = false
-        var output = ""
-    }
-
-    /// Runs the tool (under `ulimit -f` with a limit), sending `signal` after its delay; 60 s at most.
-    static func execute(_ tool: String, _ arguments: [String], limitKiB: Int?, signal: (Int32, Double)?) throws -> Execution {
-        let process = Process()
-        if let limitKiB {
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", "ulimit -f \(limitKiB); exec \"$0\" \"$@\"", tool] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = arguments
-        }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fault-\(getpid())-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let start = Date()
-        var sent = false
-        var result = Execution()
-        while process.isRunning {
-            let elapsed = Date().timeIntervalSince(start)
-            if let signal, !sent, elapsed >= signal.1 {
-                kill(process.processIdentifier, signal.0)
-                sent = true
-            }
-            if elapsed > 60 {
-                result.hung = true
-                kill(process.processIdentifier, SIGKILL)
-            }
-            usleep(2_000)
-        }
-        process.waitUntilExit()
-        try handle.close()
-        result.output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        if process.terminationReason == .uncaughtSignal { result.signal = process.terminationStatus } else { result.status = process.terminationStatus }
-        return result
     }
 
     static func temporaries(under folder: URL) -> [String] {

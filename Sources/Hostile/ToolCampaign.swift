@@ -28,36 +28,18 @@ public enum ToolKind: String, CaseIterable, Sendable {
 
 public struct ToolReport: Sendable {
     public var kind: ToolKind
-    public var cases = 0
-    public var completed = 0
-    public var refused = 0
-    public var crashes = 0
-    public var hangs = 0
-    /// Cases after which a file outside the case's folder (the canary tree) had changed.
-    public var canaryChanges = 0
-    /// Cases that changed a guarded file of their own folder (their input, a user's files).
-    public var clobbered = 0
+    public var tally = CaseTally()
+    public var outcomes = ToolOutcomes()
     /// Refusals whose text was a raw library error (Foundation's domain codes, C++ frames).
     public var rawMessages = 0
-    public var slowest = 0.0
-    public var slowestCase = ""
-    /// Messages by their first words, to see what was exercised.
-    public var messages: [String: Int] = [:]
-    /// One line per failing case (crash, hang, canary change, clobbered file) and per raw message.
-    public var problems: [String] = []
 
-    public var failures: Int { crashes + hangs + canaryChanges + clobbered }
+    public var failures: Int { outcomes.crashes + outcomes.hangs + outcomes.canaryChanges + outcomes.clobbered }
 
     public var summary: String {
         String(format: "%@: %d cases, %d completed, %d refused with a message; crashes %d, hangs %d, canary changes %d, clobbered %d, raw messages %d; slowest case %.2f s (%@)",
-               kind.rawValue, cases, completed, refused, crashes, hangs, canaryChanges, clobbered, rawMessages, slowest, slowestCase)
+               kind.rawValue, tally.cases, outcomes.completed, outcomes.refused, outcomes.crashes, outcomes.hangs, outcomes.canaryChanges,
+               outcomes.clobbered, rawMessages, tally.slowest, tally.slowestCase)
     }
-}
-
-/// One process of a case: arguments of the tool, extra environment variables, working folder.
-struct Invocation {
-    var arguments: [String]
-    var environment: [String: String] = [:]
 }
 
 /// A case: what it does, its processes (run together), and files of its folder that must keep their content.
@@ -72,17 +54,14 @@ public enum ToolCampaign {
     /// running past `timeLimit` seconds is a hang. `trace` sees each case before it runs.
     public static func run(_ kind: ToolKind, tool: String, cases: Int, seed: UInt64, folder: URL, timeLimit: Double = 60,
                            trace: (String) -> Void = { _ in }) throws -> ToolReport {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let canary = try Canary(folder.appendingPathComponent("canary"))
         let fixtures = try ToolFixtures(kind, tool: tool, folder: folder.appendingPathComponent("fixtures"), canary: canary)
         // Everything outside the cases' folders: the canary tree and the fixtures the cases read.
-        var watch = try Canary.Watch(canary, also: [fixtures.root])
+        var folders = try CaseFolders(folder, canary: canary, also: [fixtures.root])
         var report = ToolReport(kind: kind)
         var random = SeededRandom(seed: seed, step: 0, stream: 91 + UInt64(ToolKind.allCases.firstIndex(of: kind)!))
         for index in 0..<cases {
-            let work = folder.appendingPathComponent(String(format: "case-%05d", index))
-            try? FileManager.default.removeItem(at: work)
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            let work = try folders.make(index)
             // A mutation the libraries cannot make is a bug of the campaign, named with its case.
             let plan: ToolCase
             do { plan = try fixtures.makeCase(index, random: &random, work: work) } catch {
@@ -93,27 +72,22 @@ public enum ToolCampaign {
             let failuresBefore = report.failures
             let contents = plan.guarded.map { (path: $0, data: Canary.contents(URL(fileURLWithPath: $0, relativeTo: work).path)) }
             let started = Date()
-            let results = try execute(tool, plan.runs, in: work, limit: timeLimit)
-            let seconds = Date().timeIntervalSince(started)
-            if seconds > report.slowest { (report.slowest, report.slowestCase) = (seconds, label) }
-            report.cases += 1
+            let results = try ToolProcesses.run(tool, plan.runs, in: work, limit: timeLimit)
+            report.tally.count(label, since: started)
             record(results, label: label, into: &report)
             let changed = contents.filter { Canary.contents(URL(fileURLWithPath: $0.path, relativeTo: work).path) != $0.data }.map(\.path)
             if !changed.isEmpty {
-                report.clobbered += 1
-                report.problems.append("\(label): changed \(changed.joined(separator: ", ")) of its own folder")
+                report.outcomes.clobbered += 1
+                report.outcomes.problems.append("\(label): changed \(changed.joined(separator: ", ")) of its own folder")
             }
-            if let changes = try watch.changes() {
-                report.canaryChanges += 1
-                report.problems.append("\(label): changed outside its folder: \(changes)")
-            }
+            try folders.check(after: label, into: &report.outcomes)
             // A failing case's folder stays, with the command that ran it, as its reproducer.
             if report.failures > failuresBefore {
                 let commands = plan.runs.map { run in
                     run.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuoted($0.value)) " }.joined() + ([tool] + run.arguments).map(shellQuoted).joined(separator: " ")
                 }
                 try? (["cd \(shellQuoted(work.path))"] + commands).joined(separator: "\n").appending("\n").write(to: work.appendingPathComponent("reproduce.sh"), atomically: true, encoding: .utf8)
-                report.problems.append("\(label): kept in \(work.path) (reproduce.sh)")
+                report.outcomes.problems.append("\(label): kept in \(work.path) (reproduce.sh)")
             } else {
                 try? FileManager.default.removeItem(at: work)
             }
@@ -124,85 +98,26 @@ public enum ToolCampaign {
     static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     static func record(_ results: [Execution], label: String, into report: inout ToolReport) {
-        func problem(_ what: String) { report.problems.append("\(label): \(what)") }
+        func problem(_ what: String) { report.outcomes.problems.append("\(label): \(what)") }
         if results.contains(where: \.hung) {
-            report.hangs += 1
+            report.outcomes.hangs += 1
             problem("hang: \(results.map { $0.output.suffix(200) }.joined(separator: " | "))")
         } else if let bad = results.first(where: { $0.signal != nil || ($0.status >= 128 && ![130, 143].contains($0.status)) }) {
-            report.crashes += 1
+            report.outcomes.crashes += 1
             let how = bad.signal.map { "died of signal \($0)" } ?? "exit \(bad.status)"
             problem("\(how): \(bad.output.suffix(400))")
         } else if results.allSatisfy({ $0.status == 0 }) {
-            report.completed += 1
+            report.outcomes.completed += 1
         } else {
-            report.refused += 1
+            report.outcomes.refused += 1
             for r in results where r.status != 0 {
-                let line = r.output.split(separator: "\n").last { $0.contains("rror") } ?? r.output.split(separator: "\n").last ?? ""
-                let words = line.split(separator: " ").prefix(4).map { $0.count > 40 ? $0.prefix(37) + "..." : $0 }.joined(separator: " ")
-                report.messages[words, default: 0] += 1
+                report.tally.refused(r.output.split(separator: "\n").last { $0.contains("rror") } ?? r.output.split(separator: "\n").last ?? "", words: 4)
             }
         }
         for r in results where ["NSCocoaErrorDomain", "frame #", "Code=", "Fatal error"].contains(where: r.output.contains) {
             report.rawMessages += 1
             problem("raw message: \(r.output.suffix(300))")
         }
-    }
-
-    struct Execution {
-        var status: Int32 = 0
-        var signal: Int32?
-        var hung = false
-        var output = ""
-    }
-
-    /// Runs the invocations together in `folder` (the working directory), without any distributed
-    /// variables of this process's own environment; each gets at most `limit` seconds.
-    static func execute(_ tool: String, _ runs: [Invocation], in folder: URL, limit: Double) throws -> [Execution] {
-        var base = ProcessInfo.processInfo.environment
-        for key in base.keys where ["RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"].contains(key) || key.hasPrefix("SLURM_") {
-            base[key] = nil
-        }
-        var started: [(Process, FileHandle, URL)] = []
-        defer {
-            for (process, _, log) in started {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                try? FileManager.default.removeItem(at: log)
-            }
-        }
-        for (i, run) in runs.enumerated() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = run.arguments
-            process.environment = base.merging(run.environment) { $1 }
-            process.currentDirectoryURL = folder
-            let log = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent)-\(i).log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            started.append((process, handle, log))
-        }
-        let start = Date()
-        var results = [Execution](repeating: Execution(), count: runs.count)
-        while started.contains(where: { $0.0.isRunning }) {
-            if Date().timeIntervalSince(start) > limit {
-                for (i, (process, _, _)) in started.enumerated() where process.isRunning {
-                    results[i].hung = true
-                    kill(process.processIdentifier, SIGKILL)
-                }
-            }
-            usleep(5_000)
-        }
-        for (i, (process, handle, log)) in started.enumerated() {
-            process.waitUntilExit()
-            try handle.close()
-            results[i].output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if process.terminationReason == .uncaughtSignal, !results[i].hung { results[i].signal = process.terminationStatus }
-            if process.terminationReason == .exit { results[i].status = process.terminationStatus }
-        }
-        return results
     }
 }
 

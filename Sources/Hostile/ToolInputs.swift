@@ -48,7 +48,7 @@ struct ToolFixtures {
         defer { try? FileManager.default.removeItem(at: scratch) }
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         func must(_ arguments: [String]) throws {
-            let r = try ToolCampaign.execute(tool, [Invocation(arguments: arguments)], in: scratch, limit: 300)[0]
+            let r = try ToolProcesses.run(tool, [Invocation(arguments: arguments)], in: scratch, limit: 300)[0]
             guard r.status == 0, r.signal == nil else { throw OutputError("the campaign's fixture (magvit \(arguments.joined(separator: " "))) failed: \(r.output.suffix(600))") }
         }
         switch kind {
@@ -64,7 +64,7 @@ struct ToolFixtures {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let base = try baseCase(work: work)
-        for r in try ToolCampaign.execute(tool, base.runs, in: work, limit: 300) where r.status != 0 || r.signal != nil {
+        for r in try ToolProcesses.run(tool, base.runs, in: work, limit: 300) where r.status != 0 || r.signal != nil {
             throw OutputError("the \(kind.rawValue) campaign's unmutated case (\(base.what)) does not complete: \(r.output.suffix(600))")
         }
     }

@@ -38,7 +38,7 @@ struct FuzzCampaign: ParsableCommand {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             print(String(format: "%@ in %.1f s, peak resident memory %d MiB", report.summary, Date().timeIntervalSince(start), usage.ru_maxrss / 1024))
-            for (words, count) in report.messages.sorted(by: { $0.value > $1.value }).prefix(6) { print("    \(count)× \(words) ...") }
+            for line in report.tally.commonMessages(6) { print("    " + line) }
         }
         guard !tools.isEmpty else { return }
         let tool = self.tool ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
@@ -51,8 +51,8 @@ struct FuzzCampaign: ParsableCommand {
                 traceHandle?.write(Data((line + "\n").utf8))
             }
             print(String(format: "%@ in %.1f s", report.summary, Date().timeIntervalSince(start)))
-            for (words, count) in report.messages.sorted(by: { $0.value > $1.value }).prefix(8) { print("    \(count)× \(words) ...") }
-            for line in report.problems { print("  \(line)") }
+            for line in report.tally.commonMessages(8) { print("    " + line) }
+            for line in report.outcomes.problems { print("  \(line)") }
             failures += report.failures
             if keep || report.failures > 0 { print("  kept \(folder.path)") } else { try? FileManager.default.removeItem(at: folder) }
             fflush(nil)  // every stream: stdout is not concurrency-safe to name in Swift 6
@@ -81,6 +81,6 @@ struct FaultCampaignCommand: ParsableCommand {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         print(String(format: "%@ (%.0f s)", report.summary, Date().timeIntervalSince(start)))
-        for line in report.problems { print("  \(line)") }
+        for line in report.outcomes.problems { print("  \(line)") }
     }
 }

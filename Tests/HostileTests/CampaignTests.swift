@@ -11,9 +11,9 @@ final class CampaignTests: XCTestCase {
             // Media cases start ffprobe and ffmpeg (about 0.1-0.3 s each), and a clip with flipped pixel bits is still a clip.
             let (cases, refusedAtLeast) = kind == .media ? (80, 20) : (400, 200)
             let report = try Campaign.run(kind, cases: cases, seed: 1)
-            XCTAssertEqual(report.cases, cases)
+            XCTAssertEqual(report.tally.cases, cases)
             XCTAssertGreaterThan(report.refused, refusedAtLeast, "\(kind): \(report.summary)")
-            XCTAssertLessThan(report.slowest, 5, "\(kind): a case took \(report.slowest) s")
+            XCTAssertLessThan(report.tally.slowest, 5, "\(kind): a case took \(report.tally.slowest) s")
         }
     }
 }

@@ -11,9 +11,9 @@ final class FaultCampaignTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fault-campaign-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let report = try FaultCampaign.run(tool: magvitTool, cases: 24, seed: 7, folder: folder)
-        XCTAssertEqual(report.cases, 24)
-        XCTAssertEqual(report.problems, [], report.summary)
-        XCTAssertGreaterThan(report.refused, 0, report.summary)
-        XCTAssertGreaterThan(report.completed + report.interrupted, 0, report.summary)
+        XCTAssertEqual(report.tally.cases, 24)
+        XCTAssertEqual(report.outcomes.problems, [], report.summary)
+        XCTAssertGreaterThan(report.outcomes.refused, 0, report.summary)
+        XCTAssertGreaterThan(report.outcomes.completed + report.interrupted, 0, report.summary)
     }
 }

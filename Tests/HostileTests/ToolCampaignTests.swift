@@ -18,9 +18,9 @@ final class ToolCampaignTests: XCTestCase {
     func smoke(_ kind: ToolKind, cases: Int = 24, file: StaticString = #filePath, line: UInt = #line) throws {
         guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
         let report = try ToolCampaign.run(kind, tool: magvitTool, cases: cases, seed: 1, folder: folder, timeLimit: 60)
-        XCTAssertEqual(report.cases, cases, file: file, line: line)
-        XCTAssertEqual(report.failures, 0, "\(report.summary)\n" + report.problems.joined(separator: "\n"), file: file, line: line)
-        XCTAssertGreaterThan(report.refused, 0, report.summary, file: file, line: line)
+        XCTAssertEqual(report.tally.cases, cases, file: file, line: line)
+        XCTAssertEqual(report.failures, 0, "\(report.summary)\n" + report.outcomes.problems.joined(separator: "\n"), file: file, line: line)
+        XCTAssertGreaterThan(report.outcomes.refused, 0, report.summary, file: file, line: line)
     }
 
     func testTokenDatasets() throws { try smoke(.tokenDataset) }
@@ -54,18 +54,18 @@ final class ToolCampaignTests: XCTestCase {
 
     /// A case's exit decides its class: signals and statuses of 128 and more (but 130 and 143) are crashes.
     func testExitsAreClassified() {
-        func classify(_ execution: ToolCampaign.Execution) -> ToolReport {
+        func classify(_ execution: Execution) -> ToolReport {
             var report = ToolReport(kind: .environment)
             ToolCampaign.record([execution], label: "x", into: &report)
             return report
         }
-        XCTAssertEqual(classify(.init(status: 0)).completed, 1)
-        XCTAssertEqual(classify(.init(status: 1, output: "Error: no")).refused, 1)
-        XCTAssertEqual(classify(.init(status: 130)).refused, 1)
-        XCTAssertEqual(classify(.init(status: 143)).refused, 1)
-        for status: Int32 in [132, 133, 134, 139, 255] { XCTAssertEqual(classify(.init(status: status)).crashes, 1, "\(status)") }
-        XCTAssertEqual(classify(.init(signal: SIGILL)).crashes, 1)
-        XCTAssertEqual(classify(.init(hung: true)).hangs, 1)
+        XCTAssertEqual(classify(.init(status: 0)).outcomes.completed, 1)
+        XCTAssertEqual(classify(.init(status: 1, output: "Error: no")).outcomes.refused, 1)
+        XCTAssertEqual(classify(.init(status: 130)).outcomes.refused, 1)
+        XCTAssertEqual(classify(.init(status: 143)).outcomes.refused, 1)
+        for status: Int32 in [132, 133, 134, 139, 255] { XCTAssertEqual(classify(.init(status: status)).outcomes.crashes, 1, "\(status)") }
+        XCTAssertEqual(classify(.init(signal: SIGILL)).outcomes.crashes, 1)
+        XCTAssertEqual(classify(.init(hung: true)).outcomes.hangs, 1)
         XCTAssertEqual(classify(.init(status: 1, output: "Error Domain=NSCocoaErrorDomain Code=514")).rawMessages, 1)
     }
 }
