@@ -15,8 +15,9 @@ public final class TransformerBlock {
         down = try Linear(path("mlp_down"), inputFeatures: width * mlpRatio, outputFeatures: width)
     }
 
-    public func callAsFunction(_ x: Tensor, dropout p: Double, training: Bool) throws -> Tensor {
-        var h = try x + dropout(attention(norm1(x), dropout: p), p: p, training: training)
+    /// `causal`: each position attends to itself and the positions before it only (autoregressive models).
+    public func callAsFunction(_ x: Tensor, dropout p: Double, training: Bool, causal: Bool = false) throws -> Tensor {
+        var h = try x + dropout(attention(norm1(x), causal: causal, dropout: p), p: p, training: training)
         h = try h + dropout(down(up(norm2(h)).gelu()), p: p, training: training)
         return h
     }
