@@ -1,6 +1,7 @@
 // From generated token ids to pictures: decoding through the tokenizer, cropping the padding the
 // image sets were trained with, and PNG grids and files.
 import Foundation
+import Harness
 import Media
 import NN
 import Tokenizer
@@ -59,7 +60,8 @@ public enum GeneratedImages {
 
 /// A trained generator file (generator.safetensors) with the tokenizer it was trained on.
 public struct GeneratorCheckpoint {
-    public let model: MaskedTransformer
+    /// The generator of the file's objective.
+    public let network: any GenerativeNetwork
     public let tokenizer: VideoTokenizer
     public let metadata: [String: String]
 
@@ -68,24 +70,45 @@ public struct GeneratorCheckpoint {
         (metadata["data"] == "fashion-mnist" || metadata["data"] == "mnist") && metadata["pad"] == "true" ? 28 : nil
     }
 
+    /// The masked transformer (the codec's prior, frame prediction) of a generator file.
+    public var model: MaskedTransformer {
+        get throws {
+            guard let masked = network as? MaskedTransformer else { throw GeneratorError("this generator's objective is \(network.config.objective.rawValue); this needs a masked one") }
+            return masked
+        }
+    }
+
     /// The masked transformer of a generator file and the file's metadata, without its tokenizer.
     public static func model(_ url: URL, device: Device = .cpu) throws -> (model: MaskedTransformer, metadata: [String: String]) {
+        let (network, metadata) = try Self.network(url, device: device)
+        guard let masked = network as? MaskedTransformer else {
+            throw GeneratorError("\(url.path) is a generator of objective \(network.config.objective.rawValue); this needs objective masked")
+        }
+        return (masked, metadata)
+    }
+
+    /// The generator of a file (of its objective) and the file's metadata, without its tokenizer.
+    public static func network(_ url: URL, device: Device = .cpu) throws -> (network: any GenerativeNetwork, metadata: [String: String]) {
         guard FileManager.default.fileExists(atPath: url.path) else { throw GeneratorError("\(url.path): no such generator checkpoint") }
         let file = try SafeTensors.read(url)
         guard file.metadata["magvit.format"] == "generator-v1", let json = file.metadata["generator_config"] else {
             throw GeneratorError("\(url.path) is not a Magvit generator (train one with `magvit train-generator`)")
         }
         let config: GeneratorConfig
-        do { config = try JSONDecoder().decode(GeneratorConfig.self, from: Data(json.utf8)) } catch {
+        // Over the defaults: files written before a setting existed (objective, latentChannels) take its default.
+        do {
+            let given = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+            config = try ConfigFile.decode(GeneratorConfig.self, overrides: given, defaults: GeneratorConfig())
+        } catch {
             throw GeneratorError("\(url.path): its generator_config is not valid: \(error)")
         }
-        let model = try MaskedTransformer(config: config, device: device)
-        try model.store.load(file.tensors)
-        return (model, file.metadata)
+        let network = try GenerativeNetworks.make(config, device: device)
+        try network.store.load(file.tensors)
+        return (network, file.metadata)
     }
 
     public init(_ url: URL, tokenizer tokenizerPath: String? = nil, device: Device = .cpu) throws {
-        let (model, metadata) = try Self.model(url, device: device)
+        let (network, metadata) = try Self.network(url, device: device)
         guard let path = tokenizerPath ?? metadata["tokenizer"] else { throw GeneratorError("\(url.path) names no tokenizer; pass --tokenizer") }
         guard FileManager.default.fileExists(atPath: path) else {
             throw GeneratorError("the tokenizer \(path) of \(url.lastPathComponent) is missing; pass --tokenizer with the same weights")
@@ -94,7 +117,7 @@ public struct GeneratorCheckpoint {
         if let expected = metadata["tokenizer_hash"], try tokenizer.weightsHash() != expected {
             throw GeneratorError("\(path) is not the tokenizer \(url.lastPathComponent) was trained on (weights hash differs)")
         }
-        self.model = model
+        self.network = network
         self.tokenizer = tokenizer
         self.metadata = metadata
     }

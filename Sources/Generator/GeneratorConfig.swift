@@ -4,6 +4,8 @@ import Foundation
 import Torch
 
 public struct GeneratorConfig: Codable, Equatable, Sendable {
+    /// masked | autoregressive | diffusion (GenerativeNetwork.swift): one backbone, three objectives.
+    public var objective = GeneratorObjective.masked
     /// Bits of a token id: the tokenizer's vocabulary is 2^bits.
     public var vocabularyBits = 10
     /// How a token splits into sub-tokens, low bits first (sums to vocabularyBits), e.g. [9, 9] or [6, 12]
@@ -23,6 +25,8 @@ public struct GeneratorConfig: Codable, Equatable, Sendable {
     /// Probability of replacing the class with the null class in training (classifier-free guidance).
     public var conditionDropout = 0.1
     public var labelSmoothing = 0.1
+    /// Channels of the tokenizer's continuous latents (objective diffusion only; taken from the tokenizer).
+    public var latentChannels = 0
 
     public init() {}
 
@@ -44,6 +48,7 @@ public struct GeneratorConfig: Codable, Equatable, Sendable {
         try require(depth >= 1 && mlpRatio >= 1, "depth and mlpRatio must be at least 1")
         try require((0..<1).contains(dropout) && (0...1).contains(conditionDropout) && (0..<1).contains(labelSmoothing),
                     "dropout and labelSmoothing must be in [0, 1), conditionDropout in [0, 1]")
+        try validateObjective()
     }
 }
 

@@ -13,7 +13,8 @@ import Training
 public final class GeneratorTrainer: Trainer {
     public let config: GeneratorTrainingConfig
     public let folder: RunFolder
-    public let model: MaskedTransformer
+    /// The generator of `generator.objective` (masked, autoregressive or diffusion).
+    public let model: any GenerativeNetwork
     let tokenizer: VideoTokenizer
     /// The tokenizer's weights hash, computed once (run identity, token caches, the saved generator).
     let tokenizerHash: String
@@ -84,10 +85,10 @@ public final class GeneratorTrainer: Trainer {
             }
         }
         Torch.manualSeed(config.run.seed)
-        model = try MaskedTransformer(config: config.generator, device: device)
+        model = try GenerativeNetworks.make(config.generator, device: device)
         if !config.initialWeights.isEmpty {
             let url = URL(fileURLWithPath: config.initialWeights)
-            let (start, metadata) = try GeneratorCheckpoint.model(url, device: device)
+            let (start, metadata) = try GeneratorCheckpoint.network(url, device: device)
             guard start.config == config.generator else {
                 throw ConfigError("initialWeights \(config.initialWeights) is a generator of another shape than generator: (\(start.config) vs \(config.generator))")
             }
@@ -111,7 +112,7 @@ public final class GeneratorTrainer: Trainer {
     // MARK: Trainer
 
     public var summary: String {
-        "training the masked token model: \(model.parameterCount) parameters, \(tokens?.size(0) ?? 0) sequences of \(config.generator.tokensPerExample) tokens, factors \(config.generator.factorBits)"
+        "training the \(config.generator.objective.rawValue) generator: \(model.parameterCount) parameters, \(tokens?.size(0) ?? 0) sequences of \(config.generator.tokensPerExample) tokens, factors \(config.generator.factorBits)"
     }
 
     public var headline: [String] { ["accuracy"] }
@@ -139,9 +140,11 @@ public final class GeneratorTrainer: Trainer {
             return
         }
         guard let data else { throw ConfigError("\(config.data.kind) has no training set") }
-        let cache = folder.url.appendingPathComponent("tokens.safetensors")
+        // Token ids, or the continuous latents of the diffusion objective (`model.trainingExamples`).
+        let cache = folder.url.appendingPathComponent(config.generator.objective == .diffusion ? "latents.safetensors" : "tokens.safetensors")
         if let file = try? SafeTensors.read(cache), file.metadata["tokenizer_hash"] == tokenizerHash, let t = file.tensors["tokens"], let l = file.tensors["labels"] {
             (tokens, labels) = (t, l)
+            try model.fit(trainingSet: t)
             return
         }
         let count = data.count ?? config.movingDigitClips
@@ -151,7 +154,7 @@ public final class GeneratorTrainer: Trainer {
         for first in stride(from: 0, to: count, by: chunk) {
             let indices = Array(first..<Swift.min(first + chunk, count))
             let examples = try data.examples(indices)
-            parts.append(try tokenizer.encode(examples.clips.to(device)).reshape([indices.count, -1]).to(.int64, .cpu))
+            parts.append(try model.trainingExamples(examples.clips.to(device), tokenizer: tokenizer).to(.cpu))
             labelParts.append(try examples.labels ?? Tensor.zeros([indices.count], dtype: .int64))
             log.progress(step: indices.last! + 1, of: count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: nil)
         }
@@ -159,6 +162,7 @@ public final class GeneratorTrainer: Trainer {
         try SafeTensors.write(["tokens": t, "labels": l], metadata: ["tokenizer_hash": tokenizerHash], to: cache)
         log.say(String(format: "encoded %d training examples into %d tokens each in %.0f s", count, t.size(1), Date().timeIntervalSince(start)))
         (tokens, labels) = (t, l)
+        try model.fit(trainingSet: t)
     }
 
     /// The examples of a step: a pure function of the seed and the step.
@@ -167,7 +171,7 @@ public final class GeneratorTrainer: Trainer {
         let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
         return { step in
             let index = try randomBatchIndices(count: tokens.size(0), batch: batch, seed: seed, step: step, parallel: parallel)
-            return (try tokens.indexSelect(0, index).to(.int64, device), try labels.indexSelect(0, index).to(device))
+            return (try tokens.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
         }
     }
 
@@ -180,10 +184,10 @@ public final class GeneratorTrainer: Trainer {
         var values: [String: Double] = [:]
         for (x, c) in zip(tokens, classes) {
             let result = try context.autocast {
-                try model.maskedLoss(tokens: x, classes: config.generator.classes > 0 ? c : nil, codingMasks: config.codingMasks, parallel: parallel)
+                try model.trainingLoss(x, classes: config.generator.classes > 0 ? c : nil, codingMasks: config.codingMasks, parallel: parallel)
             }
             try (result.loss / k).backward()
-            for (key, v) in ["loss": try result.loss.item(), "accuracy": result.accuracy, "masked": result.maskedFraction] {
+            for (key, v) in result.values.merging(["loss": try result.loss.item()], uniquingKeysWith: { a, _ in a }) {
                 values[key, default: 0] += v / k
             }
         }
@@ -206,9 +210,9 @@ public final class GeneratorTrainer: Trainer {
         if config.generator.conditionFrames > 0 { return predictionGrid.map { ["prediction": $0] } ?? [:] }
         let s = config.sampling
         let classes = config.generator.classes > 0 ? (0..<config.generator.classes).flatMap { Array(repeating: $0, count: 8) } : nil
-        let ids = try model.sample(count: classes?.count ?? 32, classes: classes,
-                                   options: SamplingOptions(steps: s.steps, guidance: s.guidance, temperature: s.temperature, seed: config.run.seed))
-        return ["samples": try GeneratedImages.grid(GeneratedImages.decode(ids, grid: config.generator.grid, tokenizer: tokenizer), columns: 8)]
+        let generated = try model.generate(count: classes?.count ?? 32, classes: classes,
+                                           options: SamplingOptions(steps: s.steps, guidance: s.guidance, temperature: s.temperature, seed: config.run.seed))
+        return ["samples": try GeneratedImages.grid(model.decode(generated, tokenizer: tokenizer), columns: 8)]
     }
 
     public func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL {
@@ -228,7 +232,8 @@ public final class GeneratorTrainer: Trainer {
         }
         let s = config.sampling
         if config.predictionFVD, i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
-        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer, clips: clips,
+        guard let masked = model as? MaskedTransformer else { throw ConfigError("frame prediction needs objective masked") }
+        let p = try FramePrediction.evaluate(model: masked, tokenizer: tokenizer, clips: clips,
                                              options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: i3d)
         let r = p.scores
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",

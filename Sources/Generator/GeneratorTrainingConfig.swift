@@ -71,6 +71,7 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         let g = tokenizer.tokenGrid(frames: tokenizer.clipFrames, height: tokenizer.resolution, width: tokenizer.resolution)
         let latent = [g.t, g.h, g.w]
         if given["grid"] == nil { config.generator.grid = latent }
+        if given["latentChannels"] == nil, config.generator.objective == .diffusion { config.generator.latentChannels = tokenizer.quantizer.latentChannels }
         // Labels make a token set's model class-conditional, unless it predicts frames: a frame
         // predictor is unconditional, whatever labels the data carries.
         if given["classes"] == nil, TokenData.applies(config.data.kind), config.generator.conditionFrames == 0 {
@@ -97,6 +98,10 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         try require((0...1).contains(codingMasks.fraction) && CodingSchedule.allowedGroups.contains(codingMasks.groups),
                     "codingMasks.fraction must be in [0, 1] and codingMasks.groups one of \(CodingSchedule.allowedGroups)")
         try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks need generator.conditionFrames 0")
+        try require(codingMasks.fraction == 0 || generator.objective == .masked, "codingMasks are for generator.objective masked")
+        try require(generator.objective != .diffusion || sampling.temperature == 1, "sampling.temperature is for token models; leave it out with generator.objective diffusion")
+        try require(generator.objective != .diffusion || !(TokenData.applies(data.kind) || data.kind == .tokenTiles),
+                    "generator.objective diffusion learns the tokenizer's continuous latents, which a token dataset (\(data.kind)) does not keep: use a pixel source such as fashion-mnist")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
         try require(generator.conditionFrames == 0 || generator.classes == 0,

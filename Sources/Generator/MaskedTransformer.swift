@@ -12,10 +12,8 @@ public final class MaskedTransformer {
     public let store: ParameterStore
     public let factorization: TokenFactorization
     let tokenEmbeddings: [Embedding]
-    let classEmbedding: Embedding?
-    let framePosition: Embedding, rowPosition: Embedding, columnPosition: Embedding
-    let blocks: [TransformerBlock]
-    let finalNorm: LayerNorm
+    /// Class and position embeddings, blocks, final norm (shared with the other objectives).
+    let trunk: TransformerTrunk
     let outputHeads: [Linear]
 
     public init(config: GeneratorConfig, device: Device = .cpu) throws {
@@ -28,12 +26,7 @@ public final class MaskedTransformer {
         tokenEmbeddings = try factorization.sizes.enumerated().map { i, size in
             try Embedding(root("token_embedding")(i), count: size + 1, dimensions: d, initializer: small)  // last id: mask
         }
-        classEmbedding = config.classes > 0 ? try Embedding(root("class_embedding"), count: config.classes + 1, dimensions: d, initializer: small) : nil
-        framePosition = try Embedding(root("position")("frame"), count: config.grid[0], dimensions: d, initializer: small)
-        rowPosition = try Embedding(root("position")("row"), count: config.grid[1], dimensions: d, initializer: small)
-        columnPosition = try Embedding(root("position")("column"), count: config.grid[2], dimensions: d, initializer: small)
-        blocks = try (0..<config.depth).map { try TransformerBlock(root("blocks")($0), width: d, heads: config.heads, mlpRatio: config.mlpRatio) }
-        finalNorm = try LayerNorm(root("final_norm"), dimensions: d)
+        trunk = try TransformerTrunk(root, config: config)
         outputHeads = try factorization.sizes.enumerated().map { i, size in
             try Linear(root("output_head")(i), inputFeatures: d, outputFeatures: size)
         }
@@ -56,26 +49,16 @@ public final class MaskedTransformer {
         guard l == config.tokensPerExample else { throw GeneratorError("expected \(config.tokensPerExample) tokens per example, got \(l)") }
         var x = try tokenEmbeddings[0](factors[0].to(device))
         for (embedding, ids) in zip(tokenEmbeddings, factors).dropFirst() { x = try x + embedding(ids.to(device)) }
-        x = try x + positions()
-        if let classEmbedding {
+        x = try x + trunk.positions()
+        if let classEmbedding = trunk.classEmbedding {
             guard let classes, classes.shape == [b] else { throw GeneratorError("a class-conditional model needs class ids (B), got \(classes?.shape.description ?? "none")") }
             x = try concatenate([classEmbedding(classes.to(.int64, device)).unsqueeze(1), x], dim: 1)
         }
         let p = training ? config.dropout : 0
         x = try dropout(x, p: p, training: training)
-        for block in blocks { x = try block(x, dropout: p, training: training) }
-        x = try finalNorm(x)
-        if classEmbedding != nil { x = try x.narrow(1, start: 1, length: l) }
+        for block in trunk.blocks { x = try block(x, dropout: p, training: training) }
+        x = try trunk.finalNorm(x)
+        if trunk.classEmbedding != nil { x = try x.narrow(1, start: 1, length: l) }
         return try outputHeads.map { try $0(x) }
-    }
-
-    /// (1, L, D): frame + row + column embeddings of each grid position, frames outermost.
-    func positions() throws -> Tensor {
-        let (t, h, w) = (config.grid[0], config.grid[1], config.grid[2])
-        let d = config.width
-        let frames = try framePosition.weight.reshape([t, 1, 1, d])
-        let rows = try rowPosition.weight.reshape([1, h, 1, d])
-        let columns = try columnPosition.weight.reshape([1, 1, w, d])
-        return try (frames + rows + columns).reshape([1, t * h * w, d])
     }
 }

@@ -27,8 +27,8 @@ struct SamplingBench: ParsableCommand {
         var decode: ((Tensor) throws -> Void)? = nil
         if let checkpoint {
             let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), device: device)
-            model = g.model
-            decode = { ids in _ = try GeneratedImages.decode(ids, grid: g.model.config.grid, tokenizer: g.tokenizer) }
+            model = try g.model
+            decode = { ids in _ = try GeneratedImages.decode(ids, grid: model.config.grid, tokenizer: g.tokenizer) }
         } else {
             var config = GeneratorConfig()
             config.classes = 10; config.width = 256; config.depth = 6; config.heads = 8

@@ -12,7 +12,7 @@ import Training
 struct TrainGenerator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-generator",
-        abstract: "Train the masked token model (MaskGIT-style, factorized tokens) on a tokenizer's tokens.",
+        abstract: "Train a generator on a tokenizer's tokens or latents (generator.objective: masked, autoregressive or diffusion).",
         discussion: """
             Example: magvit train-generator configs/fashion-mnist-generator.yaml -o runs/generator
             The folder gets config.json, log.jsonl, tokens.safetensors (the training set encoded once), samples/*.png,
@@ -35,7 +35,7 @@ struct TrainGenerator: ParsableCommand {
 
 /// Decoding settings shared by generate and predict.
 struct SamplingOptionGroup: ParsableArguments {
-    @Option(help: "Decoding steps.") var steps = 12
+    @Option(help: "Decoding steps (masked), or Euler steps (diffusion); autoregressive models take one per token.") var steps = 12
     @Option(help: "Classifier-free guidance scale w: logits (1+w)·conditional − w·unconditional.") var guidance = 0.0
     @Option(help: "Softmax temperature of the token draws.") var temperature = 1.0
     @Option(help: "Draw each sub-token from its k most likely values (0: all).") var topK = 0
@@ -69,7 +69,7 @@ struct Generate: ParsableCommand {
         if URL(fileURLWithPath: output).pathExtension.lowercased() == "png" { try OutputFiles.checkDestination(output) } else { try OutputFiles.checkFolder(output) }
         let device = try runtime.apply()
         let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), tokenizer: tokenizer, device: device)
-        let config = g.model.config
+        let config = g.network.config
         var classes: [Int]? = nil
         if config.classes > 0 {
             guard let classID else { throw ValidationError("this generator is class-conditional: give --class 0...\(config.classes - 1) or --class all") }
@@ -93,11 +93,11 @@ struct Generate: ParsableCommand {
             var options = sampling.options
             options.seed = sampling.seed &+ UInt64(first)
             let start = Date()
-            let ids = try g.model.sample(count: n, classes: classes.map { Array($0[first..<first + n]) }, options: options)
+            let generated = try g.network.generate(count: n, classes: classes.map { Array($0[first..<first + n]) }, options: options)
             try Torch.synchronize()
             samplingSeconds += Date().timeIntervalSince(start)
             let decodeStart = Date()
-            frames.append(try GeneratedImages.decode(ids, grid: config.grid, tokenizer: g.tokenizer))
+            frames.append(try g.network.decode(generated, tokenizer: g.tokenizer))
             decodeSeconds += Date().timeIntervalSince(decodeStart)
             FileHandle.standardError.write(Data("\rgenerated \(first + n)/\(total)".utf8))
         }
@@ -105,7 +105,8 @@ struct Generate: ParsableCommand {
         let all = try concatenate(frames, dim: 0)
         try write(all, classes: classes, crop: g.crop, video: config.grid[0] > 1)
         let tokens = Double(total * config.generatedTokens)
-        print(String(format: "%d samples, %d steps: sampling %.2f s (%.0f tokens/s, %.1f samples/s), decoding %.2f s", total, sampling.steps,
+        print(String(format: "%d samples, %@, %d network evaluations each: sampling %.2f s (%.0f tokens/s, %.1f samples/s), decoding %.2f s", total,
+                     config.objective == .autoregressive ? "one step per token" : "\(sampling.steps) steps", g.network.networkEvaluations(sampling.options),
                      samplingSeconds, tokens / samplingSeconds, Double(total) / samplingSeconds, decodeSeconds))
     }
 
@@ -152,7 +153,7 @@ struct Predict: ParsableCommand {
         try Destination.video(output, inputs: [input])
         let device = try runtime.apply()
         let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), tokenizer: tokenizer, device: device)
-        let config = g.model.config, t = g.tokenizer.config
+        let config = try g.model.config, t = g.tokenizer.config
         guard config.conditionFrames > 0 else { throw ToolError("\(checkpoint) is not a frame-prediction generator (conditionFrames is 0)") }
         guard config.classes == 0 else { throw ValidationError("class-conditional frame prediction is not supported by predict") }
         let reader = try VideoReader(path: input, options: ReadOptions(size: (t.resolution, t.resolution), maxFrames: t.clipFrames))
@@ -161,7 +162,7 @@ struct Predict: ParsableCommand {
         }
         var x = try clip.permute([3, 0, 1, 2]).unsqueeze(0) * 2.0 - 1.0  // (1, C, T, H, W) in [-1, 1]
         if t.imageChannels == 1 { x = try x.mean([1], keepDim: true) }
-        let p = try FramePrediction.evaluate(model: g.model, tokenizer: g.tokenizer, clips: x, options: sampling.options)
+        let p = try FramePrediction.evaluate(model: try g.model, tokenizer: g.tokenizer, clips: x, options: sampling.options)
         let pictures = try GeneratedImages.pictures(p.prediction)  // (T, H, W, 3)
         let writer = try VideoWriter(path: output, width: pictures.size(2), height: pictures.size(1))
         try writer.write(pictures)
