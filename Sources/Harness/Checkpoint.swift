@@ -33,6 +33,8 @@ struct CheckpointCounters {
     var totalSteps: Int
     var elapsed: Double
     var wall: Double
+    /// CPU seconds of the process in training steps (the batch thread's included), across resumes.
+    var cpu: Double = 0
 }
 
 enum Checkpoint {
@@ -45,7 +47,7 @@ enum Checkpoint {
             for (k, v) in try state.checkpointTensors() { tensors[group + "." + k] = v }
         }
         var metadata = ["magvit.format": CheckpointCounters.format, "step": "\(counters.step)", "total_steps": "\(counters.totalSteps)",
-                        "elapsed_seconds": "\(counters.elapsed)", "wall_seconds": "\(counters.wall)", "config": config,
+                        "elapsed_seconds": "\(counters.elapsed)", "wall_seconds": "\(counters.wall)", "cpu_seconds": "\(counters.cpu)", "config": config,
                         "groups": groups.keys.sorted().joined(separator: ",")]
         for (k, v) in identity { metadata["identity." + k] = v }
         for (k, v) in extra { metadata["extra." + k] = v }
@@ -80,13 +82,14 @@ enum Checkpoint {
             }
         }
         // Numbers from the file: in range before the harness computes with them.
-        let elapsed: Double, wall: Double
+        let elapsed: Double, wall: Double, cpu: Double
         do {
             for (name, value) in [("step", step), ("total_steps", total)] { _ = try Checked.integer(value, as: Int.self, name, in: 0...Adam.maxStep) }
             elapsed = try Checked.finite(m["elapsed_seconds"].flatMap(Double.init) ?? 0, "elapsed_seconds", in: 0...1e12)
             wall = try Checked.finite(m["wall_seconds"].flatMap(Double.init) ?? elapsed, "wall_seconds", in: 0...1e12)
+            cpu = try Checked.finite(m["cpu_seconds"].flatMap(Double.init) ?? 0, "cpu_seconds", in: 0...1e12)
         } catch { throw ConfigError("\(url.path): \(error)") }
-        let counters = CheckpointCounters(step: step, totalSteps: total, elapsed: elapsed, wall: wall)
+        let counters = CheckpointCounters(step: step, totalSteps: total, elapsed: elapsed, wall: wall, cpu: cpu)
         var extra: [String: String] = [:]
         for (k, v) in m where k.hasPrefix("extra.") { extra[String(k.dropFirst(6))] = v }
         return (counters, extra)

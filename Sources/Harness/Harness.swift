@@ -104,6 +104,8 @@ public final class Harness<T: Trainer> {
     /// Seconds in training steps, and wall-clock seconds of the whole run (evaluations included),
     /// over every session of the run.
     var elapsed = 0.0
+    /// CPU seconds in training steps so far, across resumes (log records' `cpu_seconds`).
+    var cpuElapsed = 0.0
     var wallBefore = 0.0
     var sessionStart = Date()
 
@@ -164,7 +166,8 @@ public final class Harness<T: Trainer> {
         }
         sayOnInterruption()
         log.say("\(trainer.summary); batch \(run.batch), steps \(step)..<\(total) on \(run.device)")
-        let producer = BatchProducer(steps: step..<total, depth: prefetch, make: try trainer.batchMaker())
+        // A time budget's refit can move the end past today's count (up to run.steps): batches for all of them.
+        let producer = BatchProducer(steps: step..<(run.timeBudget > 0 ? run.steps : total), depth: prefetch, make: try trainer.batchMaker())
         defer { producer.stop() }
         sessionStart = Date()
         let began = sessionStart, firstStep = step
@@ -186,7 +189,7 @@ public final class Harness<T: Trainer> {
                 schedule.totalSteps = total
             }
             if step == firstStep + 30 { timing = (Date(), step) }
-            let started = Date()
+            let started = Date(), cpuStarted = ProcessClock.cpuSeconds()
             // Any torch-side randomness (dropout, masks, noise) is a function of the step too.
             Torch.manualSeed(run.seed &+ 0x5DEE_CE66 &* UInt64(step + 1))
             let context = StepContext(step: step, learningRate: schedule(step), device: run.device.device, mixedPrecision: run.mixedPrecision,
@@ -194,6 +197,7 @@ public final class Harness<T: Trainer> {
             var values = try trainer.step(try producer.next(), context: context)
             if let parallel { values = try parallel.mean(values) }
             elapsed += Date().timeIntervalSince(started)
+            cpuElapsed += ProcessClock.cpuSeconds() - cpuStarted
             step += 1
             sayOnInterruption()
             for (k, v) in values { sums[k, default: 0] += v }
@@ -207,7 +211,8 @@ public final class Harness<T: Trainer> {
                 record["lr"] = schedule(step - 1)
                 record["steps_per_second"] = rate
                 record["examples_per_second"] = rate * Double(run.batch)
-                record["training_seconds"] = elapsed  // time in steps so far, across resumes: the x axis of quality per CPU-hour
+                record["training_seconds"] = elapsed  // wall-clock time in steps so far, across resumes
+                record["cpu_seconds"] = cpuElapsed  // CPU time in steps: the x axis of quality per CPU-hour on a shared machine
                 if case .cuda(let index) = run.device.device { record["cuda_peak_mib"] = try Torch.cudaMemory(device: index).peak >> 20 }
                 try log.record(record, step: step)
                 let headline = trainer.headline.compactMap { key in means[key].map { String(format: "  %@ %.4g", key, $0) } }.joined()
@@ -237,6 +242,7 @@ public final class Harness<T: Trainer> {
             // Wall-clock time up to here: the final evaluation counts, as every other one did.
             let wall = wallBefore + Date().timeIntervalSince(sessionStart)
             let metadata = ["training_steps": "\(step)", "training_seconds": String(format: "%.0f", elapsed),
+                            "cpu_seconds": String(format: "%.0f", cpuElapsed),
                             "wall_seconds": String(format: "%.0f", wall), "training_device": "\(run.device)", "training_config": config,
                             "world_size": "\(parallel?.worldSize ?? 1)"]
             saved = try withAverages { try trainer.finish(folder, metadata: metadata, dtype: run.saveDtype.dtype) }
@@ -255,6 +261,7 @@ public final class Harness<T: Trainer> {
             if !record.isEmpty {
                 record["kind"] = final ? "final_eval" : "eval"
                 record["training_seconds"] = elapsed
+                record["cpu_seconds"] = cpuElapsed
                 try log.record(record, step: step)
             }
             let samples = try trainer.samples(step: step)
@@ -276,7 +283,7 @@ public final class Harness<T: Trainer> {
 
     func saveCheckpoint() throws {
         let counters = CheckpointCounters(step: step, totalSteps: schedule.totalSteps, elapsed: elapsed,
-                                          wall: wallBefore + Date().timeIntervalSince(sessionStart))
+                                          wall: wallBefore + Date().timeIntervalSince(sessionStart), cpu: cpuElapsed)
         try Checkpoint.save(to: folder.checkpoint, groups: trainer.checkpointGroups, counters: counters,
                             identity: identity, extra: try trainer.extraState(), config: config)
     }
@@ -288,6 +295,7 @@ public final class Harness<T: Trainer> {
         try trainer.restore(extraState: extra)
         step = counters.step
         elapsed = counters.elapsed
+        cpuElapsed = counters.cpu
         wallBefore = counters.wall
         // config.json still holds the settings of the session that saved the checkpoint.
         schedule.totalSteps = try Self.resumedSteps(run: run, counters: counters, before: try Self.runSettings(folder.config))
@@ -303,6 +311,8 @@ public final class Harness<T: Trainer> {
                 + "give run.steps of at least \(counters.step), or start a new run in another folder")
         }
         guard run.timeBudget > 0 else { return run.steps }
+        // A raised budget refits the count from the pace, as a new run does (the cosine follows the new end).
+        if let before, run.timeBudget > before.timeBudget, before.timeBudget > 0, counters.wall < run.timeBudget { return run.steps }
         guard let before, run.steps > before.steps else { return Swift.min(run.steps, counters.totalSteps) }
         let budgetEnded = counters.totalSteps < before.steps && run.timeBudget <= before.timeBudget
         guard !budgetEnded, counters.wall < run.timeBudget else {

@@ -7,7 +7,7 @@ import Foundation
 
 public enum WarmStart {
     /// The starting file's metadata kept in the record: how it was trained.
-    static let kept = ["eval", "imported", "training", "training_config", "training_data", "training_device", "training_seconds",
+    static let kept = ["eval", "imported", "training", "training_config", "training_data", "training_device", "training_seconds", "cpu_seconds",
                        "training_steps", "wall_seconds", "warm_start", "world_size"]
 
     /// The record of a start from the file at `url` with `metadata`, whose weights, as loaded, hash to

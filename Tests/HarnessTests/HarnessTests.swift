@@ -61,7 +61,7 @@ final class HarnessTests: XCTestCase {
         XCTAssertEqual(train.last?["seen"] as? Double, 120)
         XCTAssertEqual(log.filter { $0["kind"] as? String == "eval" }.map { $0["step"] as! Int }, [50, 100])
         XCTAssertEqual(log.filter { $0["kind"] as? String == "final_eval" }.map { $0["step"] as! Int }, [120])
-        for key in ["lr", "steps_per_second", "examples_per_second", "training_seconds", "loss", "step"] { XCTAssertNotNil(train[0][key], key) }
+        for key in ["lr", "steps_per_second", "examples_per_second", "training_seconds", "cpu_seconds", "loss", "step"] { XCTAssertNotNil(train[0][key], key) }
         for name in ["config.json", "checkpoint.safetensors", "samples/step-0000050.png", "samples/step-0000120.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), name)
         }

@@ -70,6 +70,16 @@ final class ResumeAndInterruptTests: XCTestCase {
         XCTAssertEqual(try steps(run), 90)
     }
 
+    func testRaisingTheBudgetRefitsTheCountAndTheBatchesFollow() throws {
+        let run = folder.appendingPathComponent("run")
+        try train(run, steps: 200, timeBudget: 0.01)
+        XCTAssertEqual(try steps(run), 81, "fitted to the spent budget")
+        // A raised budget trains on past the old fitted count; batches exist for every step up to run.steps.
+        let said = try train(run, steps: 200, timeBudget: 3600, resume: true)
+        XCTAssertTrue(said.contains { $0.contains("steps 81..<200") }, "\(said)")
+        XCTAssertEqual(try steps(run), 200)
+    }
+
     func testTheTimeLineCountsTheFinalEvaluation() throws {
         let run = folder.appendingPathComponent("run")
         let said = try train(run, steps: 5, finalDelay: 2_500_000)

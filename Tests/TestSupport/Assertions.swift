@@ -152,7 +152,7 @@ public func assertSameRecords(_ a: URL, _ b: URL, file: StaticString = #filePath
     XCTAssertEqual(x.count, y.count, file: file, line: line)
     for (r, s) in zip(x, y) {
         var r = r, s = s
-        for key in ["steps_per_second", "examples_per_second", "training_seconds"] { r[key] = nil; s[key] = nil }
+        for key in ["steps_per_second", "examples_per_second", "training_seconds", "cpu_seconds"] { r[key] = nil; s[key] = nil }
         XCTAssertEqual(NSDictionary(dictionary: r), NSDictionary(dictionary: s), "step \(r["step"] ?? "?")", file: file, line: line)
     }
 }
