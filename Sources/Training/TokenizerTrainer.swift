@@ -189,7 +189,7 @@ public final class TokenizerTrainer: Trainer {
                               weight: l.adversarialWeight)
             }
             let loss = try terms.total()!
-            try (loss / k).backward()
+            try context.backward(loss / k, reducing: model.store.parameters)
             var numbers = try terms.numbers()
             // The historical key of the reconstruction term, whichever distance it is.
             numbers["reconstruction"] = numbers.removeValue(forKey: l.reconstruction.rawValue)
@@ -219,7 +219,7 @@ public final class TokenizerTrainer: Trainer {
                 if l.lecamWeight > 0 { try d.add("lecam", lecam.penalty(real: realLogits, fake: fakeLogits), weight: l.lecamWeight) }
                 if l.r1Weight > 0 { try d.add("r1", Adversarial.r1Penalty(logits: realLogits, real: real), weight: l.r1Weight / 2) }
                 let total = try d.total()!
-                try (total / k).backward()
+                try context.backward(total / k, reducing: discriminator.store.parameters)
                 add(try d.numbers())
                 means["real"]! += try realLogits.mean().item() / k
                 means["fake"]! += try fakeLogits.mean().item() / k

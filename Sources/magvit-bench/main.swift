@@ -10,6 +10,8 @@
 //   magvit-bench sampling     generator decoding speed, tokens/s and images/s per step count
 //   magvit-bench rd-study     the codec's rate-distortion study against x264, x265, SVT-AV1 and VVC
 //   magvit-bench data-parallel-loading   one rank's data cost a step for W ranks, whole batch vs sharded
+//   magvit-bench data-parallel-overlap   step time over W ranks, gradient all-reduce overlapped with backward vs after it
+//   magvit-bench all-reduce   all-reduce bandwidth by message size, Gloo or NCCL
 // `magvit-bench <benchmark> --help` lists each one's options.
 import ArgumentParser
 import Foundation
@@ -19,7 +21,7 @@ struct MagvitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magvit-bench",
         abstract: "Benchmarks against the PyTorch peers, each side measured in the same run (not tests).",
-        subcommands: [ResblockBench.self, TokenizerBench.self, TrainStepBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self, RDStudy.self, DataLoadingBench.self],
+        subcommands: [ResblockBench.self, TokenizerBench.self, TrainStepBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self, RDStudy.self, DataLoadingBench.self, OverlapBench.self, AllReduceBench.self],
         defaultSubcommand: ResblockBench.self)
 }
 

@@ -52,7 +52,7 @@ struct RunOverrides: ParsableArguments {
     func join(_ run: inout RunConfig) throws -> DataParallel? {
         guard let environment = try DistributedEnvironment.detect(distURL: distUrl) else { return nil }
         if case .cuda = run.device.device { run.device = DeviceSetting(.cuda(environment.localRank)) }
-        return try environment.join(timeout: run.collectiveTimeout)
+        return try environment.join(timeout: run.collectiveTimeout, backend: run.backend.resolved(for: run.device.device))
     }
 
     var all: [String] {

@@ -75,7 +75,8 @@ final class DataParallelTests: XCTestCase {
     }
 
     /// Gradient accumulation: 2 micro-batches of 4 make the update of one batch of 8 (LFQ's batch
-    /// entropy is left out: the entropy of a micro-batch's code distribution is not additive).
+    /// entropy is left out: the entropy of a micro-batch's code distribution is not additive), and so
+    /// do 2 ranks of 2 micro-batches of 2, whose all-reduce starts during the second one's backward.
     func testTwoMicroBatchesEqualOneBatch() throws {
         let config = try config(steps: 20)
         let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "temperature: 1}", with: "temperature: 1, entropyWeight: 0}")
@@ -87,6 +88,10 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         // The logged batch entropy is the mean of the micro-batches' (weight 0 here); everything else agrees.
         try assertClose(one, two, ignoring: ["entropy_codebook"])
+        let ranks = folder.appendingPathComponent("ranks-micro")
+        r = try magvit(["launch", "--nproc", "2", "--", "train", config.path, "-o", ranks.path, "--set", "run.accumulate=2"])
+        XCTAssertEqual(r.status, 0, r.output)
+        try assertClose(one, ranks, ignoring: ["entropy_codebook"])
         r = try magvit(["train", config.path, "-o", folder.appendingPathComponent("odd").path, "--set", "run.accumulate=3"])
         XCTAssertTrue(r.output.contains("run.accumulate must be at least 1 and divide run.batch"), r.output)
     }
