@@ -139,7 +139,7 @@ public struct TokenDataset: Sendable {
         let decoded: DatasetIndex
         let contents: Data
         do { contents = try Data(contentsOf: file) } catch {
-            throw DatasetError("\(file.path): cannot read the dataset index (\(OutputFiles.reason(error)))")
+            throw DatasetError("\(file.path): cannot read the dataset index (\(OutputFiles.reason(error, at: file.path)))")
         }
         do { decoded = try JSONDecoder().decode(DatasetIndex.self, from: contents) } catch {
             throw DatasetError("\(file.path): not a valid dataset index (\(error))")

@@ -281,12 +281,20 @@ public enum OutputFiles {
     }
 
     /// The system's words for a Foundation error (for example "No space left on device"), not its dump.
-    public static func reason(_ error: Error) -> String {
+    /// Foundation on Linux often keeps only its own code (`NSCocoaErrorDomain error 256` for reading a
+    /// folder): then the file at `path` (or the error's) says what it is, or the code is mapped to errno's.
+    public static func reason(_ error: Error, at path: String? = nil) -> String {
         let e = error as NSError
         if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
+            return String(cString: strerror(Int32(truncatingIfNeeded: underlying.code)))
         }
-        if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(e.code))) }
+        if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(truncatingIfNeeded: e.code))) }
+        var info = stat()
+        if let file = path ?? e.userInfo[NSFilePathErrorKey] as? String, stat(file, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            return String(cString: strerror(EISDIR))
+        }
+        let codes: [Int: Int32] = [4: ENOENT, 260: ENOENT, 257: EACCES, 513: EACCES, 514: ENAMETOOLONG, 516: EEXIST, 640: ENOSPC, 642: EROFS]
+        if e.domain == NSCocoaErrorDomain, let code = codes[e.code] { return String(cString: strerror(code)) }
         return e.localizedDescription
     }
 

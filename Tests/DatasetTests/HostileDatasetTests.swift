@@ -86,6 +86,24 @@ final class HostileDatasetTests: XCTestCase {
         }
     }
 
+    /// An index that is a folder (or a link to one) says so in the system's words, not Foundation's
+    /// "NSCocoaErrorDomain error 256" (found by the token-dataset campaign, 3 of 300 cases).
+    func testAnIndexThatIsAFolderIsNamedAsOne() throws {
+        for (name, link) in [("folder", false), ("linked", true)] {
+            let url = folder.appendingPathComponent(name)
+            let index = url.appendingPathComponent(TokenDataset.indexName)
+            let target = folder.appendingPathComponent("elsewhere-\(name)")
+            try FileManager.default.createDirectory(at: link ? target : index, withIntermediateDirectories: true)
+            if link {
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                try FileManager.default.createSymbolicLink(at: index, withDestinationURL: target)
+            }
+            let message = refusal(url)
+            XCTAssertTrue(message.contains("cannot read the dataset index (Is a directory)"), message)
+            XCTAssertFalse(message.contains("NSCocoaErrorDomain"), message)
+        }
+    }
+
     func testShardValuesOutsideTheirRangesAreRefused() throws {
         let cases: [(String, [String: Tensor], [String])] = [
             ("'ids' holds 57...64, outside 0..<64 (6-bit codes)", try Self.shardTensors(2) { $0["ids"] = try $0["ids"]! + 57 }, ["/v/a.mp4"]),

@@ -45,7 +45,6 @@ final class CheckedNumbersTests: XCTestCase {
     static let allowed: [Allowed] = [
         // Int32(...) for the C shim
         Allowed("Torch/OutputFiles.swift", "Int32(entry", "Int32(String) parses: nil past the range"),
-        Allowed("Torch/OutputFiles.swift", ".code)", "errno codes"),
         Allowed("Torch/ProcessGroup.swift", "Int32(root)", "a rank the code passes (0), below the world size checked at join"),
         Allowed("Media/VideoReader.swift", "Int32(UInt16(", "widening"),
         Allowed("Torch/Functional.swift", "Int32(n)", "a convolution's spatial dimensions, 1...3"),
