@@ -69,6 +69,7 @@ struct Classify: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        try Destination.reports(json)
         // Class names come from the model file: controls escaped.
         func print(_ line: String) { Swift.print(TerminalText.escaped(line)) }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
@@ -118,6 +119,7 @@ struct EvaluateClassification: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        try Destination.reports(json, confusion)
         // Class names come from the model file: controls escaped.
         func print(_ line: String) { Swift.print(TerminalText.escaped(line)) }
         let sources = [!videos.isEmpty, tokens != nil, motionDigits != nil].filter { $0 }.count

@@ -100,6 +100,12 @@ enum Destination {
         try OutputFiles.checkExtension(output, extensions, writes: what)
     }
 
+    /// Files written after the work (`--json`, `--confusion`, `--save-stats`; `-` is standard output),
+    /// checked before it, so that a name that cannot be written does not cost a whole evaluation.
+    static func reports(_ paths: String?...) throws {
+        for case let path? in paths where path != "-" { try OutputFiles.checkDestination(path) }
+    }
+
     /// A video, an image or a folder of PNG frames.
     static func video(_ output: String, inputs: [String]) throws {
         try OutputFiles.checkNotInput(output, inputs: inputs)

@@ -44,6 +44,7 @@ struct EvaluateReconstruction: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
+        try Destination.reports(json)
         if let dataset { return try scoreDataset(dataset) }
         guard !data.isEmpty else { throw ValidationError("--data needs at least one video (or use --dataset)") }
         let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })

@@ -44,6 +44,7 @@ struct EvaluateCompare: ParsableCommand {
     var skipped: Set<String> { Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }) }
 
     func run() throws {
+        try Destination.reports(json)
         let device = try runtime.apply()
         let streams = try stream.map { try CompressedStream(contentsOf: URL(fileURLWithPath: $0)) }
         let info = try VideoInfo(probing: reference)

@@ -52,6 +52,7 @@ struct EvaluateGeneration: ParsableCommand {
     }
 
     func run() throws {
+        try Destination.reports(json, saveStats)
         let device = try runtime.apply()
         let options = GenerationEvaluation.Options(batch: batch, clipBatch: clipBatch, clipFrames: clipFrames, clipsPerVideo: clipsPerVideo, limit: limit)
         let cache = noCache ? nil : StatisticsCache(folder: self.cache.map { URL(fileURLWithPath: $0) } ?? StatisticsCache.defaultFolder)

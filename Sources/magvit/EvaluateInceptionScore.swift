@@ -33,6 +33,7 @@ struct EvaluateInceptionScore: ParsableCommand {
     }
 
     func run() throws {
+        try Destination.reports(json)
         let device = try runtime.apply()
         let headURL = head.map { URL(fileURLWithPath: $0) } ?? InceptionLogits.defaultWeights()
         let evaluation = GenerationEvaluation(options: .init(batch: batch, limit: limit), device: device, cache: nil) { [model] in

@@ -113,6 +113,10 @@ final class OutputCommandTests: XCTestCase {
                           "\(arguments): \(r.output)")
             XCTAssertFalse(r.output.contains("NSCocoaErrorDomain") || r.output.contains(" frames of "), "one line, before any work: \(arguments): \(r.output)")
         }
+        // A report written after the work is checked before it: eval recon spent its whole evaluation first.
+        let r = try magvit(["eval", "recon", "--data", path("in.mkv"), "--json", path("notes.txt/scores.json")] + model)
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.output.contains("notes.txt is a file, not a folder") && !r.output.contains("PSNR"), r.output)
         XCTAssertEqual(try contents("notes.txt"), Data("notes".utf8))
     }
 
