@@ -1,7 +1,8 @@
 // The autoregressive token model (the objective of VQGAN's transformer, Esser et al. 2021, and of
 // Open-MAGVIT2's generator): the masked model's backbone made causal over the raster order of the
 // token grid (frames, then rows, then columns), trained by teacher forcing on the next token, decoded
-// one token at a time with a KV cache.
+// one token at a time with a KV cache. For frame prediction the given frames' tokens are the start of
+// the sequence: never predicted (no loss on them), read into the cache in one pass before sampling.
 //
 // Sequence (length L, the grid's token count): slot p predicts token p; it holds the start vector
 // (p = 0: the class embedding, or for an unconditional model the sum of the mask-id sub-token
@@ -101,16 +102,17 @@ public struct AutoregressiveLoss {
 }
 
 extension AutoregressiveTransformer {
-    /// Next-token cross-entropy (label smoothing `labelSmoothing`) over every position and factor, the
-    /// factors averaged; classes dropped to the null class with probability conditionDropout.
+    /// Next-token cross-entropy (label smoothing `labelSmoothing`) over every generated position (all
+    /// but the given frames') and factor, the factors averaged; classes dropped to the null class with
+    /// probability conditionDropout.
     public func autoregressiveLoss(tokens: Tensor, classes: Tensor? = nil, parallel: DataParallel? = nil) throws -> AutoregressiveLoss {
-        let (b, l) = (tokens.size(0), tokens.size(1))
+        let b = tokens.size(0), given = config.givenTokens, l = config.generatedTokens
         let ids = try tokens.to(.int64, backbone.device)
         let condition = try droppedClasses(classes, batch: b, parallel: parallel)
-        let logits = try self.logits(ids, classes: condition, training: true)
+        let logits = try self.logits(ids, classes: condition, training: true).map { try $0.narrow(1, start: given, length: l) }
         var loss: Tensor? = nil
         var allRight: Tensor? = nil
-        for (logit, target) in zip(logits, try factorization.split(ids)) {
+        for (logit, target) in zip(logits, try factorization.split(ids.narrow(1, start: given, length: l))) {
             let term = try crossEntropy(logit.reshape([b * l, logit.size(2)]), target.reshape([b * l]), labelSmoothing: config.labelSmoothing)
             loss = try loss.map { try $0 + term } ?? term
             let right = try logit.argmax(dim: 2).eq(target)
@@ -125,22 +127,26 @@ extension AutoregressiveTransformer {
 extension AutoregressiveTransformer {
     /// Token ids (B, L) drawn one position at a time in raster order (temperature and top-k per
     /// sub-token), each position one cached pass; with guidance w the conditional and unconditional
-    /// passes run as one batch of 2B and the logits are (1 + w)·conditional − w·unconditional.
+    /// passes run as one batch of 2B and the logits are (1 + w)·conditional − w·unconditional. A
+    /// frame-prediction model takes the given frames' tokens (B, givenTokens), read in the first pass.
     /// `options.steps` and `confidenceNoise` do not apply (every position is one step).
-    public func sample(count: Int, classes: [Int]? = nil, options: SamplingOptions = SamplingOptions()) throws -> Tensor {
+    public func sample(count: Int, classes: [Int]? = nil, given: Tensor? = nil, options: SamplingOptions = SamplingOptions()) throws -> Tensor {
         guard options.temperature > 0, options.topK >= 0 else { throw GeneratorError("sampling needs temperature > 0 and topK >= 0") }
         var condition = try sampleClasses(classes, count: count)
         let guided = condition != nil && options.guidance != 0
         if guided, let c = condition {
             condition = try concatenate([c, Tensor.full([count], Double(config.classes), dtype: .int64, device: backbone.device)], dim: 0)
         }
-        let l = config.tokensPerExample
+        let (g, l) = (config.givenTokens, config.tokensPerExample)
+        let prefix = try givenPart(given, count: count)?.to(.int64)
         Torch.manualSeed(options.seed)
         return try withNoGrad {
             let cache = KeyValueCache(layers: config.depth)
-            var tokens = try Tensor.zeros([guided ? 2 * count : count, 0], dtype: .int64, device: backbone.device)  // (B or 2B, p): drawn so far
-            for p in 0..<l {
-                var logits = try self.logits(tokens, classes: condition, from: p, count: 1, cache: cache).map { try $0.squeeze(1) }  // (B', V)
+            var tokens = try prefix ?? Tensor.zeros([count, 0], dtype: .int64, device: backbone.device)  // (B or 2B, p): known so far
+            if guided { tokens = try concatenate([tokens, tokens], dim: 0) }
+            for p in g..<l {
+                let start = p == g ? 0 : p  // the first pass reads the given tokens too
+                var logits = try self.logits(tokens, classes: condition, from: start, count: p - start + 1, cache: cache).map { try $0.select(1, p - start) }  // (B', V)
                 if guided {
                     logits = try logits.map { try MaskedTransformer.guided($0.narrow(0, start: 0, length: count), $0.narrow(0, start: count, length: count), scale: options.guidance) }
                 }
@@ -173,6 +179,10 @@ extension AutoregressiveTransformer: GenerativeNetwork {
 
     public func decode(_ samples: Tensor, tokenizer: VideoTokenizer) throws -> Tensor { try decodeTokens(samples, tokenizer: tokenizer) }
 
-    /// One (cached, one-position) pass per token.
-    public func networkEvaluations(_ options: SamplingOptions) -> Int { config.tokensPerExample * passesPerStep(options) }
+    public func predictFrames(_ clips: Tensor, tokenizer: VideoTokenizer, options: SamplingOptions) throws -> Tensor {
+        try predictFromTokens(clips, tokenizer: tokenizer) { n, given in try sample(count: n, given: given, options: options) }
+    }
+
+    /// One (cached) pass per generated token; the first also reads the given frames' tokens.
+    public func networkEvaluations(_ options: SamplingOptions) -> Int { config.generatedTokens * passesPerStep(options) }
 }

@@ -55,7 +55,7 @@ public struct FramePrediction {
     /// Predicts `clips` (N, C, T, H, W) in [-1, 1], T and C the tokenizer's, from their first
     /// `model.config.conditionFrames` latent frames, and scores the prediction; FVD too when `i3d` is
     /// given (then N ≥ 2).
-    public static func evaluate(model: MaskedTransformer, tokenizer: VideoTokenizer, clips: Tensor, options: SamplingOptions,
+    public static func evaluate(model: any GenerativeNetwork, tokenizer: VideoTokenizer, clips: Tensor, options: SamplingOptions,
                                 i3d: I3D? = nil) throws -> FramePrediction {
         let g = model.config, m = tokenizer.config
         guard g.conditionFrames > 0, g.classes == 0 else {
@@ -68,10 +68,9 @@ public struct FramePrediction {
         let n = clips.size(0)
         if i3d != nil, n < 2 { throw GeneratorError("FVD needs at least 2 clips, got \(n)") }
         let ids = try tokenizer.encode(clips.to(tokenizer.device)).reshape([n, -1])
-        let predicted = try model.sample(count: n, given: ids.narrow(1, start: 0, length: g.givenTokens), options: options)
         let real = try clips.to(.float32, .cpu)
         let reconstruction = try GeneratedImages.decode(ids, grid: g.grid, tokenizer: tokenizer)
-        let prediction = try GeneratedImages.decode(predicted, grid: g.grid, tokenizer: tokenizer)
+        let prediction = try model.predictFrames(clips, tokenizer: tokenizer, options: options)
 
         let known = givenFrames(generator: g, tokenizer: m), future = m.clipFrames - known
         let copy = try concatenate([real.narrow(2, start: 0, length: known),

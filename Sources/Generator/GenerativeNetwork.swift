@@ -38,6 +38,9 @@ public protocol GenerativeNetwork: AnyObject {
     func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: DataParallel?) throws -> ObjectiveLoss
     /// `count` samples (token ids (B, L) or latents (B, L, C)), seeded by `options.seed`.
     func generate(count: Int, classes: [Int]?, options: SamplingOptions) throws -> Tensor
+    /// Frames (N, C, T, H, W) in [-1, 1] continuing clips (N, C, T, H, W) from their first
+    /// `conditionFrames` latent frames (frame prediction), seeded by `options.seed`.
+    func predictFrames(_ clips: Tensor, tokenizer: VideoTokenizer, options: SamplingOptions) throws -> Tensor
     /// Frames (B, C, T, H, W) in [-1, 1] of samples.
     func decode(_ samples: Tensor, tokenizer: VideoTokenizer) throws -> Tensor
     /// Transformer passes per sample (each conditional and unconditional pass counted).
@@ -55,6 +58,27 @@ extension GenerativeNetwork {
 
     func decodeTokens(_ ids: Tensor, tokenizer: VideoTokenizer) throws -> Tensor {
         try GeneratedImages.decode(ids, grid: config.grid, tokenizer: tokenizer)
+    }
+
+    /// Frame prediction of a token model: the clips' tokens, the first givenTokens of them given to
+    /// `sample(count, given)`, the result decoded.
+    func predictFromTokens(_ clips: Tensor, tokenizer: VideoTokenizer, sample: (Int, Tensor) throws -> Tensor) throws -> Tensor {
+        let ids = try tokenExamples(clips.to(tokenizer.device), tokenizer: tokenizer)
+        return try decodeTokens(sample(ids.size(0), ids.narrow(1, start: 0, length: config.givenTokens)), tokenizer: tokenizer)
+    }
+
+    /// Checks the given part of a frame-prediction model's samples, (count, givenTokens, ...), or that
+    /// none is given to another model; returns it on the model's device.
+    func givenPart(_ given: Tensor?, count: Int, trailing: [Int] = []) throws -> Tensor? {
+        guard config.givenTokens > 0 else {
+            guard given == nil else { throw GeneratorError("this model does not take given frames") }
+            return nil
+        }
+        let shape = [count, config.givenTokens] + trailing
+        guard let given, given.shape == shape else {
+            throw GeneratorError("this model predicts frames: it needs the tokens of \(config.conditionFrames) latent frames, \(shape), got \(given?.shape.description ?? "none")")
+        }
+        return try given.to(device)
     }
 
     /// Passes per sampling step: two with guidance on a class-conditional model, else one.
@@ -121,8 +145,6 @@ extension GeneratorConfig {
         } else {
             try require(latentChannels == 0, "latentChannels is for objective diffusion; the \(objective.rawValue) objective models token ids: leave it out")
         }
-        try require(conditionFrames == 0 || objective == .masked,
-                    "frame prediction (conditionFrames \(conditionFrames)) is implemented for objective masked only, not \(objective.rawValue)")
     }
 }
 
@@ -141,6 +163,10 @@ extension MaskedTransformer: GenerativeNetwork {
     }
 
     public func decode(_ samples: Tensor, tokenizer: VideoTokenizer) throws -> Tensor { try decodeTokens(samples, tokenizer: tokenizer) }
+
+    public func predictFrames(_ clips: Tensor, tokenizer: VideoTokenizer, options: SamplingOptions) throws -> Tensor {
+        try predictFromTokens(clips, tokenizer: tokenizer) { n, given in try sample(count: n, given: given, options: options) }
+    }
 
     public func networkEvaluations(_ options: SamplingOptions) -> Int { options.steps * passesPerStep(options) }
 }

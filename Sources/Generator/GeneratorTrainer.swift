@@ -232,8 +232,7 @@ public final class GeneratorTrainer: Trainer {
         }
         let s = config.sampling
         if config.predictionFVD, i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
-        guard let masked = model as? MaskedTransformer else { throw ConfigError("frame prediction needs objective masked") }
-        let p = try FramePrediction.evaluate(model: masked, tokenizer: tokenizer, clips: clips,
+        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer, clips: clips,
                                              options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: i3d)
         let r = p.scores
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",

@@ -9,7 +9,8 @@
 // tokens prepended to the sequence (in-context conditioning, as U-ViT), attended bidirectionally.
 // Sampling integrates dx/dt = v from t = 1 (noise) to t = 0 with `steps` Euler steps; guidance w uses
 // (1 + w)·v_conditional − w·v_unconditional. Samples are quantized by the tokenizer (its decoder was
-// trained on quantized latents only) and decoded.
+// trained on quantized latents only) and decoded. For frame prediction the given frames' latents stay
+// clean (x_t = x₀ there, in training and at every solver step) and the loss covers the other positions.
 import Foundation
 import Harness
 import NN
@@ -88,14 +89,22 @@ public final class LatentDiffusionTransformer {
 extension LatentDiffusionTransformer {
     /// The flow-matching loss on latents (B, L, C) in the tokenizer's units (see the file's header).
     public func flowMatchingLoss(latents: Tensor, classes: Tensor? = nil, parallel: DataParallel? = nil) throws -> Tensor {
-        let b = latents.size(0)
+        let b = latents.size(0), g = config.givenTokens, l = config.generatedTokens
         let x0 = try normalized(latents)
         let t = try globalDraw([b], parallel: parallel)
         let noise = try globalDraw(x0.shape, normal: true, parallel: parallel)
         let s = try t.reshape([b, 1, 1])
-        let xt = try x0 * (1.0 - s) + noise * s
+        let xt = try withGiven(x0.narrow(1, start: 0, length: g), x0 * (1.0 - s) + noise * s)
         let condition = try droppedClasses(classes, batch: b, parallel: parallel)
-        return try mseLoss(velocity(xt, t: t, classes: condition, training: true), noise - x0)
+        let v = try velocity(xt, t: t, classes: condition, training: true)
+        return try mseLoss(v.narrow(1, start: g, length: l), (noise - x0).narrow(1, start: g, length: l))
+    }
+
+    /// x (B, L, C) with its first givenTokens positions replaced by the clean `given` (B, givenTokens, C).
+    func withGiven(_ given: Tensor?, _ x: Tensor) throws -> Tensor {
+        let g = config.givenTokens
+        guard let given, g > 0 else { return x }
+        return try concatenate([given, x.narrow(1, start: g, length: config.generatedTokens)], dim: 1)
     }
 }
 
@@ -104,8 +113,9 @@ extension LatentDiffusionTransformer {
 extension LatentDiffusionTransformer {
     /// Latents (B, L, C) in the tokenizer's units: ε ~ N(0, I) (the first draw after seeding) integrated
     /// from t = 1 to 0 with `options.steps` Euler steps x ← x − (t − t')·v(x, t); with guidance w the
-    /// conditional and unconditional velocities come from one batch of 2B. Temperature and top-k do not apply.
-    public func sample(count: Int, classes: [Int]? = nil, options: SamplingOptions = SamplingOptions()) throws -> Tensor {
+    /// conditional and unconditional velocities come from one batch of 2B. A frame-prediction model takes
+    /// the given frames' latents (B, givenTokens, C), kept clean. Temperature and top-k do not apply.
+    public func sample(count: Int, classes: [Int]? = nil, given: Tensor? = nil, options: SamplingOptions = SamplingOptions()) throws -> Tensor {
         guard options.steps >= 1 else { throw GeneratorError("sampling needs steps >= 1") }
         guard options.temperature == 1, options.topK == 0 else {
             throw GeneratorError("temperature and top-k are for token models; the diffusion objective samples with steps and guidance only")
@@ -115,11 +125,13 @@ extension LatentDiffusionTransformer {
         if guided, let c = condition {
             condition = try concatenate([c, Tensor.full([count], Double(config.classes), dtype: .int64, device: device)], dim: 0)
         }
+        let clean = try givenPart(given, count: count, trailing: [config.latentChannels]).map { try normalized($0) }
         Torch.manualSeed(options.seed)
         return try withNoGrad {
             var x = try Tensor.randn([count, config.tokensPerExample, config.latentChannels], device: device)
             for i in 0..<options.steps {
                 let (t, next) = (1 - Double(i) / Double(options.steps), 1 - Double(i + 1) / Double(options.steps))
+                x = try withGiven(clean, x)
                 let input = guided ? try concatenate([x, x], dim: 0) : x
                 var v = try velocity(input, t: Tensor.full([input.size(0)], t, device: device), classes: condition)
                 if guided {
@@ -127,7 +139,7 @@ extension LatentDiffusionTransformer {
                 }
                 x = try x - v * (t - next)
             }
-            return try denormalized(x)
+            return try denormalized(withGiven(clean, x))
         }
     }
 }
@@ -175,6 +187,12 @@ extension LatentDiffusionTransformer: GenerativeNetwork {
             }
             return try concatenate(parts, dim: 0)
         }
+    }
+
+    public func predictFrames(_ clips: Tensor, tokenizer: VideoTokenizer, options: SamplingOptions) throws -> Tensor {
+        let latents = try trainingExamples(clips.to(tokenizer.device), tokenizer: tokenizer)
+        let given = try latents.narrow(1, start: 0, length: config.givenTokens)
+        return try decode(sample(count: latents.size(0), given: given, options: options), tokenizer: tokenizer)
     }
 
     /// One pass per Euler step.

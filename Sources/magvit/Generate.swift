@@ -153,7 +153,7 @@ struct Predict: ParsableCommand {
         try Destination.video(output, inputs: [input])
         let device = try runtime.apply()
         let g = try GeneratorCheckpoint(URL(fileURLWithPath: checkpoint), tokenizer: tokenizer, device: device)
-        let config = try g.model.config, t = g.tokenizer.config
+        let config = g.network.config, t = g.tokenizer.config
         guard config.conditionFrames > 0 else { throw ToolError("\(checkpoint) is not a frame-prediction generator (conditionFrames is 0)") }
         guard config.classes == 0 else { throw ValidationError("class-conditional frame prediction is not supported by predict") }
         let reader = try VideoReader(path: input, options: ReadOptions(size: (t.resolution, t.resolution), maxFrames: t.clipFrames))
@@ -162,7 +162,7 @@ struct Predict: ParsableCommand {
         }
         var x = try clip.permute([3, 0, 1, 2]).unsqueeze(0) * 2.0 - 1.0  // (1, C, T, H, W) in [-1, 1]
         if t.imageChannels == 1 { x = try x.mean([1], keepDim: true) }
-        let p = try FramePrediction.evaluate(model: try g.model, tokenizer: g.tokenizer, clips: x, options: sampling.options)
+        let p = try FramePrediction.evaluate(model: g.network, tokenizer: g.tokenizer, clips: x, options: sampling.options)
         let pictures = try GeneratedImages.pictures(p.prediction)  // (T, H, W, 3)
         let writer = try VideoWriter(path: output, width: pictures.size(2), height: pictures.size(1))
         try writer.write(pictures)

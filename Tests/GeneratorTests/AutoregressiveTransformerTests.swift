@@ -61,6 +61,16 @@ final class AutoregressiveTransformerTests: XCTestCase {
         let unconditional = try AutoregressiveTransformer(config: tiny(classes: 0))
         XCTAssertEqual(try unconditional.sample(count: 2, options: SamplingOptions(seed: 1)).shape, [2, 18])
         XCTAssertThrowsError(try model.sample(count: 2, classes: [0, 3])) { XCTAssertTrue("\($0)".contains("class ids in 0..<3"), "\($0)") }
+        // Frame prediction: the first latent frame's 9 tokens given, read in the first pass, kept.
+        var config = tiny(classes: 0)
+        config.conditionFrames = 1
+        let predictor = try AutoregressiveTransformer(config: config)
+        let given = try Tensor.randint(0, 64, [2, 9])
+        let continued = try predictor.sample(count: 2, given: given, options: SamplingOptions(topK: 4, seed: 2))
+        XCTAssertEqual(continued.shape, [2, 18])
+        XCTAssertEqual(try continued.narrow(1, start: 0, length: 9).toArray(Int64.self), try given.toArray(Int64.self))
+        XCTAssertEqual(predictor.networkEvaluations(SamplingOptions()), 9)
+        XCTAssertThrowsError(try predictor.sample(count: 2)) { XCTAssertTrue("\($0)".contains("predicts frames"), "\($0)") }
     }
 
     func testTinyModelLearnsFourSequencesAndSamplesThemBack() throws {

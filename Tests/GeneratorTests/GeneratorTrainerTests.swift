@@ -100,7 +100,8 @@ final class GeneratorTrainerTests: XCTestCase {
     }
 
     /// Frame prediction on moving digits: clips encoded once, the first latent frame given, and the
-    /// evaluation scores predicted frames against the real ones, the reconstruction and copying.
+    /// evaluation scores predicted frames against the real ones, the reconstruction and copying; by
+    /// each objective.
     func testFramePredictionOnMovingDigits() throws {
         var t = TokenizerConfig.presets["tiny"]!
         t.imageChannels = 1
@@ -108,26 +109,28 @@ final class GeneratorTrainerTests: XCTestCase {
         Torch.manualSeed(4)
         let tokenizer = folder.appendingPathComponent("video-tokenizer.safetensors")
         try VideoTokenizer(config: t).save(to: tokenizer)
-        let c = try GeneratorTrainingConfig.parse("""
-            tokenizer: \(tokenizer.path)
-            data: {kind: moving-digits, train: [\(folder.appendingPathComponent("data").path)], digits: 1}
-            generator: {conditionFrames: 1, width: 32, depth: 1, heads: 2}
-            movingDigitClips: 24
-            predictionClips: 4
-            run: {steps: 6, batch: 4, logEvery: 3, evalEvery: 6, checkpointEvery: 3, threads: 1}
-            sampling: {steps: 3}
-            """)
-        XCTAssertEqual(c.generator.grid, [3, 8, 8])
-        let run = folder.appendingPathComponent("predict")
-        try GeneratorTrainer(config: c, directory: run, resume: false, echo: { _ in }).train()
-        let eval = try XCTUnwrap(try records(run).last { ["eval", "final_eval"].contains($0["kind"] as? String) })
-        XCTAssertEqual(eval["given_frames"] as? Int, 1)
-        XCTAssertEqual(eval["clips"] as? Int, 4)
-        for key in ["psnr_predicted", "psnr_reconstruction", "psnr_copy_last_frame"] {
-            let v = try XCTUnwrap(eval[key] as? Double, key)
-            XCTAssertTrue(v.isFinite && v > 0, "\(key) \(v)")
+        for objective in GeneratorObjective.allCases {
+            let c = try GeneratorTrainingConfig.parse("""
+                tokenizer: \(tokenizer.path)
+                data: {kind: moving-digits, train: [\(folder.appendingPathComponent("data").path)], digits: 1}
+                generator: {objective: \(objective.rawValue), conditionFrames: 1, width: 32, depth: 1, heads: 2}
+                movingDigitClips: 24
+                predictionClips: 4
+                run: {steps: 6, batch: 4, logEvery: 3, evalEvery: 6, checkpointEvery: 3, threads: 1}
+                sampling: {steps: 3}
+                """)
+            XCTAssertEqual(c.generator.grid, [3, 8, 8])
+            let run = folder.appendingPathComponent("predict-\(objective.rawValue)")
+            try GeneratorTrainer(config: c, directory: run, resume: false, echo: { _ in }).train()
+            let eval = try XCTUnwrap(try records(run).last { ["eval", "final_eval"].contains($0["kind"] as? String) })
+            XCTAssertEqual(eval["given_frames"] as? Int, 1)
+            XCTAssertEqual(eval["clips"] as? Int, 4)
+            for key in ["psnr_predicted", "psnr_reconstruction", "psnr_copy_last_frame"] {
+                let v = try XCTUnwrap(eval[key] as? Double, key)
+                XCTAssertTrue(v.isFinite && v > 0, "\(objective) \(key) \(v)")
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("samples/step-0000006.png").path))
         }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("samples/step-0000006.png").path))
         XCTAssertThrowsError(try GeneratorTrainingConfig.parse("tokenizer: \(tokenizer.path)\ngenerator: {conditionFrames: 1}")) {
             XCTAssertTrue("\($0)".contains("moving-digits"), "\($0)")
         }

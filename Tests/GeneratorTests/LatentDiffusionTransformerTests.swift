@@ -37,6 +37,20 @@ final class LatentDiffusionTransformerTests: XCTestCase {
         XCTAssertThrowsError(try model.sample(count: 1, classes: [0], options: SamplingOptions(topK: 5))) { XCTAssertTrue("\($0)".contains("token models"), "\($0)") }
     }
 
+    func testFramePredictionKeepsTheGivenLatents() throws {
+        var config = tiny(classes: 0)
+        config.grid = [2, 2, 2]; config.conditionFrames = 1
+        Torch.manualSeed(4)
+        let model = try LatentDiffusionTransformer(config: config)
+        let latents = try Tensor.randn([2, 8, 6]) * 2.0
+        try model.fit(trainingSet: latents)
+        XCTAssertTrue(try model.flowMatchingLoss(latents: latents).item().isFinite)
+        let given = try latents.narrow(1, start: 0, length: 4)
+        let out = try model.sample(count: 2, given: given, options: SamplingOptions(steps: 4, seed: 3))
+        try assertClose(out.narrow(1, start: 0, length: 4), given, rtol: 0, atol: 1e-5)
+        XCTAssertGreaterThan(try (out.narrow(1, start: 4, length: 4) - latents.narrow(1, start: 4, length: 4)).abs().max().item(), 1e-3)
+    }
+
     func testFitSetsTheLatentStatistics() throws {
         Torch.manualSeed(5)
         let model = try LatentDiffusionTransformer(config: tiny())
