@@ -2,7 +2,10 @@
 trainer's own evaluations (log.jsonl records of kind "eval"/"final_eval": psnr, floor_psnr,
 training_seconds), with the block-mean floor at the same bits as a line; a two-stage recipe
 (image-first) is drawn from the end of its image stage. Writes RUNS/curves.png and RUNS/curves.md.
+A RECIPE is any run folder under RUNS with such a log, the peer's too (scripts/peer-open-magvit2.sh
+logs the same records on the same held-out frames as image-first's image stage):
     python3 scripts/plot-recipes.py runs/recipes RECIPE...
+    python3 scripts/plot-recipes.py runs/recipes image-first-images peer-open-magvit2
 """
 import json
 import sys

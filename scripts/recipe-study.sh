@@ -11,6 +11,8 @@
 #                         configs/recipes/image-first-video.yaml warm-started from it (inflated) for the rest
 #     cpu-small           configs/recipes/cpu-small.yaml, half the channels, 4x the clips
 #     short-budget        video-small with lr 1e-3, warm-up 20, EMA 0.95 and no perceptual term
+#     peer-open-magvit2   Open-MAGVIT2's own recipe on image-first's batches and held-out frames
+#                         (scripts/peer-open-magvit2.sh; its curve only: it makes no Magvit model to score)
 # Resumable: a recipe whose run folder holds a checkpoint continues (--resume); a finished one is kept.
 # Output: runs/recipes/RECIPE/ (run folders), runs/recipes/heldout/ (scores), runs/recipes/curves.png.
 set -euo pipefail
@@ -38,9 +40,10 @@ for recipe in "${recipes[@]}"; do
       train "$out/image-first-images" configs/recipes/image-first.yaml $((budget / 2))
       train "$out/$recipe" configs/recipes/image-first-video.yaml $((budget - budget / 2)) \
         --set initialWeights="$out/image-first-images/tokenizer.safetensors" ;;
-    *) echo "recipe-study: unknown recipe '$recipe' (video-small, image-first, cpu-small, short-budget)" >&2; exit 64 ;;
+    peer-open-magvit2) scripts/peer-open-magvit2.sh "$budget"; continue ;;
+    *) echo "recipe-study: unknown recipe '$recipe' (video-small, image-first, cpu-small, short-budget, peer-open-magvit2)" >&2; exit 64 ;;
   esac
   models+=("$out/$recipe/tokenizer.safetensors")
 done
-scripts/heldout-eval.sh "${models[@]}"
+[ ${#models[@]} -eq 0 ] || scripts/heldout-eval.sh "${models[@]}"
 python3 scripts/plot-recipes.py "$out" "${recipes[@]}"

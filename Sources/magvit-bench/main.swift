@@ -12,6 +12,7 @@
 //   magvit-bench data-parallel-loading   one rank's data cost a step for W ranks, whole batch vs sharded
 //   magvit-bench data-parallel-overlap   step time over W ranks, gradient all-reduce overlapped with backward vs after it
 //   magvit-bench all-reduce   all-reduce bandwidth by message size, Gloo or NCCL
+//   magvit-bench dump-data    a training config's batches and held-out set as safetensors (for peers on the same data)
 // `magvit-bench <benchmark> --help` lists each one's options.
 import ArgumentParser
 import Foundation
@@ -21,7 +22,7 @@ struct MagvitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magvit-bench",
         abstract: "Benchmarks against the PyTorch peers, each side measured in the same run (not tests).",
-        subcommands: [ResblockBench.self, TokenizerBench.self, TrainStepBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self, RDStudy.self, DataLoadingBench.self, OverlapBench.self, AllReduceBench.self],
+        subcommands: [ResblockBench.self, TokenizerBench.self, TrainStepBench.self, TokenizeBench.self, LFQBench.self, FIDBench.self, SamplingBench.self, FuzzCampaign.self, FaultCampaignCommand.self, RDStudy.self, DataLoadingBench.self, OverlapBench.self, AllReduceBench.self, DataDump.self],
         defaultSubcommand: ResblockBench.self)
 }
 
