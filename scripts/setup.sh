@@ -150,4 +150,5 @@ if [ ! -f "$deps/weights/kinetics-400-labels.txt" ]; then
   rm -rf "$deps/weights/tv"
 fi
 
-scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'
+# With NCCL installed above, its backend must build too (a failure fails setup, and so CI).
+MAGVIT_REQUIRE_NCCL=1 scripts/build-shim.sh "$deps/python/torch" "$deps/lib" | sed 's/^/setup: /'
