@@ -42,7 +42,8 @@ $bin/magvit-bench train-step --device cuda --ours-only --preset video-128 --peer
   --warmup 3 --iterations 10 --rounds 1 --profile --trace "$out/train-step-video-128.trace.json" | tee "$out/bench-train-step-video-128.txt" || true
 # NCCL (docs/distributed.md): the shim's NCCL backend, first as a group of one on GPU 0 (NCCL's
 # communicator and kernels end to end), with Gloo's all-reduce of the same CUDA tensors through host
-# memory beside it; with several GPUs, one rank per GPU: the bandwidth, and a short NCCL training run.
+# memory beside it; with several GPUs, one rank per GPU: the bandwidth, a short NCCL training run,
+# and the step time with the gradient all-reduce overlapped with backward against after it.
 if [ -f /tmp/magvit-shim/libmagvit_nccl.so ]; then
   $bin/magvit-bench all-reduce --device cuda --backend nccl | tee "$out/bench-all-reduce-nccl.txt" || true
 else
@@ -60,4 +61,7 @@ if [ "$gpus" -ge 2 ] && [ -f /tmp/magvit-shim/libmagvit_nccl.so ]; then
   done
   $bin/magvit launch --nproc "$gpus" -- train benchmarks/distributed.yaml -o /tmp/magvit-nccl-run --device cuda \
     --set run.backend=nccl --set run.steps=40 --set run.logEvery=10 2>&1 | tee "$out/train-nccl-$gpus-gpus.txt" || true
+  # The gradient all-reduce overlapped with backward against after it, on NCCL (run.backend auto on CUDA).
+  $bin/magvit-bench data-parallel-overlap --device cuda --nproc "$gpus" --config benchmarks/overlap.yaml --steps 10 --rounds 4 \
+    --bucket-elements 1048576 2>&1 | tee "$out/bench-overlap-$gpus-gpus.txt" || true
 fi
