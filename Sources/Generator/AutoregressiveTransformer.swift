@@ -129,8 +129,10 @@ extension AutoregressiveTransformer {
     /// sub-token), each position one cached pass; with guidance w the conditional and unconditional
     /// passes run as one batch of 2B and the logits are (1 + w)·conditional − w·unconditional. A
     /// frame-prediction model takes the given frames' tokens (B, givenTokens), read in the first pass.
-    /// `options.steps` and `confidenceNoise` do not apply (every position is one step).
-    public func sample(count: Int, classes: [Int]? = nil, given: Tensor? = nil, options: SamplingOptions = SamplingOptions()) throws -> Tensor {
+    /// `options.steps` and `confidenceNoise` do not apply (every position is one step). `cached: false`
+    /// recomputes the whole prefix at every position instead (O(N³) attention work; for comparison).
+    public func sample(count: Int, classes: [Int]? = nil, given: Tensor? = nil, options: SamplingOptions = SamplingOptions(),
+                       cached: Bool = true) throws -> Tensor {
         guard options.temperature > 0, options.topK >= 0 else { throw GeneratorError("sampling needs temperature > 0 and topK >= 0") }
         var condition = try sampleClasses(classes, count: count)
         let guided = condition != nil && options.guidance != 0
@@ -141,11 +143,12 @@ extension AutoregressiveTransformer {
         let prefix = try givenPart(given, count: count)?.to(.int64)
         Torch.manualSeed(options.seed)
         return try withNoGrad {
-            let cache = KeyValueCache(layers: config.depth)
+            var cache = KeyValueCache(layers: config.depth)
             var tokens = try prefix ?? Tensor.zeros([count, 0], dtype: .int64, device: backbone.device)  // (B or 2B, p): known so far
             if guided { tokens = try concatenate([tokens, tokens], dim: 0) }
             for p in g..<l {
-                let start = p == g ? 0 : p  // the first pass reads the given tokens too
+                let start = p == g || !cached ? 0 : p  // the first pass reads the given tokens too
+                if !cached { cache = KeyValueCache(layers: config.depth) }
                 var logits = try self.logits(tokens, classes: condition, from: start, count: p - start + 1, cache: cache).map { try $0.select(1, p - start) }  // (B', V)
                 if guided {
                     logits = try logits.map { try MaskedTransformer.guided($0.narrow(0, start: 0, length: count), $0.narrow(0, start: count, length: count), scale: options.guidance) }

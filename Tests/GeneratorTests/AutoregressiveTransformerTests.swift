@@ -57,6 +57,8 @@ final class AutoregressiveTransformerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try out.min().item(), 0)
         XCTAssertLessThan(try out.max().item(), 64)
         XCTAssertEqual(try model.sample(count: 3, classes: [0, 1, 2], options: options).toArray(Int64.self), try out.toArray(Int64.self), "same seed")
+        XCTAssertEqual(try model.sample(count: 3, classes: [0, 1, 2], options: options, cached: false).toArray(Int64.self), try out.toArray(Int64.self),
+                       "the same draws when every position recomputes its prefix")
         XCTAssertEqual(model.networkEvaluations(options), 36, "a pass per token, two with guidance")
         let unconditional = try AutoregressiveTransformer(config: tiny(classes: 0))
         XCTAssertEqual(try unconditional.sample(count: 2, options: SamplingOptions(seed: 1)).shape, [2, 18])
