@@ -89,24 +89,29 @@ final class LatentDiffusionTransformerTests: XCTestCase {
         print(String(format: "20-step samples: mean squared error %.3f against the class's latent (its mean square %.3f)", error, spread))
     }
 
+    /// Through an LFQ tokenizer and a VQ one whose codes are 4 channels wide.
     func testSamplesDecodeThroughTheTokenizer() throws {
-        var t = TokenizerConfig.presets["image-small"]!
-        t.baseChannels = 8
-        t.quantizer = QuantizerConfig(kind: .lfq, bits: 6)
-        Torch.manualSeed(2)
-        let tokenizer = try VideoTokenizer(config: t)
-        var config = tiny(classes: 0)
-        config.grid = [1, t.resolution / t.spatialFactor, t.resolution / t.spatialFactor]
-        let model = try LatentDiffusionTransformer(config: config)
-        let clips = try Tensor.rand([3, t.imageChannels, 1, t.resolution, t.resolution]) * 2.0 - 1.0
-        let latents = try model.trainingExamples(clips, tokenizer: tokenizer)
-        XCTAssertEqual(latents.shape, [3, config.tokensPerExample, 6])
-        try model.fit(trainingSet: latents)
-        let out = try model.sample(count: 2, options: SamplingOptions(steps: 3, seed: 2))
-        XCTAssertEqual(out.shape, [2, config.tokensPerExample, 6])
-        let frames = try model.decode(out, tokenizer: tokenizer)
-        XCTAssertEqual(frames.shape, [2, t.imageChannels, 1, t.resolution, t.resolution])
-        XCTAssertLessThanOrEqual(try frames.abs().max().item(), 1)
-        XCTAssertEqual(try frames.isNaN().sum().item(), 0)
+        for (kind, channels) in [(QuantizerKind.lfq, 6), (.vq, 4)] {
+            var t = TokenizerConfig.presets["image-small"]!
+            t.baseChannels = 8
+            t.quantizer = QuantizerConfig(kind: kind, bits: 6)
+            if kind == .vq { t.quantizer.vq.latentChannels = channels }
+            Torch.manualSeed(2)
+            let tokenizer = try VideoTokenizer(config: t)
+            var config = tiny(classes: 0)
+            config.latentChannels = t.quantizer.latentChannels
+            config.grid = [1, t.resolution / t.spatialFactor, t.resolution / t.spatialFactor]
+            let model = try LatentDiffusionTransformer(config: config)
+            let clips = try Tensor.rand([3, t.imageChannels, 1, t.resolution, t.resolution]) * 2.0 - 1.0
+            let latents = try model.trainingExamples(clips, tokenizer: tokenizer)
+            XCTAssertEqual(latents.shape, [3, config.tokensPerExample, channels], "\(kind)")
+            try model.fit(trainingSet: latents)
+            let out = try model.sample(count: 2, options: SamplingOptions(steps: 3, seed: 2))
+            XCTAssertEqual(out.shape, [2, config.tokensPerExample, channels])
+            let frames = try model.decode(out, tokenizer: tokenizer)
+            XCTAssertEqual(frames.shape, [2, t.imageChannels, 1, t.resolution, t.resolution])
+            XCTAssertLessThanOrEqual(try frames.abs().max().item(), 1)
+            XCTAssertEqual(try frames.isNaN().sum().item(), 0)
+        }
     }
 }
