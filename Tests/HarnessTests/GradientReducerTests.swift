@@ -91,7 +91,7 @@ final class GradientReducerTests: XCTestCase {
     }
 
     func testOverlappedGradientsEqualThoseReducedAfterBackward() throws {
-        struct Seen { var reference, overlapped, after, accumulated, accumulatedReference, parallel: [[Double]]; var early, lateEarly, buckets: Int }
+        struct Seen { var reference, overlapped, after, accumulated, accumulatedReference, parallel: [[Double]]; var early, lateEarly, buckets, parallelEarly: Int }
         let seen = try twoRanks { group -> Seen in
             let net = try Network(), rank = group.rank
             let reducer = try GradientReducer(group: group, parameters: net.parameters().map(\.tensor), bucketElements: 30)
@@ -116,7 +116,8 @@ final class GradientReducerTests: XCTestCase {
             for part in 0..<2 { try parallel.backward(net.loss(rank: rank, part: part), reducing: net.parameters(), microBatches: 2) }
             try parallel.averageGradients(net.parameters())
             return Seen(reference: reference, overlapped: overlapped, after: after, accumulated: accumulated,
-                        accumulatedReference: accumulatedReference, parallel: try net.gradients(), early: early, lateEarly: lateEarly, buckets: reducer.buckets)
+                        accumulatedReference: accumulatedReference, parallel: try net.gradients(), early: early, lateEarly: lateEarly, buckets: reducer.buckets,
+                        parallelEarly: parallel.bucketsStartedEarly)
         }
         for s in seen {
             XCTAssertEqual(s.buckets, 3)
@@ -126,6 +127,7 @@ final class GradientReducerTests: XCTestCase {
             assertSame(s.after, s.reference, "reduced after backward")
             assertSame(s.accumulated, s.accumulatedReference, "two micro-batches")
             assertSame(s.parallel, s.accumulatedReference, "DataParallel.backward + averageGradients")
+            XCTAssertEqual(s.parallelEarly, 3, "DataParallel armed the second micro-batch's backward")
         }
         assertSame(seen[0].overlapped, seen[1].overlapped, "the ranks agree")
         XCTAssertEqual(seen[0].reference[0].count, 30, "w1 has its gradient")
