@@ -232,7 +232,7 @@ final class ClassifierTests: XCTestCase {
         let one = url("one"), two = url("two")
         var r = try magvit(["train-classifier", config.path, "-o", one.path])
         XCTAssertEqual(r.status, 0, r.output)
-        r = try magvit(["launch", "--nproc", "2", "--", "train-classifier", config.path, "-o", two.path])
+        r = try magvit(["launch", "--nproc", "2", "--", "train", "classifier", config.path, "-o", two.path])  // the recipe by name
         XCTAssertEqual(r.status, 0, r.output)
         let a = try records(one).filter { $0["kind"] == nil }, b = try records(two).filter { $0["kind"] == nil }
         XCTAssertEqual(a.count, 20)

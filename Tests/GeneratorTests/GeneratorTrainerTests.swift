@@ -164,7 +164,7 @@ final class GeneratorTrainerTests: XCTestCase {
         let one = folder.appendingPathComponent("one"), two = folder.appendingPathComponent("two")
         var r = try magvit(["train-generator", config.path, "-o", one.path])
         XCTAssertEqual(r.status, 0, r.output)
-        r = try magvit(["launch", "--nproc", "2", "--", "train-generator", config.path, "-o", two.path])
+        r = try magvit(["launch", "--nproc", "2", "--", "train", "generator", config.path, "-o", two.path])  // the recipe by name
         XCTAssertEqual(r.status, 0, r.output)
         let a = try records(one).filter { $0["kind"] == nil }, b = try records(two).filter { $0["kind"] == nil }
         XCTAssertEqual(a.count, 20)
