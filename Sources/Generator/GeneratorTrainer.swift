@@ -240,6 +240,7 @@ public final class GeneratorTrainer: Recipe {
         var metadata = ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config.generator),
                         "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
                         "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
+        if let crop = data?.paddedFrom { metadata["crop"] = "\(crop)" }
         if let warmStart { metadata["warm_start"] = warmStart }
         metadata.merge(extra) { a, _ in a }
         var weights = try model.store.snapshot()

@@ -52,9 +52,14 @@ public protocol ClipSource: AnyObject, Sendable {
     func examples(_ indices: [Int]) throws -> Clips
     /// The first `limit` clips of the fixed held-out set (nil when the config names none).
     func heldOut(limit: Int) throws -> Clips?
+    /// The side of the pictures when they are padded to the model's size (`data.pad`), so that
+    /// what a model makes of them can be cropped back; nil when they fill it.
+    var paddedFrom: Int? { get }
 }
 
 extension ClipSource {
+    public var paddedFrom: Int? { nil }
+
     public func examples(_ indices: [Int]) throws -> Clips {
         throw ConfigError("\(summary): this source draws its examples at random and cannot index them")
     }

@@ -95,7 +95,7 @@ struct Generate: ParsableCommand {
         }
         FileHandle.standardError.write(Data("\n".utf8))
         let all = try concatenate(frames, dim: 0)
-        try write(all, classes: classes, crop: g.crop, video: config.grid[0] > 1)
+        try write(all, classes: classes, crop: try g.crop, video: config.grid[0] > 1)
         let tokens = Double(total * config.generatedTokens)
         print(String(format: "%d samples, %@, %d network evaluations each: sampling %.2f s (%.0f tokens/s, %.1f samples/s), decoding %.2f s", total,
                      config.objective == .autoregressive ? "one step per token" : "\(sampling.steps) steps", g.network.networkEvaluations(sampling.options),
