@@ -145,7 +145,7 @@ struct ExampleSets {
         let c = config.classifier
         let maker = ExampleMaker(encoder: encoder, frames: c.clipFrames, size: c.resolution, channels: c.channels)
         switch config.data.kind {
-        case .motionDigits:
+        case .motionClasses:
             let digits = try MotionDigits(data: config.data, seed: config.run.seed)
             let (split, count) = training ? (MotionDigits.Split.train, config.trainClips) : (.validation, config.evalClips)
             return try maker.motionDigits(digits, split, count: count) { log.progress(step: $0, of: count, stepsPerSecond: 0, loss: nil) }

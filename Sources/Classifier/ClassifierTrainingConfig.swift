@@ -10,7 +10,7 @@ import Training
 public struct ClassifierTrainingConfig: RecipeConfig {
     /// The tokenizer checkpoint: its clip shape and latent grid fix the classifier's.
     public var tokenizer = ""
-    /// kind motion-digits (data.train: the digit glyphs), videos (data.train and data.eval: labelled
+    /// kind motion-classes (the motion-digits benchmark; data.train: the digit glyphs), videos (data.train and data.eval: labelled
     /// videos, data.labels folders or a CSV) or tokens (data.path and data.eval: labelled token datasets).
     public var data = DataConfig()
     public var classifier = ClassifierConfig()
@@ -28,7 +28,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     public var workers = 2
 
     public init() {
-        data.kind = .motionDigits
+        data.kind = .motionClasses
         optimizer.learningRate = 5e-4
         optimizer.weightDecay = 0.05
         run.emaDecay = 0
@@ -41,7 +41,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     public static let unhonoured: [String: String] = {
         var keys: [String: String] = [:]
         for key in ["pad", "flip", "frameStrides", "cropScale", "digits", "sources", "pan", "imageBatch", "images"] {
-            keys["data." + key] = "the classifier reads whole clips of motion-digits, labelled videos or a labelled token dataset (data.kind)"
+            keys["data." + key] = "the classifier reads whole clips of motion-classes, labelled videos or a labelled token dataset (data.kind)"
         }
         keys["data.evalSamples"] = "the classifier scores evalClips clips (motion digits) or every clip of data.eval"
         keys["data.evalWholeSet"] = "the classifier scores evalClips clips (motion digits) or every clip of data.eval"
@@ -74,7 +74,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
         let require = ConfigError.require
         try run.validate()
         try optimizer.validate()
-        try require([.motionDigits, .videos, .tokens].contains(data.kind), "data.kind must be motion-digits, videos or tokens, got \(data.kind)")
+        try require([.motionClasses, .videos, .tokens].contains(data.kind), "data.kind must be motion-classes, videos or tokens, got \(data.kind)")
         try require(data.kind != .tokens || [.bits, .factors].contains(classifier.input),
                     "a token dataset holds no pixels: classifier.input must be bits or factors")
         try require(trainClips >= 1 && evalClips >= 1 && maxClipsPerVideo >= 1 && workers >= 1,
@@ -86,7 +86,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     /// The class names, in id order.
     public func classNames() throws -> [String] {
         switch data.kind {
-        case .motionDigits: return MotionDigits.classNames
+        case .motionClasses: return MotionDigits.classNames
         case .videos: return try videoInputs(data.train, "data.train").classes
         default: return try tokenDataset(data.path, "data.path").index.classes
         }

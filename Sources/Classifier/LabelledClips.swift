@@ -12,11 +12,6 @@ import Tokenizer
 import Torch
 import Training
 
-extension DataKind {
-    /// The labelled motion benchmark (MotionDigits): 8 classes of direction × speeding up / slowing down.
-    public static let motionDigits: DataKind = "motion-digits"
-}
-
 /// Examples on the CPU: `inputs` (N, ...) as the model reads them, `labels` (N) class ids and
 /// `videos` (N) the number of the video each clip belongs to.
 public struct LabelledClips: @unchecked Sendable {

@@ -95,7 +95,11 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { rawValue = value }
-    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    /// A renamed kind is read under its new name (configs and models saved before the rename).
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        rawValue = Self.renamed[name]?.rawValue ?? name
+    }
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
@@ -110,8 +114,13 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public static let images: DataKind = "images"
     /// Videos or frames files (a folder or a list); random clips of the model's length.
     public static let videos: DataKind = "videos"
-    /// Synthetic clips of digits bouncing in a square, made on the fly.
+    /// Synthetic clips of digits bouncing in a square, made on the fly (unlabelled; Moving MNIST).
     public static let movingDigits: DataKind = "moving-digits"
+    /// The classifier's labelled motion benchmark (`MotionDigits`): 8 classes of direction ×
+    /// speeding up / slowing down.
+    public static let motionClasses: DataKind = "motion-classes"
+    /// Old names of kinds: "motion-digits", too close to "moving-digits", is `motionClasses`.
+    public static let renamed: [String: DataKind] = ["motion-digits": .motionClasses]
     /// Virtual-camera moves (pan, zoom, turn) over photos: files or folders of images.
     public static let photoPans: DataKind = "photo-pans"
     /// Clips drawn by weight from several sources (`data.sources`).

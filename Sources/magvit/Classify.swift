@@ -128,7 +128,7 @@ struct EvaluateClassification: ParsableCommand {
             // The glyphs and seed of the training run, unless given.
             let training = try trained.metadata["training_config"].map { try ClassifierTrainingConfig.saved($0, name: "the classifier's training_config.json") }
             var data = training?.data ?? DataConfig()
-            data.kind = .motionDigits
+            data.kind = .motionClasses
             if let digits { data.train = [digits] }
             let set = try MotionDigits(data: data, seed: seed ?? training?.run.seed ?? 0)
             examples = try trained.maker.motionDigits(set, .test, count: count, shuffled: shuffleFrames)

@@ -3,6 +3,7 @@
 import Classifier
 import Foundation
 import Harness
+import Training
 import XCTest
 
 final class ClassifierRecipeTests: XCTestCase {
@@ -16,5 +17,11 @@ final class ClassifierRecipeTests: XCTestCase {
         XCTAssertFalse(json.contains("imageBatch") || json.contains("frameStrides"), json)
         XCTAssertTrue(json.contains("digitSize") && json.contains("labels"), json)
         XCTAssertEqual(ClassifierTrainer.name, "classifier")
+    }
+
+    /// "motion-digits", the benchmark's kind before it was told apart from "moving-digits", still reads.
+    func testTheOldNameOfTheMotionBenchmarkReadsAsTheNewOne() throws {
+        XCTAssertEqual(try JSONDecoder().decode([DataKind].self, from: Data("[\"motion-digits\", \"moving-digits\"]".utf8)), [.motionClasses, .movingDigits])
+        XCTAssertEqual(ClassifierTrainingConfig().data.kind.rawValue, "motion-classes")
     }
 }

@@ -32,7 +32,7 @@ final class ClassifierTests: XCTestCase {
     func config(input: String, steps: Int, extra: String = "") throws -> ClassifierTrainingConfig {
         try ClassifierTrainingConfig.parse("""
             tokenizer: \(url("tokenizer.safetensors").path)
-            data: {kind: motion-digits, train: [\(url("data").path)], digitSize: 7}
+            data: {kind: motion-classes, train: [\(url("data").path)], digitSize: 7}
             classifier: {input: \(input), width: 32, depth: 2, heads: 2, dropout: 0, labelSmoothing: 0}
             trainClips: 1024
             evalClips: 256
@@ -222,7 +222,7 @@ final class ClassifierTests: XCTestCase {
         let config = url("classifier.yaml")
         try """
             tokenizer: \(url("tokenizer.safetensors").path)
-            data: {kind: motion-digits, train: [\(url("data").path)], digitSize: 7}
+            data: {kind: motion-classes, train: [\(url("data").path)], digitSize: 7}
             classifier: {input: bits, width: 32, depth: 1, heads: 2, dropout: 0}
             trainClips: 64
             evalClips: 16
