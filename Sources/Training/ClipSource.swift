@@ -112,7 +112,9 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public static let mnist: DataKind = "mnist"
     /// A folder of images (png, jpg, ...), each resized to the model's resolution.
     public static let images: DataKind = "images"
-    /// Videos or frames files (a folder or a list); random clips of the model's length.
+    /// Videos or frames files (a folder or a list): random clips of the model's length for the
+    /// tokenizer; tokenized once into a token dataset in the run folder for the generator; every
+    /// consecutive clip, labelled by folder or CSV, for the classifier.
     public static let videos: DataKind = "videos"
     /// Synthetic clips of digits bouncing in a square, made on the fly (unlabelled; Moving MNIST).
     public static let movingDigits: DataKind = "moving-digits"
@@ -127,6 +129,9 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public static let mixture: DataKind = "mixture"
     /// A token dataset made by `magvit tokenize` (generator and classifier).
     public static let tokens: DataKind = "tokens"
+    /// Token files of whole frames (`magvit encode`) cut into tiles of the generator's grid (the
+    /// codec prior's training data; `TokenTiles` in Generator).
+    public static let tokenTiles: DataKind = "token-tiles"
 }
 
 /// The registry of sources by kind.
