@@ -51,6 +51,9 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         "data.imageBatch": "still images beside clips are a tokenizer setting; the generator models one kind of example (data.kind)",
         "data.images": "still images beside clips are a tokenizer setting; the generator models one kind of example (data.kind)",
         "data.evalWholeSet": "the generator scores data.evalSamples held-out examples (predictionClips for frame prediction)",
+        "data.flip": "the generator encodes each training example once, as it is (no random flips, strides or crops)",
+        "data.frameStrides": "the generator encodes each training example once, as it is (no random flips, strides or crops)",
+        "data.cropScale": "the generator encodes each training example once, as it is (no random flips, strides or crops)",
         "run.dtype": "the generator trains in float32 (bf16 autocast on CUDA with run.mixedPrecision)",
         "optimizer.discriminatorLearningRate": "the generator has no discriminator",
     ]

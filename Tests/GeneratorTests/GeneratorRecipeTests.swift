@@ -8,7 +8,8 @@ import XCTest
 final class GeneratorRecipeTests: XCTestCase {
     func testSettingsTheGeneratorDoesNotHonourAreRefusedNamingIt() throws {
         for (text, key) in [("data: {imageBatch: 4}", "data.imageBatch"), ("run: {dtype: float64}", "run.dtype"),
-                            ("optimizer: {discriminatorLearningRate: 0.001}", "optimizer.discriminatorLearningRate")] {
+                            ("optimizer: {discriminatorLearningRate: 0.001}", "optimizer.discriminatorLearningRate"),
+                            ("data: {flip: true}", "data.flip")] {
             XCTAssertThrowsError(try GeneratorTrainingConfig.parse(text, name: "g.yaml")) { error in
                 XCTAssertTrue("\(error)".hasPrefix("g.yaml: '\(key)' is not a setting of the generator recipe: "), "\(error)")
             }
@@ -21,8 +22,8 @@ final class GeneratorRecipeTests: XCTestCase {
 
     func testTheWrittenConfigHoldsOnlyWhatTheGeneratorHonours() throws {
         let json = try GeneratorTrainingConfig().json()
-        for key in ["imageBatch", "evalWholeSet", "discriminatorLearningRate", "\"dtype\""] { XCTAssertFalse(json.contains(key), key) }
-        XCTAssertTrue(json.contains("saveDtype") && json.contains("frameStrides"), json)
+        for key in ["imageBatch", "evalWholeSet", "discriminatorLearningRate", "\"dtype\"", "frameStrides"] { XCTAssertFalse(json.contains(key), key) }
+        XCTAssertTrue(json.contains("saveDtype") && json.contains("digitSize"), json)
         // A config saved before these were refused still reads, without them.
         var old = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
         var data = old["data"] as! [String: Any], run = old["run"] as! [String: Any]
