@@ -159,11 +159,14 @@ struct ExampleSets {
             // A set with holes would silently differ from the one asked for.
             if let failure = made.failures.first { throw ConfigError("\(failure.path): \(failure.message)") }
             return made.examples
-        default:
+        case .tokens:
             guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name a held-out labelled token dataset") }
             let dataset = try config.tokenDataset(training ? config.data.path : config.data.eval[0], training ? "data.path" : "data.eval")
             return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo, tokenizer: (try tokenizer.weightsHash(), tokenizer.config.name),
                                            classNames: classNames, grid: c.grid)
+        default:
+            let count = training ? config.trainClips : config.evalClips
+            return try maker.labelled(config.clipSource(), training: training, count: count) { log.progress(step: $0, of: count, stepsPerSecond: 0, loss: nil) }
         }
     }
 }

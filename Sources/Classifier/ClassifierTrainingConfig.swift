@@ -11,7 +11,8 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     /// The tokenizer checkpoint: its clip shape and latent grid fix the classifier's.
     public var tokenizer = ""
     /// kind motion-classes (the motion-digits benchmark; data.train: the digit glyphs), videos (data.train and data.eval: labelled
-    /// videos, data.labels folders or a CSV) or tokens (data.path and data.eval: labelled token datasets).
+    /// videos, data.labels folders or a CSV), tokens (data.path and data.eval: labelled token datasets), or
+    /// any registered clip source whose examples can be indexed and carry labels (fashion-mnist, mnist, images).
     public var data = DataConfig()
     public var classifier = ClassifierConfig()
     public var optimizer = OptimizerConfig()
@@ -40,11 +41,11 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     public static let pathWords = DataConfig.labelWords
     public static let unhonoured: [String: String] = {
         var keys: [String: String] = [:]
-        for key in ["pad", "flip", "frameStrides", "cropScale", "digits", "sources", "pan", "imageBatch", "images"] {
-            keys["data." + key] = "the classifier reads whole clips of motion-classes, labelled videos or a labelled token dataset (data.kind)"
+        for key in ["flip", "frameStrides", "cropScale"] {
+            keys["data." + key] = "the classifier makes its examples once, as they are (no random flips, strides or crops)"
         }
-        keys["data.evalSamples"] = "the classifier scores evalClips clips (motion digits) or every clip of data.eval"
-        keys["data.evalWholeSet"] = "the classifier scores evalClips clips (motion digits) or every clip of data.eval"
+        for key in ["imageBatch", "images"] { keys["data." + key] = "still images beside clips are a tokenizer setting" }
+        keys["data.evalWholeSet"] = "the classifier scores evalClips held-out clips, or every clip of data.eval"
         keys["run.dtype"] = "the classifier trains in float32 (bf16 autocast on CUDA with run.mixedPrecision)"
         keys["optimizer.discriminatorLearningRate"] = "the classifier has no discriminator"
         return keys
@@ -74,7 +75,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
         let require = ConfigError.require
         try run.validate()
         try optimizer.validate()
-        try require([.motionClasses, .videos, .tokens].contains(data.kind), "data.kind must be motion-classes, videos or tokens, got \(data.kind)")
+        try requireKnownKind()
         try require(data.kind != .tokens || [.bits, .factors].contains(classifier.input),
                     "a token dataset holds no pixels: classifier.input must be bits or factors")
         try require(trainClips >= 1 && evalClips >= 1 && maxClipsPerVideo >= 1 && workers >= 1,
@@ -88,8 +89,25 @@ public struct ClassifierTrainingConfig: RecipeConfig {
         switch data.kind {
         case .motionClasses: return MotionDigits.classNames
         case .videos: return try videoInputs(data.train, "data.train").classes
-        default: return try tokenDataset(data.path, "data.path").index.classes
+        case .tokens: return try tokenDataset(data.path, "data.path").index.classes
+        default:
+            try requireKnownKind()
+            let classes = try clipSource().classes
+            guard classes >= 2 else { throw ConfigError("data.kind \(data.kind) has \(classes) label classes; a classifier needs at least 2") }
+            return (0..<classes).map(String.init)
         }
+    }
+
+    /// Fails, listing the kinds, unless `data.kind` is one the classifier reads.
+    func requireKnownKind() throws {
+        guard [.motionClasses, .videos, .tokens].contains(data.kind) || DataSources.kinds.contains(data.kind) else {
+            throw ConfigError("data.kind must be motion-classes, videos, tokens or a labelled clip source (\(DataSources.kinds.map(\.rawValue).joined(separator: ", "))), got \(data.kind)")
+        }
+    }
+
+    /// The registered clip source of `data.kind`, at the tokenizer's clip shape.
+    func clipSource() throws -> any ClipSource {
+        try DataSources.make(data, shape: ClipShape(channels: classifier.channels, frames: classifier.clipFrames, size: classifier.resolution), seed: run.seed)
     }
 
     /// Labelled videos named by `paths`.

@@ -98,6 +98,29 @@ public struct ExampleMaker {
                              videoNames: (0..<count).map { "\(split)-\($0)" })
     }
 
+    /// The first `count` training examples of a registered clip source (one that can index them), or
+    /// the first `count` of its held-out set; each clip its own video. Both must carry labels.
+    public func labelled(_ source: any ClipSource, training: Bool, count: Int, progress: (Int) -> Void = { _ in }) throws -> LabelledClips {
+        let name = training ? "training" : "held-out"
+        var held: Clips?
+        if training {
+            guard source.count != nil else { throw ClassifierError("\(source.summary): its examples are drawn at random; a classifier needs a set it can index") }
+        } else {
+            held = try source.heldOut(limit: count)
+            guard held != nil else { throw ClassifierError("\(source.summary): no held-out set to score (data.eval)") }
+        }
+        let n = training ? Swift.min(count, source.count!) : held!.count
+        var labels: [Tensor] = []
+        let inputs = try encoder.encodeAll(count: n, chunk: 64, clips: { range in
+            let part = try held.map { try $0.rows(Array(range)) } ?? source.examples(Array(range))
+            guard let partLabels = part.labels else { throw ClassifierError("\(source.summary): its \(name) examples carry no labels") }
+            labels.append(partLabels)
+            return part.clips
+        }, progress: progress)
+        return LabelledClips(inputs: inputs, labels: try concatenate(labels, dim: 0), videos: try Tensor.arange(0, Double(n)),
+                             videoNames: (0..<n).map { "\(name)-\($0)" })
+    }
+
     /// Every consecutive clip (at most `maxClips` per video) of the videos; unlabelled videos get
     /// label −1. Files that cannot be decoded are left out and returned with their errors.
     public func videos(_ list: InputList, maxClips: Int, workers: Int, progress: (Int) -> Void = { _ in }) throws
