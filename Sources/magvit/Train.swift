@@ -16,10 +16,11 @@ struct Train: ParsableCommand {
             discussion: """
                 Recipes:
                 \(Recipes.names.map { "  \($0): \((try? Recipes.named($0))?.abstract ?? "")" }.joined(separator: "\n"))
-                Example: magvit train configs/fashion-mnist.yaml -o runs/fmnist   (or: magvit train generator CONFIG -o RUN)
-                The folder gets config.json, log.jsonl (one JSON object per log step and evaluation), samples/*.png,
-                checkpoint.safetensors (everything needed to resume exactly) and the final model (the tokenizer's
-                tokenizer.safetensors: the EMA weights, usable with --checkpoint). Settings can be overridden:
+                Examples: magvit train configs/fashion-mnist.yaml -o runs/fmnist
+                          magvit train generator configs/fashion-mnist-generator.yaml -o runs/generator
+                The folder gets config.json, log.jsonl (one JSON object per log step and evaluation), samples/*.png, \
+                checkpoint.safetensors (everything needed to resume exactly) and the final model (the tokenizer's \
+                tokenizer.safetensors: the EMA weights, usable with --checkpoint). Settings can be overridden: \
                 --set run.steps=500 --set loss.perceptualWeight=0.1
                 """)
     }
