@@ -11,19 +11,17 @@ import Tokenizer
 import Torch
 import Training
 
-public final class ClassifierTrainer: Trainer {
+public final class ClassifierTrainer: Recipe {
+    public static let abstract = "a video classifier on tokens (or pixels, or I3D features) of labelled clips"
     public let config: ClassifierTrainingConfig
-    public let folder: RunFolder
+    public let setup: RunSetup
+    public var folder: RunFolder { setup.folder }
     public let model: VideoClassifier
     public let classNames: [String]
     let tokenizer: VideoTokenizer
-    let device: Device
+    var device: Device { setup.device }
     let training: OptimizedModel
-    var optimizer: AdamW { training.optimizer }
-    var ema: ExponentialMovingAverage? { training.ema }
-    let resume: Bool
-    let echo: (String) -> Void
-    public let parallel: DataParallel?
+    public var parallel: DataParallel? { setup.parallel }
     public private(set) var train: LabelledClips?
     public private(set) var heldOut: LabelledClips?
     /// The confusion matrix image of the last evaluation.
@@ -34,17 +32,11 @@ public final class ClassifierTrainer: Trainer {
     public init(config: ClassifierTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel? = nil,
                 echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
-        self.resume = resume
-        self.parallel = parallel
-        self.echo = echo
-        folder = try RunFolder(directory, resume: resume)
-        try config.run.device.checkAvailable()
-        device = config.run.device.device
-        if config.run.threads > 0 { Torch.threads = config.run.threads }
+        setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
+        let device = setup.device
         tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
         classNames = try config.classNames()
-        Torch.manualSeed(config.run.seed)
-        model = try VideoClassifier(config: config.classifier, device: device)
+        model = try setup.seeded { try VideoClassifier(config: config.classifier, device: device) }
         if !config.initialize.isEmpty {
             let copied = try model.initialize(fromGenerator: URL(fileURLWithPath: config.initialize))
             echo("initialised \(copied) tensors from the generator \(config.initialize)")
@@ -53,11 +45,7 @@ public final class ClassifierTrainer: Trainer {
     }
 
     @discardableResult
-    public func train(stoppingAt stop: Int? = nil) throws -> URL? {
-        let harness = Harness(trainer: self, folder: folder, resume: resume, run: config.run, optimizer: config.optimizer,
-                              config: try config.json(), prefetch: config.data.prefetch, echo: echo)
-        return try harness.train(stoppingAt: stop)
-    }
+    public func train(stoppingAt stop: Int? = nil) throws -> URL? { try harness().train(stoppingAt: stop) }
 
     // MARK: Trainer
 
@@ -71,7 +59,7 @@ public final class ClassifierTrainer: Trainer {
 
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
-    public var identity: [String: String] { ["classifier_config": (try? ConfigFile.json(config.classifier)) ?? ""] }
+    public var identity: [String: String] { get throws { ["classifier_config": try ConfigFile.json(config.classifier)] } }
 
     /// Makes (or reads back) the training and evaluation examples.
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
@@ -92,23 +80,12 @@ public final class ClassifierTrainer: Trainer {
     }
 
     public func step(_ batch: (inputs: Tensor, labels: Tensor), context: StepContext) throws -> [String: Double] {
-        optimizer.learningRate = context.learningRate
-        try optimizer.zeroGrad()
         let (inputs, labels) = (try context.microBatches(batch.inputs), try context.microBatches(batch.labels))
-        let k = Double(inputs.count)
-        var values: [String: Double] = [:]
-        for (x, y) in zip(inputs, labels) {
-            let logits = try context.autocast { try model.logits(x, training: true) }.to(.float32)
-            let loss = try crossEntropy(logits, y, labelSmoothing: config.classifier.labelSmoothing)
-            try context.backward(loss / k, reducing: model.store.parameters)
-            values["loss", default: 0] += try loss.item() / k
-            values["accuracy", default: 0] += try logits.argmax(dim: 1).eq(y).to(.float32).mean().item() / k
+        return try training.step(parts: inputs.count, context: context, clipNorm: config.optimizer.clipNorm) { i in
+            let logits = try context.autocast { try model.logits(inputs[i], training: true) }.to(.float32)
+            let loss = try crossEntropy(logits, labels[i], labelSmoothing: config.classifier.labelSmoothing)
+            return (loss, ["loss": try loss.item(), "accuracy": try logits.argmax(dim: 1).eq(labels[i]).to(.float32).mean().item()])
         }
-        try context.averageGradients(model.store.parameters)
-        values["grad_norm"] = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
-        try optimizer.update()
-        try ema?.update()
-        return values
     }
 
     /// Top-1 / top-5 of the held-out videos (clip probabilities averaged per video) and per class.
@@ -168,7 +145,7 @@ struct ExampleSets {
         let c = config.classifier
         let maker = ExampleMaker(encoder: encoder, frames: c.clipFrames, size: c.resolution, channels: c.channels)
         switch config.data.kind {
-        case .motionDigits:
+        case .motionClasses:
             let digits = try MotionDigits(data: config.data, seed: config.run.seed)
             let (split, count) = training ? (MotionDigits.Split.train, config.trainClips) : (.validation, config.evalClips)
             return try maker.motionDigits(digits, split, count: count) { log.progress(step: $0, of: count, stepsPerSecond: 0, loss: nil) }
@@ -182,11 +159,14 @@ struct ExampleSets {
             // A set with holes would silently differ from the one asked for.
             if let failure = made.failures.first { throw ConfigError("\(failure.path): \(failure.message)") }
             return made.examples
-        default:
+        case .tokens:
             guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name a held-out labelled token dataset") }
             let dataset = try config.tokenDataset(training ? config.data.path : config.data.eval[0], training ? "data.path" : "data.eval")
             return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo, tokenizer: (try tokenizer.weightsHash(), tokenizer.config.name),
                                            classNames: classNames, grid: c.grid)
+        default:
+            let count = training ? config.trainClips : config.evalClips
+            return try maker.labelled(config.clipSource(), training: training, count: count) { log.progress(step: $0, of: count, stepsPerSecond: 0, loss: nil) }
         }
     }
 }

@@ -7,11 +7,12 @@ import Harness
 import Tokenizer
 import Training
 
-public struct ClassifierTrainingConfig: Codable, Sendable {
+public struct ClassifierTrainingConfig: RecipeConfig {
     /// The tokenizer checkpoint: its clip shape and latent grid fix the classifier's.
     public var tokenizer = ""
-    /// kind motion-digits (data.train: the digit glyphs), videos (data.train and data.eval: labelled
-    /// videos, data.labels folders or a CSV) or tokens (data.path and data.eval: labelled token datasets).
+    /// kind motion-classes (the motion-digits benchmark; data.train: the digit glyphs), videos (data.train and data.eval: labelled
+    /// videos, data.labels folders or a CSV), tokens (data.path and data.eval: labelled token datasets), or
+    /// any registered clip source whose examples can be indexed and carry labels (fashion-mnist, mnist, images).
     public var data = DataConfig()
     public var classifier = ClassifierConfig()
     public var optimizer = OptimizerConfig()
@@ -28,50 +29,53 @@ public struct ClassifierTrainingConfig: Codable, Sendable {
     public var workers = 2
 
     public init() {
-        data.kind = .motionDigits
+        data.kind = .motionClasses
         optimizer.learningRate = 5e-4
         optimizer.weightDecay = 0.05
         run.emaDecay = 0
     }
 
-    /// Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
-    public static func load(_ url: URL, assignments: [String] = []) throws -> ClassifierTrainingConfig {
-        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments, folder: url.deletingLastPathComponent())
-    }
+    public static let recipe = "classifier"
+    /// The settings that name files or folders, resolved when a config is read from a file.
+    public static let pathKeys = ["tokenizer", "initialize"] + DataConfig.pathKeys
+    public static let pathWords = DataConfig.labelWords
+    public static let unhonoured: [String: String] = {
+        var keys: [String: String] = [:]
+        for key in ["flip", "frameStrides", "cropScale"] {
+            keys["data." + key] = "the classifier makes its examples once, as they are (no random flips, strides or crops)"
+        }
+        for key in ["imageBatch", "images"] { keys["data." + key] = "still images beside clips are a tokenizer setting" }
+        keys["data.evalWholeSet"] = "the classifier scores evalClips held-out clips, or every clip of data.eval"
+        keys["run.dtype"] = "the classifier trains in float32 (bf16 autocast on CUDA with run.mixedPrecision)"
+        keys["optimizer.discriminatorLearningRate"] = "the classifier has no discriminator"
+        return keys
+    }()
+    public var prefetch: Int { data.prefetch }
 
-    /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data;
-    /// `folder`: the config file's, against which its relative paths are resolved (nil: kept as given).
-    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = [], folder: URL? = nil) throws -> ClassifierTrainingConfig {
-        let overrides = try ConfigFile.overrides(text, name: name, assignments: assignments, folder: folder,
-                                                 pathKeys: ["tokenizer", "initialize"] + DataConfig.pathKeys, keeping: DataConfig.labelWords)
-        var config: ClassifierTrainingConfig
-        do { config = try ConfigFile.decode(ClassifierTrainingConfig.self, overrides: overrides, defaults: ClassifierTrainingConfig()) } catch let e as ConfigError {
-            throw ConfigError("\(name): \(e.message)")
-        }
-        guard !config.tokenizer.isEmpty else { throw ConfigError("\(name): tokenizer must name a trained tokenizer checkpoint") }
-        guard FileManager.default.fileExists(atPath: config.tokenizer) else { throw ConfigError("\(name): tokenizer \(config.tokenizer): no such file") }
-        let t = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer)).config
+    public static func defaults(taking overrides: inout [String: Any]) throws -> ClassifierTrainingConfig { ClassifierTrainingConfig() }
+
+    /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data.
+    public mutating func derive(given overrides: [String: Any]) throws {
+        guard !tokenizer.isEmpty else { throw ConfigError("tokenizer must name a trained tokenizer checkpoint") }
+        guard FileManager.default.fileExists(atPath: tokenizer) else { throw ConfigError("tokenizer \(tokenizer): no such file") }
+        let t = try VideoTokenizer.load(from: URL(fileURLWithPath: tokenizer)).config
         let given = overrides["classifier"] as? [String: Any] ?? [:]
-        let bits = t.quantizer.bits
-        config.classifier.vocabularyBits = bits
-        if given["factorBits"] == nil { config.classifier.factorBits = bits <= 12 ? [bits] : [bits / 2, bits - bits / 2] }
-        let g = t.tokenGrid(frames: t.clipFrames, height: t.resolution, width: t.resolution)
-        config.classifier.grid = [g.t, g.h, g.w]
-        (config.classifier.channels, config.classifier.clipFrames, config.classifier.resolution) = (t.imageChannels, t.clipFrames, t.resolution)
         for key in ["vocabularyBits", "grid", "channels", "clipFrames", "resolution", "classes"] where given[key] != nil {
-            throw ConfigError("\(name): classifier.\(key) comes from the tokenizer and the data; leave it out")
+            throw ConfigError("classifier.\(key) comes from the tokenizer and the data; leave it out")
         }
-        config.classifier.classes = try config.classNames().count
-        do { try config.classifier.validate() } catch { throw ConfigError("\(name): classifier: \(error)") }
-        try config.validate()
-        return config
+        classifier.vocabularyBits = t.quantizer.bits
+        if given["factorBits"] == nil { classifier.factorBits = t.quantizer.tokenFactors }
+        classifier.grid = t.latentGrid
+        (classifier.channels, classifier.clipFrames, classifier.resolution) = (t.imageChannels, t.clipFrames, t.resolution)
+        classifier.classes = try classNames().count
+        do { try classifier.validate() } catch { throw ConfigError("classifier: \(error)") }
     }
 
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
+        let require = ConfigError.require
         try run.validate()
         try optimizer.validate()
-        try require([.motionDigits, .videos, .tokens].contains(data.kind), "data.kind must be motion-digits, videos or tokens, got \(data.kind)")
+        try requireKnownKind()
         try require(data.kind != .tokens || [.bits, .factors].contains(classifier.input),
                     "a token dataset holds no pixels: classifier.input must be bits or factors")
         try require(trainClips >= 1 && evalClips >= 1 && maxClipsPerVideo >= 1 && workers >= 1,
@@ -83,10 +87,27 @@ public struct ClassifierTrainingConfig: Codable, Sendable {
     /// The class names, in id order.
     public func classNames() throws -> [String] {
         switch data.kind {
-        case .motionDigits: return MotionDigits.classNames
+        case .motionClasses: return MotionDigits.classNames
         case .videos: return try videoInputs(data.train, "data.train").classes
-        default: return try tokenDataset(data.path, "data.path").index.classes
+        case .tokens: return try tokenDataset(data.path, "data.path").index.classes
+        default:
+            try requireKnownKind()
+            let classes = try clipSource().classes
+            guard classes >= 2 else { throw ConfigError("data.kind \(data.kind) has \(classes) label classes; a classifier needs at least 2") }
+            return (0..<classes).map(String.init)
         }
+    }
+
+    /// Fails, listing the kinds, unless `data.kind` is one the classifier reads.
+    func requireKnownKind() throws {
+        guard [.motionClasses, .videos, .tokens].contains(data.kind) || DataSources.kinds.contains(data.kind) else {
+            throw ConfigError("data.kind must be motion-classes, videos, tokens or a labelled clip source (\(DataSources.kinds.map(\.rawValue).joined(separator: ", "))), got \(data.kind)")
+        }
+    }
+
+    /// The registered clip source of `data.kind`, at the tokenizer's clip shape.
+    func clipSource() throws -> any ClipSource {
+        try DataSources.make(data, shape: ClipShape(channels: classifier.channels, frames: classifier.clipFrames, size: classifier.resolution), seed: run.seed)
     }
 
     /// Labelled videos named by `paths`.
@@ -106,6 +127,4 @@ public struct ClassifierTrainingConfig: Codable, Sendable {
         guard dataset.index.classes.count >= 2 else { throw ConfigError("\(setting): \(path) has \(dataset.index.classes.count) classes; tokenize labelled videos (--labels folders or a CSV)") }
         return dataset
     }
-
-    public func json() throws -> String { try ConfigFile.json(self, pretty: true) }
 }

@@ -12,11 +12,6 @@ import Tokenizer
 import Torch
 import Training
 
-extension DataKind {
-    /// The labelled motion benchmark (MotionDigits): 8 classes of direction × speeding up / slowing down.
-    public static let motionDigits: DataKind = "motion-digits"
-}
-
 /// Examples on the CPU: `inputs` (N, ...) as the model reads them, `labels` (N) class ids and
 /// `videos` (N) the number of the video each clip belongs to.
 public struct LabelledClips: @unchecked Sendable {
@@ -101,6 +96,29 @@ public struct ExampleMaker {
         }, progress: progress)
         return LabelledClips(inputs: inputs, labels: try concatenate(labels, dim: 0), videos: try Tensor.arange(0, Double(count)),
                              videoNames: (0..<count).map { "\(split)-\($0)" })
+    }
+
+    /// The first `count` training examples of a registered clip source (one that can index them), or
+    /// the first `count` of its held-out set; each clip its own video. Both must carry labels.
+    public func labelled(_ source: any ClipSource, training: Bool, count: Int, progress: (Int) -> Void = { _ in }) throws -> LabelledClips {
+        let name = training ? "training" : "held-out"
+        var held: Clips?
+        if training {
+            guard source.count != nil else { throw ClassifierError("\(source.summary): its examples are drawn at random; a classifier needs a set it can index") }
+        } else {
+            held = try source.heldOut(limit: count)
+            guard held != nil else { throw ClassifierError("\(source.summary): no held-out set to score (data.eval)") }
+        }
+        let n = training ? Swift.min(count, source.count!) : held!.count
+        var labels: [Tensor] = []
+        let inputs = try encoder.encodeAll(count: n, chunk: 64, clips: { range in
+            let part = try held.map { try $0.rows(Array(range)) } ?? source.examples(Array(range))
+            guard let partLabels = part.labels else { throw ClassifierError("\(source.summary): its \(name) examples carry no labels") }
+            labels.append(partLabels)
+            return part.clips
+        }, progress: progress)
+        return LabelledClips(inputs: inputs, labels: try concatenate(labels, dim: 0), videos: try Tensor.arange(0, Double(n)),
+                             videoNames: (0..<n).map { "\(name)-\($0)" })
     }
 
     /// Every consecutive clip (at most `maxClips` per video) of the videos; unlabelled videos get

@@ -243,12 +243,27 @@ extension MaskedPrior {
     /// `tokenizer`'s tokens: refused when it was trained on another tokenizer's.
     public convenience init(contentsOf url: URL, tokenizerWeights: String, bits: Int, device: Device = .cpu) throws {
         let (model, metadata) = try GeneratorCheckpoint.model(url, device: device)
+        if let mismatch = Self.mismatch(model, metadata, tokenizerWeights: tokenizerWeights, bits: bits) { throw CompressionError("\(url.path) \(mismatch)") }
+        try self.init(model: model, name: url.lastPathComponent)
+    }
+
+    /// The prior of a generator file when it models `tokenizer`'s tokens; nil when it models
+    /// another tokenizer's (the shipped prior, passed over for the baseline by a tokenizer of one's
+    /// own). A file that cannot be read as a generator is an error.
+    public static func ifTrained(on tokenizerWeights: String, bits: Int, at url: URL, device: Device = .cpu) throws -> MaskedPrior? {
+        let (model, metadata) = try GeneratorCheckpoint.model(url, device: device)
+        guard mismatch(model, metadata, tokenizerWeights: tokenizerWeights, bits: bits) == nil else { return nil }
+        return try MaskedPrior(model: model, name: url.lastPathComponent)
+    }
+
+    /// Why a generator cannot code a tokenizer's tokens (another tokenizer's, another size, classes); nil when it can.
+    static func mismatch(_ model: MaskedTransformer, _ metadata: [String: String], tokenizerWeights: String, bits: Int) -> String? {
         if let trained = metadata["tokenizer_hash"], trained != tokenizerWeights {
-            throw CompressionError("\(url.path) was trained on the tokens of another tokenizer (weights \(trained.prefix(12)), this one \(tokenizerWeights.prefix(12)))")
+            return "was trained on the tokens of another tokenizer (weights \(trained.prefix(12)), this one \(tokenizerWeights.prefix(12)))"
         }
         guard model.config.vocabularyBits == bits, model.config.classes == 0 else {
-            throw CompressionError("\(url.path) models \(model.config.vocabularyBits)-bit tokens\(model.config.classes > 0 ? " with classes" : ""); the tokenizer's are \(bits)-bit, unconditional")
+            return "models \(model.config.vocabularyBits)-bit tokens\(model.config.classes > 0 ? " with classes" : ""); the tokenizer's are \(bits)-bit, unconditional"
         }
-        try self.init(model: model, name: url.lastPathComponent)
+        return nil
     }
 }

@@ -65,9 +65,17 @@ public struct GeneratorCheckpoint {
     public let tokenizer: VideoTokenizer
     public let metadata: [String: String]
 
-    /// Image sets were padded from 28×28: samples are cropped back for display and FID.
+    /// The side the training pictures were padded from (the source's `paddedFrom`): samples are
+    /// cropped back to it for display and FID. Files saved before the side was recorded ("crop")
+    /// were padded from (Fashion-)MNIST's 28 when they say so.
     public var crop: Int? {
-        (metadata["data"] == "fashion-mnist" || metadata["data"] == "mnist") && metadata["pad"] == "true" ? 28 : nil
+        get throws {
+            if let side = metadata["crop"] {
+                guard let n = Int(side), n > 0 else { throw GeneratorError("the generator's crop '\(side)' is not a side in pixels") }
+                return n
+            }
+            return (metadata["data"] == "fashion-mnist" || metadata["data"] == "mnist") && metadata["pad"] == "true" ? 28 : nil
+        }
     }
 
     /// The masked transformer (the codec's prior, frame prediction) of a generator file.

@@ -10,9 +10,11 @@ import Tokenizer
 import Torch
 import Training
 
-public final class GeneratorTrainer: Trainer {
+public final class GeneratorTrainer: Recipe {
+    public static let abstract = "a generator of a tokenizer's tokens or latents (generator.objective masked, autoregressive or diffusion)"
     public let config: GeneratorTrainingConfig
-    public let folder: RunFolder
+    public let setup: RunSetup
+    public var folder: RunFolder { setup.folder }
     /// The generator of `generator.objective` (masked, autoregressive or diffusion).
     public let model: any GenerativeNetwork
     let tokenizer: VideoTokenizer
@@ -21,16 +23,13 @@ public final class GeneratorTrainer: Trainer {
     /// The pixel source: the training set of image and digit kinds, the held-out videos of token
     /// datasets (nil when there are none).
     let data: (any ClipSource)?
-    let device: Device
+    var device: Device { setup.device }
     let training: OptimizedModel
     /// Where the weights started (`WarmStart.record`), saved with the final model; nil from scratch.
     let warmStart: String?
     var optimizer: AdamW { training.optimizer }
-    var ema: ExponentialMovingAverage? { training.ema }
-    let resume: Bool
-    let echo: (String) -> Void
     /// The data-parallel group (nil: one process).
-    public let parallel: DataParallel?
+    public var parallel: DataParallel? { setup.parallel }
     /// (N, L) int64 token ids and (N) class ids of the training set, on the CPU (set by `prepare`).
     var tokens: Tensor?
     var labels: Tensor?
@@ -47,13 +46,8 @@ public final class GeneratorTrainer: Trainer {
     public init(config: GeneratorTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel? = nil,
                 echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
-        self.parallel = parallel
-        self.resume = resume
-        self.echo = echo
-        folder = try RunFolder(directory, resume: resume)
-        try config.run.device.checkAvailable()
-        device = config.run.device.device
-        if config.run.threads > 0 { Torch.threads = config.run.threads }
+        setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
+        let device = setup.device
         tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
         tokenizerHash = try tokenizer.weightsHash()
         let classes: Int
@@ -84,8 +78,7 @@ public final class GeneratorTrainer: Trainer {
                 throw ConfigError("predictionFVD needs the I3D weights at \(weights.path) (scripts/setup.sh converts them): set predictionFVD: false, or run setup")
             }
         }
-        Torch.manualSeed(config.run.seed)
-        model = try GenerativeNetworks.make(config.generator, device: device)
+        model = try setup.seeded { try GenerativeNetworks.make(config.generator, device: device) }
         if !config.initialWeights.isEmpty {
             let url = URL(fileURLWithPath: config.initialWeights)
             let (start, metadata) = try GeneratorCheckpoint.network(url, device: device)
@@ -103,11 +96,7 @@ public final class GeneratorTrainer: Trainer {
     /// Trains to run.steps and saves generator.safetensors; with `stoppingAt`, stops after that
     /// step's checkpoint instead and returns nil (a run continued later with resume).
     @discardableResult
-    public func train(stoppingAt stop: Int? = nil) throws -> URL? {
-        let harness = Harness(trainer: self, folder: folder, resume: resume, run: config.run, optimizer: config.optimizer,
-                              config: try config.json(), prefetch: config.data.prefetch, echo: echo)
-        return try harness.train(stoppingAt: stop)
-    }
+    public func train(stoppingAt stop: Int? = nil) throws -> URL? { try harness().train(stoppingAt: stop) }
 
     // MARK: Trainer
 
@@ -122,7 +111,7 @@ public final class GeneratorTrainer: Trainer {
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
     public var identity: [String: String] {
-        ["generator_config": (try? ConfigFile.json(config.generator)) ?? "", "tokenizer_hash": tokenizerHash]
+        get throws { ["generator_config": try ConfigFile.json(config.generator), "tokenizer_hash": tokenizerHash] }
     }
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
@@ -177,25 +166,13 @@ public final class GeneratorTrainer: Trainer {
 
     /// One update over the step's micro-batches (`run.accumulate`); the numbers averaged over them.
     public func step(_ batch: (tokens: Tensor, classes: Tensor), context: StepContext) throws -> [String: Double] {
-        optimizer.learningRate = context.learningRate
-        try optimizer.zeroGrad()
         let (tokens, classes) = (try context.microBatches(batch.tokens), try context.microBatches(batch.classes))
-        let k = Double(tokens.count)
-        var values: [String: Double] = [:]
-        for (x, c) in zip(tokens, classes) {
+        return try training.step(parts: tokens.count, context: context, clipNorm: config.optimizer.clipNorm) { i in
             let result = try context.autocast {
-                try model.trainingLoss(x, classes: config.generator.classes > 0 ? c : nil, codingMasks: config.codingMasks, parallel: parallel)
+                try model.trainingLoss(tokens[i], classes: config.generator.classes > 0 ? classes[i] : nil, codingMasks: config.codingMasks, parallel: parallel)
             }
-            try context.backward(result.loss / k, reducing: model.store.parameters)
-            for (key, v) in result.values.merging(["loss": try result.loss.item()], uniquingKeysWith: { a, _ in a }) {
-                values[key, default: 0] += v / k
-            }
+            return (result.loss, result.values.merging(["loss": try result.loss.item()], uniquingKeysWith: { a, _ in a }))
         }
-        try context.averageGradients(model.store.parameters)
-        values["grad_norm"] = config.optimizer.clipNorm > 0 ? try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) : 0
-        try optimizer.update()
-        try ema?.update()
-        return values
     }
 
     /// Frame-prediction models score held-out clips (`predictionScores`); others have no held-out score.
@@ -263,6 +240,7 @@ public final class GeneratorTrainer: Trainer {
         var metadata = ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config.generator),
                         "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
                         "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
+        if let crop = data?.paddedFrom { metadata["crop"] = "\(crop)" }
         if let warmStart { metadata["warm_start"] = warmStart }
         metadata.merge(extra) { a, _ in a }
         var weights = try model.store.snapshot()

@@ -15,7 +15,7 @@ public struct SamplingConfig: Codable, Sendable {
     public init() {}
 }
 
-public struct GeneratorTrainingConfig: Codable, Sendable {
+public struct GeneratorTrainingConfig: RecipeConfig {
     /// The trained tokenizer checkpoint (its vocabulary and latent grid fix the generator's).
     public var tokenizer = ""
     public var data = DataConfig()
@@ -43,52 +43,51 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         run.emaDecay = 0
     }
 
-    /// Reads a config file over the defaults; `assignments` (key.path=value) override the file.
-    /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them out.
-    /// Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
-    public static func load(_ url: URL, assignments: [String] = []) throws -> GeneratorTrainingConfig {
-        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments, folder: url.deletingLastPathComponent())
-    }
-
+    public static let recipe = "generator"
     /// The settings that name files or folders, resolved when a config is read from a file.
     public static let pathKeys = ["tokenizer", "initialWeights"] + DataConfig.pathKeys
+    public static let pathWords = DataConfig.labelWords
+    public static let unhonoured = [
+        "data.imageBatch": "still images beside clips are a tokenizer setting; the generator models one kind of example (data.kind)",
+        "data.images": "still images beside clips are a tokenizer setting; the generator models one kind of example (data.kind)",
+        "data.evalWholeSet": "the generator scores data.evalSamples held-out examples (predictionClips for frame prediction)",
+        "data.flip": "the generator encodes each training example once, as it is (no random flips, strides or crops)",
+        "data.frameStrides": "the generator encodes each training example once, as it is (no random flips, strides or crops)",
+        "data.cropScale": "the generator encodes each training example once, as it is (no random flips, strides or crops)",
+        "run.dtype": "the generator trains in float32 (bf16 autocast on CUDA with run.mixedPrecision)",
+        "optimizer.discriminatorLearningRate": "the generator has no discriminator",
+    ]
+    public var prefetch: Int { data.prefetch }
 
-    /// `folder`: the config file's, against which its relative paths (tokenizer, data) are resolved
-    /// (nil: kept as given, relative to the working directory).
-    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = [], folder: URL? = nil) throws -> GeneratorTrainingConfig {
-        let overrides = try ConfigFile.overrides(text, name: name, assignments: assignments, folder: folder,
-                                                 pathKeys: pathKeys, keeping: DataConfig.labelWords)
-        var config: GeneratorTrainingConfig
-        do { config = try ConfigFile.decode(GeneratorTrainingConfig.self, overrides: overrides, defaults: GeneratorTrainingConfig()) } catch let e as ConfigError {
-            throw ConfigError("\(name): \(e.message)")
-        }
-        guard !config.tokenizer.isEmpty else { throw ConfigError("\(name): tokenizer must name a trained tokenizer checkpoint") }
+    public static func defaults(taking overrides: inout [String: Any]) throws -> GeneratorTrainingConfig { GeneratorTrainingConfig() }
+
+    /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them
+    /// out (they must match it), generator.classes from the data's labels.
+    public mutating func derive(given overrides: [String: Any]) throws {
+        guard !tokenizer.isEmpty else { throw ConfigError("tokenizer must name a trained tokenizer checkpoint") }
         let given = overrides["generator"] as? [String: Any] ?? [:]
-        let tokenizer = try TokenizerConfigFile.read(config.tokenizer)
+        let tokenizer = try TokenizerConfigFile.read(self.tokenizer)
         let bits = tokenizer.quantizer.bits
-        if given["vocabularyBits"] == nil { config.generator.vocabularyBits = bits }
-        if given["factorBits"] == nil { config.generator.factorBits = bits <= 12 ? [bits] : [bits / 2, bits - bits / 2] }
-        let g = tokenizer.tokenGrid(frames: tokenizer.clipFrames, height: tokenizer.resolution, width: tokenizer.resolution)
-        let latent = [g.t, g.h, g.w]
-        if given["grid"] == nil { config.generator.grid = latent }
-        if given["latentChannels"] == nil, config.generator.objective == .diffusion { config.generator.latentChannels = tokenizer.quantizer.latentChannels }
+        if given["vocabularyBits"] == nil { generator.vocabularyBits = bits }
+        if given["factorBits"] == nil { generator.factorBits = tokenizer.quantizer.tokenFactors }
+        let latent = tokenizer.latentGrid
+        if given["grid"] == nil { generator.grid = latent }
+        if given["latentChannels"] == nil, generator.objective == .diffusion { generator.latentChannels = tokenizer.quantizer.latentChannels }
         // Labels make a token set's model class-conditional, unless it predicts frames: a frame
         // predictor is unconditional, whatever labels the data carries.
-        if given["classes"] == nil, TokenData.applies(config.data.kind), config.generator.conditionFrames == 0 {
-            config.generator.classes = try TokenData.classes(config.data)
+        if given["classes"] == nil, TokenData.applies(data.kind), generator.conditionFrames == 0 {
+            generator.classes = try TokenData.classes(data)
         }
         // Tiles of whole frames may be any size; everything else is one clip of the tokenizer's.
-        let gridFits = config.data.kind == .tokenTiles ? config.generator.grid.first == latent[0] : config.generator.grid == latent
-        guard config.generator.vocabularyBits == bits, gridFits else {
-            throw ConfigError("\(name): generator.vocabularyBits \(config.generator.vocabularyBits) and grid \(config.generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)\(config.data.kind == .tokenTiles ? " (token tiles: its \(latent[0]) latent frames)" : "")")
+        let gridFits = data.kind == .tokenTiles ? generator.grid.first == latent[0] : generator.grid == latent
+        guard generator.vocabularyBits == bits, gridFits else {
+            throw ConfigError("generator.vocabularyBits \(generator.vocabularyBits) and grid \(generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)\(data.kind == .tokenTiles ? " (token tiles: its \(latent[0]) latent frames)" : "")")
         }
-        do { try config.generator.validate() } catch { throw ConfigError("\(name): generator: \(error)") }
-        try config.validate()
-        return config
+        do { try generator.validate() } catch let error as GeneratorError { throw ConfigError("generator: \(error)") }
     }
 
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
+        let require = ConfigError.require
         try run.validate()
         try optimizer.validate()
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
@@ -107,8 +106,6 @@ public struct GeneratorTrainingConfig: Codable, Sendable {
         try require(generator.conditionFrames == 0 || generator.classes == 0,
                     "frame prediction (generator.conditionFrames \(generator.conditionFrames)) needs an unconditional generator, but generator.classes is \(generator.classes): set generator.classes: 0 (the data's labels are then not used), or generator.conditionFrames: 0 for a class-conditional model")
     }
-
-    public func json() throws -> String { try ConfigFile.json(self, pretty: true) }
 }
 
 /// The config stored in a tokenizer checkpoint, read without loading its weights.

@@ -8,10 +8,6 @@ import Harness
 import Torch
 import Training
 
-extension DataKind {
-    public static let tokenTiles: DataKind = "token-tiles"
-}
-
 public enum TokenTiles {
     /// Tile origins along a side of `length`: every `step`, and the last tile shifted back to end at
     /// the edge (one tile at 0 when the side is no longer than a tile). The codec's tiles use step =

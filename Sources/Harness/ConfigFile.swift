@@ -9,6 +9,11 @@ public struct ConfigError: Error, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+
+    /// Fails with `message` unless `ok`: the one check every config's `validate` is written in.
+    public static func require(_ ok: Bool, _ message: String) throws {
+        if !ok { throw ConfigError(message) }
+    }
 }
 
 public enum ConfigFile {
@@ -83,16 +88,18 @@ public enum ConfigFile {
     }
 
     /// `defaults` with every value of `overrides` put in its place, recursively. A key missing from
-    /// the defaults, or a mapping given where a value is expected (or the reverse), is an error.
-    public static func merge(_ overrides: [String: Any], into defaults: [String: Any], path: String = "") throws -> [String: Any] {
+    /// the defaults, or a mapping given where a value is expected (or the reverse), is an error; an
+    /// unknown key's message names `owner` (a recipe) when given.
+    public static func merge(_ overrides: [String: Any], into defaults: [String: Any], path: String = "", owner: String = "") throws -> [String: Any] {
         var merged = defaults
         for (key, value) in overrides {
             let here = path.isEmpty ? key : path + "." + key
             guard let current = defaults[key] else {
-                throw ConfigError("unknown setting '\(here)'; settings here: \(defaults.keys.sorted().joined(separator: ", "))")
+                let of = owner.isEmpty ? "" : " of the \(owner) recipe"
+                throw ConfigError("unknown setting '\(here)'\(of); settings here: \(defaults.keys.sorted().joined(separator: ", "))")
             }
             switch (current, value) {
-            case let (inner as [String: Any], given as [String: Any]): merged[key] = try merge(given, into: inner, path: here)
+            case let (inner as [String: Any], given as [String: Any]): merged[key] = try merge(given, into: inner, path: here, owner: owner)
             case (is [String: Any], _): throw ConfigError("'\(here)' is a section and needs a mapping, got \(value)")
             case (_, is [String: Any]): throw ConfigError("'\(here)' is a value, got a mapping")
             default: merged[key] = try coerce(value, like: current, at: here)
@@ -136,10 +143,11 @@ public enum ConfigFile {
         }
     }
 
-    /// Decodes `T` from `overrides` laid over `defaults`'s encoding; decoding errors name the key.
-    public static func decode<T: Codable>(_ type: T.Type, overrides: [String: Any], defaults: T) throws -> T {
+    /// Decodes `T` from `overrides` laid over `defaults`'s encoding; decoding errors name the key, and
+    /// an unknown key's error `owner` (a recipe) when given.
+    public static func decode<T: Codable>(_ type: T.Type, overrides: [String: Any], defaults: T, owner: String = "") throws -> T {
         let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
-        let merged = try merge(overrides, into: base)
+        let merged = try merge(overrides, into: base, owner: owner)
         guard JSONSerialization.isValidJSONObject(merged), let json = try? JSONSerialization.data(withJSONObject: merged) else {
             throw ConfigError("settings must be finite numbers, strings, booleans, lists or mappings (NaN and infinity are not allowed)")
         }
@@ -151,6 +159,26 @@ public enum ConfigFile {
             if context.codingPath.isEmpty, let message = fractionWhereWhole(overrides, base) { throw ConfigError(message) }
             throw ConfigError("'\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
         }
+    }
+
+    /// The value at a dotted key path of a parsed config (nil when the file does not give it).
+    public static func value(at path: String, in tree: [String: Any]) -> Any? {
+        var node: Any? = tree
+        for key in path.split(separator: ".") { node = (node as? [String: Any])?[String(key)] }
+        return node
+    }
+
+    /// A parsed config without the setting at a dotted key path (as it is when it has none).
+    public static func removing(_ path: String, from tree: [String: Any]) -> [String: Any] {
+        let keys = path.split(separator: ".").map(String.init)
+        guard let first = keys.first else { return tree }
+        var result = tree
+        if keys.count == 1 {
+            result.removeValue(forKey: first)
+        } else if let inner = tree[first] as? [String: Any] {
+            result[first] = removing(keys.dropFirst().joined(separator: "."), from: inner)
+        }
+        return result
     }
 
     /// `key.path=value` command-line overrides as a nested mapping (values parsed as YAML scalars).

@@ -71,8 +71,9 @@ public protocol Trainer: AnyObject {
     var parallel: DataParallel? { get }
     /// Weights averaged for evaluation and the final model, and the store they are swapped into.
     var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { get }
-    /// Settings a resumed run must share with the checkpoint (model config, seed), by name.
-    var identity: [String: String] { get }
+    /// Settings a resumed run must share with the checkpoint (model config, seed), by name; a
+    /// setting that cannot be written is an error, never an empty value that would match anything.
+    var identity: [String: String] { get throws }
     /// Small state beyond tensors (running means), saved in the checkpoint as text.
     func extraState() throws -> [String: String]
     func restore(extraState: [String: String]) throws
@@ -293,13 +294,13 @@ public final class Harness<T: Trainer> {
         let counters = CheckpointCounters(step: step, totalSteps: schedule.totalSteps, elapsed: elapsed,
                                           wall: wallBefore + Date().timeIntervalSince(sessionStart), cpu: cpuElapsed)
         try Checkpoint.save(to: folder.checkpoint, groups: trainer.checkpointGroups, counters: counters,
-                            identity: identity, extra: try trainer.extraState(), config: config)
+                            identity: try identity, extra: try trainer.extraState(), config: config)
     }
 
-    var identity: [String: String] { trainer.identity.merging(["seed": "\(run.seed)"]) { $1 } }
+    var identity: [String: String] { get throws { try trainer.identity.merging(["seed": "\(run.seed)"]) { $1 } } }
 
     func restore() throws {
-        let (counters, extra) = try Checkpoint.restore(from: folder.checkpoint, groups: trainer.checkpointGroups, identity: identity)
+        let (counters, extra) = try Checkpoint.restore(from: folder.checkpoint, groups: trainer.checkpointGroups, identity: try identity)
         try trainer.restore(extraState: extra)
         step = counters.step
         elapsed = counters.elapsed

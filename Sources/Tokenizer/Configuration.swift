@@ -58,6 +58,10 @@ public struct QuantizerConfig: Codable, Sendable, Equatable {
         self.bits = bits
     }
 
+    /// How a token model splits a token into sub-tokens, low bits first: whole up to 12 bits (an
+    /// output head of 4,096), otherwise two halves (MAGVIT-v2 §3.2's factorized heads).
+    public var tokenFactors: [Int] { bits <= 12 ? [bits] : [bits / 2, bits - bits / 2] }
+
     public var codebookSize: Int { 1 << bits }
 
     /// Latent channels per token: one per bit for LFQ; VQ's code width.
@@ -133,6 +137,12 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
     /// The token grid (t, h, w) for `frames` frames of height × width.
     public func tokenGrid(frames: Int, height: Int, width: Int) -> (t: Int, h: Int, w: Int) {
         (1 + (frames - 1) / temporalFactor, height / spatialFactor, width / spatialFactor)
+    }
+
+    /// The token grid [t, h, w] of one clip the model takes.
+    public var latentGrid: [Int] {
+        let g = tokenGrid(frames: clipFrames, height: resolution, width: resolution)
+        return [g.t, g.h, g.w]
     }
 
     /// Checks the fields against each other; throws with what is wrong.

@@ -52,9 +52,14 @@ public protocol ClipSource: AnyObject, Sendable {
     func examples(_ indices: [Int]) throws -> Clips
     /// The first `limit` clips of the fixed held-out set (nil when the config names none).
     func heldOut(limit: Int) throws -> Clips?
+    /// The side of the pictures when they are padded to the model's size (`data.pad`), so that
+    /// what a model makes of them can be cropped back; nil when they fill it.
+    var paddedFrom: Int? { get }
 }
 
 extension ClipSource {
+    public var paddedFrom: Int? { nil }
+
     public func examples(_ indices: [Int]) throws -> Clips {
         throw ConfigError("\(summary): this source draws its examples at random and cannot index them")
     }
@@ -90,7 +95,11 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { rawValue = value }
-    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    /// A renamed kind is read under its new name (configs and models saved before the rename).
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        rawValue = Self.renamed[name]?.rawValue ?? name
+    }
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
@@ -103,16 +112,26 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public static let mnist: DataKind = "mnist"
     /// A folder of images (png, jpg, ...), each resized to the model's resolution.
     public static let images: DataKind = "images"
-    /// Videos or frames files (a folder or a list); random clips of the model's length.
+    /// Videos or frames files (a folder or a list): random clips of the model's length for the
+    /// tokenizer; tokenized once into a token dataset in the run folder for the generator; every
+    /// consecutive clip, labelled by folder or CSV, for the classifier.
     public static let videos: DataKind = "videos"
-    /// Synthetic clips of digits bouncing in a square, made on the fly.
+    /// Synthetic clips of digits bouncing in a square, made on the fly (unlabelled; Moving MNIST).
     public static let movingDigits: DataKind = "moving-digits"
+    /// The classifier's labelled motion benchmark (`MotionDigits`): 8 classes of direction ×
+    /// speeding up / slowing down.
+    public static let motionClasses: DataKind = "motion-classes"
+    /// Old names of kinds: "motion-digits", too close to "moving-digits", is `motionClasses`.
+    public static let renamed: [String: DataKind] = ["motion-digits": .motionClasses]
     /// Virtual-camera moves (pan, zoom, turn) over photos: files or folders of images.
     public static let photoPans: DataKind = "photo-pans"
     /// Clips drawn by weight from several sources (`data.sources`).
     public static let mixture: DataKind = "mixture"
     /// A token dataset made by `magvit tokenize` (generator and classifier).
     public static let tokens: DataKind = "tokens"
+    /// Token files of whole frames (`magvit encode`) cut into tiles of the generator's grid (the
+    /// codec prior's training data; `TokenTiles` in Generator).
+    public static let tokenTiles: DataKind = "token-tiles"
 }
 
 /// The registry of sources by kind.

@@ -34,6 +34,11 @@ public final class DigitImageSource: ShardedClipSource {
     public var summary: String { "\(config.kind): \(train.count) training images, \((test ?? train).count) held out" }
     public var count: Int? { train.count }
     public var classes: Int { train.labels == nil ? 0 : 10 }
+    /// 28 for (Fashion-)MNIST padded to a larger model size.
+    public var paddedFrom: Int? {
+        let side = train.images.size(1)
+        return config.pad && side < shape.size ? side : nil
+    }
 
     public func batch(step: Int, rows: [Int]) throws -> Clips {
         try randomImages(train, step: step, rows: rows, seed: seed, config: config, shape: shape)

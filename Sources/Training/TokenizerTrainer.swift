@@ -4,6 +4,7 @@
 // evaluations with EMA weights, checkpoints, resume) is the Harness's.
 import Foundation
 import Harness
+import Metrics
 import NN
 import Tokenizer
 import Torch
@@ -11,27 +12,27 @@ import Torch
 /// A distance between clips used as the perceptual loss: (B·T, C, H, W) pairs in [-1, 1] → (B·T).
 public typealias PerceptualDistance = (Tensor, Tensor) throws -> Tensor
 
-public final class TokenizerTrainer: Trainer {
+public final class TokenizerTrainer: Recipe {
+    public static let abstract = "a video tokenizer: reconstruction, perceptual, GAN and quantizer losses"
     public let config: TrainingConfig
-    public let folder: RunFolder
-    public let device: Device
+    public let setup: RunSetup
+    public var folder: RunFolder { setup.folder }
+    public var device: Device { setup.device }
     public let model: VideoTokenizer
     public let data: any ClipSource
     /// The still images trained beside the clips (`data.imageBatch`), as 1-frame clips.
     public let images: (any ClipSource)?
     let training: OptimizedModel
     var optimizer: AdamW { training.optimizer }
-    var ema: ExponentialMovingAverage? { training.ema }
     let discriminator: Discriminator?
-    let discriminatorOptimizer: AdamW?
+    /// The discriminator's weights and optimizer (no average), when the GAN is on.
+    let discriminatorTraining: OptimizedModel?
     let perceptual: PerceptualDistance?
     var lecam: LeCAM
     /// The discriminator's rate over the tokenizer's; both follow one schedule.
     let discriminatorRateRatio: Double
-    let resume: Bool
-    let echo: (String) -> Void
     /// The data-parallel group (nil: one process).
-    public let parallel: DataParallel?
+    public var parallel: DataParallel? { setup.parallel }
     /// The last final evaluation, returned by `train`.
     var finalScores: HeldOutScores?
     /// Where the weights started (`WarmStart.record`), saved with the final model; nil from scratch.
@@ -43,19 +44,21 @@ public final class TokenizerTrainer: Trainer {
     public var checkpointURL: URL { folder.checkpoint }
     public var tokenizerURL: URL { folder.url.appendingPathComponent("tokenizer.safetensors") }
 
+    /// The recipe's run: the perceptual network the config names (`perceptualDistance`).
+    public convenience init(config: TrainingConfig, directory: URL, resume: Bool, parallel: DataParallel?,
+                            echo: @escaping (String) -> Void) throws {
+        try self.init(config: config, directory: directory, resume: resume, perceptual: Self.perceptualDistance(config),
+                      parallel: parallel, echo: echo)
+    }
+
     /// Sets up a run in `directory`. A directory that already holds a checkpoint is continued with
     /// `resume` and refused without it; nothing is created on disk until `train` starts.
     public init(config: TrainingConfig, directory: URL, resume: Bool, perceptual: PerceptualDistance?,
                 parallel: DataParallel? = nil, echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
-        self.parallel = parallel
-        self.resume = resume
-        self.echo = echo
-        folder = try RunFolder(directory, resume: resume)
         let run = config.run
-        try run.device.checkAvailable()
-        device = run.device.device
-        if run.threads > 0 { Torch.threads = run.threads }
+        setup = try RunSetup(directory: directory, run: run, resume: resume, parallel: parallel, echo: echo)
+        let device = setup.device
         // The inputs, reconstructions and their gradients of one micro-batch, in float32: a lower bound.
         let m = config.model, clip = Double(m.imageChannels * m.clipFrames * m.resolution * m.resolution)
         try MemoryBudget.require(Double(run.batch / run.accumulate) * clip * 4 * 3, for: "run.batch \(run.batch) of \(m.imageChannels)x\(m.clipFrames)x\(m.resolution)x\(m.resolution) clips",
@@ -65,12 +68,11 @@ public final class TokenizerTrainer: Trainer {
         }
         self.perceptual = config.loss.perceptualWeight > 0 ? perceptual : nil
 
-        Torch.manualSeed(run.seed)
         if let parallel, config.data.imageBatch % parallel.worldSize != 0 {
             throw ConfigError("data.imageBatch \(config.data.imageBatch) must split evenly over \(parallel.worldSize) processes")
         }
         (data, images) = try Self.sources(config)
-        model = try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype)
+        model = try setup.seeded { try VideoTokenizer(config: config.model, device: device, dtype: run.dtype.dtype) }
         if !config.initialWeights.isEmpty {
             let start = URL(fileURLWithPath: config.initialWeights)
             let metadata = try model.startFrom(start)
@@ -87,11 +89,12 @@ public final class TokenizerTrainer: Trainer {
                                       frames: config.model.clipFrames, channels: config.loss.discriminatorChannels, device: device)
             try d.store.move(to: device, dtype: run.dtype.dtype)
             discriminator = d
-            let rate = o.discriminatorLearningRate > 0 ? o.discriminatorLearningRate : o.learningRate
-            discriminatorOptimizer = AdamW(d.store.parameters, learningRate: rate, betas: (o.betas[0], o.betas[1]), weightDecay: o.weightDecay)
+            var own = o
+            own.learningRate = o.discriminatorLearningRate > 0 ? o.discriminatorLearningRate : o.learningRate
+            discriminatorTraining = try OptimizedModel(d.store, optimizer: own, emaDecay: 0)
         } else {
             discriminator = nil
-            discriminatorOptimizer = nil
+            discriminatorTraining = nil
         }
         discriminatorRateRatio = o.discriminatorLearningRate > 0 ? o.discriminatorLearningRate / o.learningRate : 1
         lecam = LeCAM(decay: config.loss.lecamDecay)
@@ -101,10 +104,21 @@ public final class TokenizerTrainer: Trainer {
     /// scores (EMA weights) when there is a held-out set.
     @discardableResult
     public func train() throws -> HeldOutScores? {
-        let harness = Harness(trainer: self, folder: folder, resume: resume, run: config.run, optimizer: config.optimizer,
-                              config: try config.json(), prefetch: config.data.prefetch, echo: echo)
-        try harness.train()
+        try harness().train()
         return finalScores
+    }
+
+    /// Shift-tolerant LPIPS (`loss.perceptualNetwork`, the converted stlpips-pytorch weights) on the
+    /// training device, frozen; nil when `loss.perceptualWeight` is 0.
+    public static func perceptualDistance(_ config: TrainingConfig) throws -> PerceptualDistance? {
+        guard config.loss.perceptualWeight > 0 else { return nil }
+        let network: LPIPS.Network = switch config.loss.perceptualNetwork {
+        case .alex: .alex
+        case .vgg: .vgg
+        }
+        try config.run.device.checkAvailable()
+        let lpips = try LPIPS(weights: LPIPS.defaultWeights(network), device: config.run.device.device)
+        return { x, y in try lpips(x, y) }
     }
 
     // MARK: Trainer
@@ -118,16 +132,16 @@ public final class TokenizerTrainer: Trainer {
 
     public var checkpointGroups: [String: any CheckpointGroup] {
         var groups = training.checkpointGroups
-        if let discriminator, let discriminatorOptimizer {
-            groups["discriminator"] = discriminator.store
-            groups["discriminator_optimizer"] = discriminatorOptimizer
+        if let discriminatorTraining {
+            groups["discriminator"] = discriminatorTraining.store
+            groups["discriminator_optimizer"] = discriminatorTraining.optimizer
         }
         return groups
     }
 
     public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
-    public var identity: [String: String] { ["model_config": (try? ConfigFile.json(config.model)) ?? ""] }
+    public var identity: [String: String] { get throws { ["model_config": try ConfigFile.json(config.model)] } }
 
     public func extraState() throws -> [String: String] { ["lecam": String(decoding: try JSONEncoder().encode(lecam), as: UTF8.self)] }
 
@@ -169,15 +183,10 @@ public final class TokenizerTrainer: Trainer {
         let dtype = config.run.dtype.dtype  // losses in the run's dtype, whatever autocast computed in
         let parts = try context.microBatches(batch.clips)
         let imageParts = try batch.images.map { try context.microBatches($0) }
-        let k = Double(parts.count)
-        var values: [String: Double] = [:]
-        func add(_ numbers: [String: Double]) { for (key, v) in numbers { values[key, default: 0] += v / k } }
-
-        optimizer.learningRate = context.learningRate
-        try optimizer.zeroGrad()
+        let clipNorm = config.optimizer.clipNorm
         var fakes: [Tensor] = [], ids: [Tensor] = []
-        for (index, part) in parts.enumerated() {
-            let (reconstruction, q, own) = try reconstructionTerms(part, context: context)
+        var values = try training.step(parts: parts.count, context: context, clipNorm: clipNorm) { index in
+            let (reconstruction, q, own) = try reconstructionTerms(parts[index], context: context)
             var terms = own
             if let still = imageParts?[index] {
                 let (_, imageQ, imageTerms) = try reconstructionTerms(still, context: context)
@@ -189,44 +198,36 @@ public final class TokenizerTrainer: Trainer {
                               weight: l.adversarialWeight)
             }
             let loss = try terms.total()!
-            try context.backward(loss / k, reducing: model.store.parameters)
             var numbers = try terms.numbers()
             // The historical key of the reconstruction term, whichever distance it is.
             numbers["reconstruction"] = numbers.removeValue(forKey: l.reconstruction.rawValue)
             if imageParts != nil { numbers["image_reconstruction"] = numbers.removeValue(forKey: "image_" + l.reconstruction.rawValue) }
             numbers["quantizer"] = try q.loss.item()
             numbers["loss"] = try loss.item()
-            add(numbers)
             fakes.append(try reconstruction.detach())
             ids.append(q.ids)
+            return (loss, numbers)
         }
-        try context.averageGradients(model.store.parameters)
-        if config.optimizer.clipNorm > 0 { values["grad_norm"] = try clipGradientNorm(model.store.parameters, maxNorm: config.optimizer.clipNorm) }
-        try optimizer.update()
-        try ema?.update()
         values["codes"] = Double(try distinctCodes(concatenate(ids.map { try $0.flatten() }, dim: 0)))
 
-        if gan, let discriminator, let discriminatorOptimizer {
-            discriminatorOptimizer.learningRate = context.learningRate * discriminatorRateRatio
-            try discriminatorOptimizer.zeroGrad()
+        if gan, let discriminator, let discriminatorTraining {
+            let k = Double(parts.count)
             var means = ["real": 0.0, "fake": 0.0]
-            for (part, fake) in zip(parts, fakes) {
+            var numbers = try discriminatorTraining.step(parts: parts.count, context: context, clipNorm: clipNorm, rateScale: discriminatorRateRatio) { index in
+                let part = parts[index]
                 let real = l.r1Weight > 0 ? try part.detach().requiresGrad(true) : part
                 let realLogits = try context.autocast { try discriminator(real) }.to(dtype)
-                let fakeLogits = try context.autocast { try discriminator(fake) }.to(dtype)
+                let fakeLogits = try context.autocast { try discriminator(fakes[index]) }.to(dtype)
                 var d = LossTerms()
                 try d.add("discriminator", Adversarial.discriminatorLoss(real: realLogits, fake: fakeLogits, kind: l.discriminatorLoss), weight: 1)
                 if l.lecamWeight > 0 { try d.add("lecam", lecam.penalty(real: realLogits, fake: fakeLogits), weight: l.lecamWeight) }
                 if l.r1Weight > 0 { try d.add("r1", Adversarial.r1Penalty(logits: realLogits, real: real), weight: l.r1Weight / 2) }
-                let total = try d.total()!
-                try context.backward(total / k, reducing: discriminator.store.parameters)
-                add(try d.numbers())
                 means["real"]! += try realLogits.mean().item() / k
                 means["fake"]! += try fakeLogits.mean().item() / k
+                return (try d.total()!, try d.numbers())
             }
-            try context.averageGradients(discriminator.store.parameters)
-            if config.optimizer.clipNorm > 0 { try clipGradientNorm(discriminator.store.parameters, maxNorm: config.optimizer.clipNorm) }
-            try discriminatorOptimizer.update()
+            numbers.removeValue(forKey: "grad_norm")  // the tokenizer's is the one logged
+            values.merge(numbers) { $1 }
             // LeCAM's running means follow the global batch.
             if let parallel { means = try parallel.mean(means) }
             lecam.update(real: means["real"]!, fake: means["fake"]!)

@@ -95,7 +95,7 @@ public enum KernelInitialization: String, ConfigChoice {
 }
 
 /// Everything `magvit train` needs.
-public struct TrainingConfig: Codable, Sendable {
+public struct TrainingConfig: RecipeConfig {
     public var model: TokenizerConfig
     public var data = DataConfig()
     public var loss = LossConfig()
@@ -119,38 +119,31 @@ public struct TrainingConfig: Codable, Sendable {
         return config
     }
 
-    /// Reads a config file: `model.preset` (default image-small) picks the defaults, and everything
-    /// else in the file overrides them; `assignments` (key.path=value) override the file.
-    /// Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
-    public static func load(_ url: URL, assignments: [String] = []) throws -> TrainingConfig {
-        try parse(ConfigFile.text(of: url), name: url.lastPathComponent, assignments: assignments, folder: url.deletingLastPathComponent())
-    }
-
     /// The settings that name files or folders, resolved when a config is read from a file.
     public static let pathKeys = ["initialWeights"] + DataConfig.pathKeys
+    public static let pathWords = DataConfig.labelWords
+    public static let recipe = "tokenizer"
+    public static let unhonoured = [
+        "data.path": "a token dataset is what the generator and the classifier train on; the tokenizer reads pixels (data.train)",
+        "data.labels": "the tokenizer is trained without labels",
+    ]
+    public var prefetch: Int { data.prefetch }
 
-    /// `folder`: the config file's, against which its relative paths are resolved (nil: kept as given).
-    public static func parse(_ text: String, name: String = "config.yaml", assignments: [String] = [], folder: URL? = nil) throws -> TrainingConfig {
-        var overrides = try ConfigFile.overrides(text, name: name, assignments: assignments, folder: folder,
-                                                 pathKeys: pathKeys, keeping: DataConfig.labelWords)
+    /// `model.preset` (default image-small) picks the defaults; everything else in the file overrides them.
+    public static func defaults(taking overrides: inout [String: Any]) throws -> TrainingConfig {
         if let given = overrides["model"], !(given is [String: Any]) {
-            throw ConfigError("\(name): 'model' is a section and needs a mapping, got \(given is NSNull ? "nothing" : "\(given)")")
+            throw ConfigError("'model' is a section and needs a mapping, got \(given is NSNull ? "nothing" : "\(given)")")
         }
         var model = overrides["model"] as? [String: Any] ?? [:]
         let preset = model.removeValue(forKey: "preset") as? String ?? "image-small"
         overrides["model"] = model
-        let config: TrainingConfig
-        do { config = try ConfigFile.decode(TrainingConfig.self, overrides: overrides, defaults: defaults(preset: preset)) } catch let e as ConfigError {
-            throw ConfigError("\(name): \(e.message)")
-        }
-        try config.validate()
-        return config
+        return try defaults(preset: preset)
     }
 
     /// Checks the settings against each other.
     public func validate() throws {
         do { try model.validate() } catch { throw ConfigError("\(error)") }
-        func require(_ ok: Bool, _ message: @autoclosure () -> String) throws { if !ok { throw ConfigError(message()) } }
+        let require = ConfigError.require
         try run.validate()
         try optimizer.validate()
         try require(!data.frameStrides.isEmpty && data.frameStrides.allSatisfy { $0 >= 1 }, "data.frameStrides must be positive")
@@ -169,7 +162,4 @@ public struct TrainingConfig: Codable, Sendable {
             try require(loss.imageWeight > 0 && loss.imageWeight.isFinite, "loss.imageWeight must be positive")
         }
     }
-
-    /// The whole config as pretty JSON (saved beside checkpoints, compared on resume).
-    public func json() throws -> String { try ConfigFile.json(self, pretty: true) }
 }

@@ -120,10 +120,7 @@ extension TrainStepBench {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-bench-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let perceptual: PerceptualDistance? = try config.loss.perceptualWeight > 0 ? {
-            let lpips = try LPIPS(weights: LPIPS.defaultWeights(.vgg), device: device)
-            return { x, y in try lpips(x, y) }
-        }() : nil
+        let perceptual = try TokenizerTrainer.perceptualDistance(config)  // VGG, as both peers
         Torch.manualSeed(0)
         let trainer = try TokenizerTrainer(config: config, directory: folder.appendingPathComponent("run"), resume: false,
                                            perceptual: perceptual, echo: { _ in })

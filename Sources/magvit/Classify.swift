@@ -13,7 +13,7 @@ import Training
 struct TrainClassifier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-classifier",
-        abstract: "Train a video classifier on tokens (or pixels, or I3D features) of labelled clips.",
+        abstract: "Train a video classifier on tokens (or pixels, or I3D features) of labelled clips (magvit train classifier).",
         discussion: """
             Example: magvit train-classifier configs/motion-digits-classifier.yaml -o runs/classifier
             The folder gets config.json, log.jsonl, examples-{train,eval}.safetensors (the clips' inputs, made once), \
@@ -21,16 +21,9 @@ struct TrainClassifier: ParsableCommand {
             """)
 
     @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
-    @Option(name: .shortAndLong, help: "Output folder.") var output: String
-    @OptionGroup var overrides: RunOverrides
-    @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
+    @OptionGroup var training: RecipeRun
 
-    func run() throws {
-        var settings = try ClassifierTrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
-        let parallel = try overrides.join(&settings.run)
-        let trainer = try ClassifierTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume, parallel: parallel, echo: streamLine)
-        try trainer.train()
-    }
+    func run() throws { try training.train(ClassifierTrainer.name, config: config) }
 }
 
 /// Which classifier reads the videos.
@@ -133,9 +126,9 @@ struct EvaluateClassification: ParsableCommand {
             guard count >= 1 else { throw ValidationError("--motion-digits must be at least 1") }
             guard trained.classNames == MotionDigits.classNames else { throw ToolError("the classifier's classes are not the motion-digits classes") }
             // The glyphs and seed of the training run, unless given.
-            let training = trained.metadata["training_config"].flatMap { try? JSONDecoder().decode(ClassifierTrainingConfig.self, from: Data($0.utf8)) }
+            let training = try trained.metadata["training_config"].map { try ClassifierTrainingConfig.saved($0, name: "the classifier's training_config.json") }
             var data = training?.data ?? DataConfig()
-            data.kind = .motionDigits
+            data.kind = .motionClasses
             if let digits { data.train = [digits] }
             let set = try MotionDigits(data: data, seed: seed ?? training?.run.seed ?? 0)
             examples = try trained.maker.motionDigits(set, .test, count: count, shuffled: shuffleFrames)

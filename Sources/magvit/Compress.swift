@@ -32,9 +32,9 @@ struct PriorOptions: ParsableArguments {
         }
         if let prior { return try MaskedPrior(contentsOf: URL(fileURLWithPath: prior), tokenizerWeights: tokenizerWeights, bits: bits, device: device) }
         let url = Self.defaultPrior
-        if FileManager.default.fileExists(atPath: url.path) {
-            // A shipped prior of another tokenizer is passed over (the baseline codes instead); a broken one is an error.
-            do { return try MaskedPrior(contentsOf: url, tokenizerWeights: tokenizerWeights, bits: bits, device: device) } catch is CompressionError {}
+        // A shipped prior of another tokenizer is passed over (the baseline codes instead); a broken one is an error.
+        if FileManager.default.fileExists(atPath: url.path), let shipped = try MaskedPrior.ifTrained(on: tokenizerWeights, bits: bits, at: url, device: device) {
+            return shipped
         }
         if let named { throw ValidationError("this stream was coded with \(named.described); pass it with --prior") }
         return AdaptivePrior(bits: bits)

@@ -12,7 +12,7 @@ import Training
 struct TrainGenerator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-generator",
-        abstract: "Train a generator on a tokenizer's tokens or latents (generator.objective: masked, autoregressive or diffusion).",
+        abstract: "Train a generator on a tokenizer's tokens or latents (generator.objective: masked, autoregressive or diffusion; magvit train generator).",
         discussion: """
             Example: magvit train-generator configs/fashion-mnist-generator.yaml -o runs/generator
             The folder gets config.json, log.jsonl, tokens.safetensors (the training set encoded once), samples/*.png,
@@ -20,17 +20,9 @@ struct TrainGenerator: ParsableCommand {
             """)
 
     @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
-    @Option(name: .shortAndLong, help: "Output folder.") var output: String
-    @OptionGroup var overrides: RunOverrides
-    @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
+    @OptionGroup var training: RecipeRun
 
-    func run() throws {
-        var settings = try GeneratorTrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
-        let parallel = try overrides.join(&settings.run)
-        let trainer = try GeneratorTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume, parallel: parallel,
-                                           echo: streamLine)
-        try trainer.train()
-    }
+    func run() throws { try training.train(GeneratorTrainer.name, config: config) }
 }
 
 /// Decoding settings shared by generate and predict.
@@ -103,7 +95,7 @@ struct Generate: ParsableCommand {
         }
         FileHandle.standardError.write(Data("\n".utf8))
         let all = try concatenate(frames, dim: 0)
-        try write(all, classes: classes, crop: g.crop, video: config.grid[0] > 1)
+        try write(all, classes: classes, crop: try g.crop, video: config.grid[0] > 1)
         let tokens = Double(total * config.generatedTokens)
         print(String(format: "%d samples, %@, %d network evaluations each: sampling %.2f s (%.0f tokens/s, %.1f samples/s), decoding %.2f s", total,
                      config.objective == .autoregressive ? "one step per token" : "\(sampling.steps) steps", g.network.networkEvaluations(sampling.options),

@@ -23,8 +23,10 @@ struct Launch: ParsableCommand {
     func run() throws {
         do { _ = try Checked.finite(grace, "--grace", in: 0...86_400) } catch { throw ValidationError(error.description) }
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
-        guard let first = arguments.first, ["train", "train-generator", "train-classifier"].contains(first) else {
-            throw ValidationError("launch runs train, train-generator or train-classifier: magvit launch --nproc N -- train CONFIG -o RUN")
+        // The training commands: train (any recipe) and train-RECIPE where the tool has that alias.
+        let commands = ["train"] + Recipes.names.map { "train-\($0)" }.filter { name in Magvit.configuration.subcommands.contains { $0._commandName == name } }
+        guard let first = arguments.first, commands.contains(first) else {
+            throw ValidationError("launch runs \(commands.joined(separator: ", ")): magvit launch --nproc N -- train [RECIPE] CONFIG -o RUN")
         }
         let status = try Launcher.run(executable: Bundle.main.executablePath ?? CommandLine.arguments[0],
                                       arguments: arguments, processes: nproc, port: masterPort, grace: grace) {

@@ -23,6 +23,7 @@ struct Magvit: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         Interruption.message = interruptionLine(command: arguments.first)
         OutputFiles.installSignalCleanup()
+        Train.registerRecipes()
         if let unknown = CommandNames.unknown(in: arguments, under: Magvit.self) {
             FileHandle.standardError.write(Data((unknown + "\n").utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)

@@ -1,34 +1,58 @@
-// `magvit train CONFIG`: trains a tokenizer from a config file (JSON or YAML; see configs/ and
-// docs/training.md) into an output folder holding the log, sample grids, checkpoint and the
-// final tokenizer.
+// `magvit train [RECIPE] CONFIG`: trains a registered recipe (a tokenizer by default) from a
+// config file (JSON or YAML; see configs/ and docs/training.md) into an output folder holding the
+// log, sample grids, checkpoint and the final model.
 import ArgumentParser
+import Classifier
 import Foundation
+import Generator
 import Harness
 import Torch
 import Training
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Train a tokenizer from a config file (reconstruction, perceptual, GAN and LFQ losses).",
-        discussion: """
-            Example: magvit train configs/fashion-mnist.yaml -o runs/fmnist
-            The folder gets config.json, log.jsonl (one JSON object per log step and evaluation), samples/*.png,
-            checkpoint.safetensors (everything needed to resume exactly) and tokenizer.safetensors (the final
-            EMA weights, usable with --checkpoint). Settings can be overridden: --set run.steps=500 --set loss.perceptualWeight=0.1
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            abstract: "Train a model from a config file by its recipe (a tokenizer when only a config is given).",
+            discussion: """
+                Recipes:
+                \(Recipes.names.map { "  \($0): \((try? Recipes.named($0))?.abstract ?? "")" }.joined(separator: "\n"))
+                Examples: magvit train configs/fashion-mnist.yaml -o runs/fmnist
+                          magvit train generator configs/fashion-mnist-generator.yaml -o runs/generator
+                The folder gets config.json, log.jsonl (one JSON object per log step and evaluation), samples/*.png, \
+                checkpoint.safetensors (everything needed to resume exactly) and the final model (the tokenizer's \
+                tokenizer.safetensors: the EMA weights, usable with --checkpoint). Settings can be overridden: \
+                --set run.steps=500 --set loss.perceptualWeight=0.1
+                """)
+    }
 
-    @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
+    @Argument(help: "The recipe (tokenizer when left out), or the config file.") var recipeOrConfig: String
+    @Argument(help: "The config file (.yaml, .yml or .json), after a recipe.") var config: String?
+    @OptionGroup var training: RecipeRun
+
+    func run() throws {
+        if let config { return try training.train(recipeOrConfig, config: config) }
+        if Recipes.names.contains(recipeOrConfig) { throw ValidationError("give the config file after the recipe: magvit train \(recipeOrConfig) CONFIG -o RUN") }
+        try training.train(TokenizerTrainer.name, config: recipeOrConfig)
+    }
+
+    /// The recipes `train` and `launch` know: one line each.
+    static func registerRecipes() {
+        Recipes.register(TokenizerTrainer.self)
+        Recipes.register(GeneratorTrainer.self)
+        Recipes.register(ClassifierTrainer.self)
+    }
+}
+
+/// What every training command takes besides its recipe and config, and the one way it trains.
+struct RecipeRun: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
     @OptionGroup var overrides: RunOverrides
     @Flag(help: "Continue the run in the output folder from its last checkpoint.") var resume = false
 
-    func run() throws {
-        var settings = try TrainingConfig.load(URL(fileURLWithPath: config), assignments: overrides.all)
-        let parallel = try overrides.join(&settings.run)
-        let perceptual = try perceptualDistance(settings)
-        let trainer = try TokenizerTrainer(config: settings, directory: URL(fileURLWithPath: output), resume: resume,
-                                           perceptual: perceptual, parallel: parallel, echo: streamLine)
-        try trainer.train()
+    func train(_ recipe: String, config: String) throws {
+        let entry: Recipes.Entry
+        do { entry = try Recipes.named(recipe) } catch let error as ConfigError { throw ValidationError(error.message) }
+        try entry.train(URL(fileURLWithPath: config), overrides.all, URL(fileURLWithPath: output), resume, overrides.join, streamLine)
     }
 }
 

@@ -32,7 +32,7 @@ final class ClassifierTests: XCTestCase {
     func config(input: String, steps: Int, extra: String = "") throws -> ClassifierTrainingConfig {
         try ClassifierTrainingConfig.parse("""
             tokenizer: \(url("tokenizer.safetensors").path)
-            data: {kind: motion-digits, train: [\(url("data").path)], digitSize: 7}
+            data: {kind: motion-classes, train: [\(url("data").path)], digitSize: 7}
             classifier: {input: \(input), width: 32, depth: 2, heads: 2, dropout: 0, labelSmoothing: 0}
             trainClips: 1024
             evalClips: 256
@@ -222,7 +222,7 @@ final class ClassifierTests: XCTestCase {
         let config = url("classifier.yaml")
         try """
             tokenizer: \(url("tokenizer.safetensors").path)
-            data: {kind: motion-digits, train: [\(url("data").path)], digitSize: 7}
+            data: {kind: motion-classes, train: [\(url("data").path)], digitSize: 7}
             classifier: {input: bits, width: 32, depth: 1, heads: 2, dropout: 0}
             trainClips: 64
             evalClips: 16
@@ -232,7 +232,7 @@ final class ClassifierTests: XCTestCase {
         let one = url("one"), two = url("two")
         var r = try magvit(["train-classifier", config.path, "-o", one.path])
         XCTAssertEqual(r.status, 0, r.output)
-        r = try magvit(["launch", "--nproc", "2", "--", "train-classifier", config.path, "-o", two.path])
+        r = try magvit(["launch", "--nproc", "2", "--", "train", "classifier", config.path, "-o", two.path])  // the recipe by name
         XCTAssertEqual(r.status, 0, r.output)
         let a = try records(one).filter { $0["kind"] == nil }, b = try records(two).filter { $0["kind"] == nil }
         XCTAssertEqual(a.count, 20)

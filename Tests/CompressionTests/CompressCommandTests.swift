@@ -40,6 +40,21 @@ final class CompressCommandTests: XCTestCase {
         return path(name)
     }
 
+    /// The shipped prior's choice: its model for the tokenizer it was trained on, nothing (the
+    /// baseline codes) for another tokenizer's tokens, and an error, not the baseline, for a file
+    /// that is not a generator.
+    func testAPriorIsTakenPassedOverOrRefusedByWhatItWasTrainedOn() throws {
+        let prior = URL(fileURLWithPath: try writePrior("prior.safetensors", tokenizerHash: "aaaa", seed: 1))
+        XCTAssertNotNil(try MaskedPrior.ifTrained(on: "aaaa", bits: 6, at: prior))
+        XCTAssertNil(try MaskedPrior.ifTrained(on: "bbbb", bits: 6, at: prior))
+        XCTAssertNil(try MaskedPrior.ifTrained(on: "aaaa", bits: 8, at: prior))
+        XCTAssertThrowsError(try MaskedPrior(contentsOf: prior, tokenizerWeights: "bbbb", bits: 6)) { error in
+            XCTAssertTrue("\(error)".contains("was trained on the tokens of another tokenizer"), "\(error)")
+        }
+        try Data("not a generator".utf8).write(to: folder.appendingPathComponent("broken.safetensors"))
+        XCTAssertThrowsError(try MaskedPrior.ifTrained(on: "aaaa", bits: 6, at: folder.appendingPathComponent("broken.safetensors")))
+    }
+
     func testCompressDecompressRoundTripAndRefusals() throws {
         let clip = repositoryRoot.appendingPathComponent(".deps/media/carphone_pristine.mp4").path
         guard FileManager.default.fileExists(atPath: clip) else { throw XCTSkip("run scripts/setup.sh for the sample clips") }

@@ -44,6 +44,7 @@ final class GeneratorTrainerTests: XCTestCase {
         XCTAssertEqual(c.generator.grid, [1, 8, 8])
         let whole = folder.appendingPathComponent("whole")
         let url = try XCTUnwrap(try GeneratorTrainer(config: c, directory: whole, resume: false, echo: { _ in }).train())
+        XCTAssertEqual(try SafeTensors.read(url).metadata["crop"], "28", "the side the 28×28 images were padded from, recorded for cropping samples back")
         let losses = try records(whole).filter { $0["kind"] == nil }.map { try XCTUnwrap($0["loss"] as? Double) }
         XCTAssertEqual(losses.count, 40)
         XCTAssertLessThan(losses.suffix(5).reduce(0, +), 0.9 * losses.prefix(5).reduce(0, +), "loss \(losses)")
@@ -164,7 +165,7 @@ final class GeneratorTrainerTests: XCTestCase {
         let one = folder.appendingPathComponent("one"), two = folder.appendingPathComponent("two")
         var r = try magvit(["train-generator", config.path, "-o", one.path])
         XCTAssertEqual(r.status, 0, r.output)
-        r = try magvit(["launch", "--nproc", "2", "--", "train-generator", config.path, "-o", two.path])
+        r = try magvit(["launch", "--nproc", "2", "--", "train", "generator", config.path, "-o", two.path])  // the recipe by name
         XCTAssertEqual(r.status, 0, r.output)
         let a = try records(one).filter { $0["kind"] == nil }, b = try records(two).filter { $0["kind"] == nil }
         XCTAssertEqual(a.count, 20)

@@ -59,19 +59,20 @@ final class ConfigPathTests: XCTestCase {
             data:
               kind: mixture
               train: [clips/a.mp4]
-              labels: none
               sources: [{kind: videos, train: [clips], eval: [clips/a.mp4], weight: 1}]
             """
         try text.write(to: url, atomically: true, encoding: .utf8)
         let c = try TrainingConfig.load(url, assignments: ["data.eval=[/abs/held.mp4]"])
         XCTAssertEqual(c.initialWeights, ShippedResources.defaultTokenizer.standardizedFileURL.path)
         XCTAssertEqual(c.data.train, [experiment.appendingPathComponent("clips/a.mp4").path])
-        XCTAssertEqual(c.data.labels, "none", "a word, not a path")
         XCTAssertEqual(c.data.sources.first?.train, [experiment.appendingPathComponent("clips").path])
         XCTAssertEqual(c.data.sources.first?.eval, [experiment.appendingPathComponent("clips/a.mp4").path])
         XCTAssertEqual(c.data.eval, ["/abs/held.mp4"])
         let given = try TrainingConfig.parse(text)
         XCTAssertEqual(given.data.train, ["clips/a.mp4"], "text alone: paths as given")
+        XCTAssertThrowsError(try TrainingConfig.load(url, assignments: ["data.labels=folders"]), "a generator and classifier setting") { error in
+            XCTAssertEqual("\(error)", "run.yaml: 'data.labels' is not a setting of the tokenizer recipe: the tokenizer is trained without labels")
+        }
         let cwd = try TrainingConfig.load(url, assignments: ["data.eval=[not-here.mp4]"])
         XCTAssertEqual(cwd.data.eval, [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("not-here.mp4").path],
                        "--set paths are relative to the working directory")
