@@ -35,7 +35,7 @@ public enum OutputFiles {
     /// Checked before any work; creating them would otherwise fail late with Foundation's
     /// "NSCocoaErrorDomain error 512".
     public static func checkParents(_ path: String) throws {
-        var above = (path as NSString).deletingLastPathComponent  // as the user spelled it
+        var above = parent(of: path)  // as the user spelled it
         while !above.isEmpty {
             var info = stat()
             if stat(above, &info) == 0 {
@@ -50,10 +50,21 @@ public enum OutputFiles {
             if lstat(above, &info) == 0 {  // a link to nothing
                 throw OutputError("cannot create \(path): \(above) is a symbolic link to something missing, not a folder")
             }
-            let up = (above as NSString).deletingLastPathComponent
+            let up = parent(of: above)
             if up == above { return }
             above = up
         }
+    }
+
+    /// The folder part of `path` as spelled, without trailing slashes: `a/b/c/` -> `a/b`, `x` -> ``,
+    /// `/x` -> `/`, `/` -> `/`. (Foundation's `deletingLastPathComponent` traps on `-` and `./`.)
+    static func parent(of path: String) -> String {
+        var name = Substring(path)
+        while name.count > 1, name.hasSuffix("/") { name.removeLast() }
+        guard let slash = name.lastIndex(of: "/") else { return "" }
+        var folder = name[..<slash]
+        while folder.count > 1, folder.hasSuffix("/") { folder.removeLast() }
+        return folder.isEmpty ? "/" : String(folder)
     }
 
     /// Creates the folders a file output `path` is written into, or says in one line why they cannot be.
@@ -66,8 +77,8 @@ public enum OutputFiles {
     static func makeFolders(_ path: String) throws {
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path { try makeFolders(parent) }
+        let above = parent(of: path)
+        if !above.isEmpty, above != path { try makeFolders(above) }
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw OutputError("\(path): cannot create the folder (\(String(cString: strerror(errno))))")
         }

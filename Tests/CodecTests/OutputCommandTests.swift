@@ -113,6 +113,12 @@ final class OutputCommandTests: XCTestCase {
                           "\(arguments): \(r.output)")
             XCTAssertFalse(r.output.contains("NSCocoaErrorDomain") || r.output.contains(" frames of "), "one line, before any work: \(arguments): \(r.output)")
         }
+        // Names that trapped in the first version of the check (exit 132): a dash (a folder named "-"
+        // is a dataset like another), the current folder (refused: a folder).
+        for (arguments, status) in [(["tokenize", path("in.mkv"), "-o", "-"], Int32(0)), (["encode", path("in.mkv"), "-o", "./"], 1)] {
+            let r = try magvit(arguments + model, in: folder)
+            XCTAssertEqual(r.status, status, "\(arguments): \(r.output)")
+        }
         // A report written after the work is checked before it: eval recon spent its whole evaluation first.
         let r = try magvit(["eval", "recon", "--data", path("in.mkv"), "--json", path("notes.txt/scores.json")] + model)
         XCTAssertEqual(r.status, 1, r.output)

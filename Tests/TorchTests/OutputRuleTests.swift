@@ -2,7 +2,7 @@
 // must fit what a command writes, a folder output needs a new, empty or Magvit-marked folder, files
 // written in place are never opened through a link, and every valid name gets a temporary name.
 import Foundation
-import Torch
+@testable import Torch
 import XCTest
 
 final class OutputRuleTests: XCTestCase {
@@ -52,6 +52,9 @@ final class OutputRuleTests: XCTestCase {
         XCTAssertEqual(message { try OutputFiles.checkParents(self.path("new/deeper/x.mp4")) }, "accepted")
         XCTAssertEqual(message { try OutputFiles.write(Data("x".utf8), to: URL(fileURLWithPath: self.path("there/new/x.json"))) }, "accepted")
         XCTAssertEqual(message { try OutputFiles.checkParents("x.mp4") }, "accepted")
+        // Names Foundation's deletingLastPathComponent trapped on (the output-paths campaign: `-o -`, `-o ./`).
+        for name in ["-", "./", ".", "/", "//", "a//b/", "-x"] { XCTAssertEqual(message { try OutputFiles.checkParents(name) }, "accepted", name) }
+        XCTAssertEqual(["a/b/c/", "x", "/x", "/", "a//b", "./-"].map(OutputFiles.parent), ["a/b", "", "/", "/", "a", "."])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("notes.txt"))), Data("notes".utf8))
     }
 
