@@ -145,7 +145,10 @@ ct_error ct_reducer_new(ct_process_group *group, ct_tensor *const *params, int n
       }
       r->params.push_back(p);
     }
-    // Reverse order, a new bucket where the element cap is reached or dtype or device changes.
+    // Reverse order, a new bucket where the element cap is reached or dtype or device changes. The
+    // first bucket is capped at 2^18 elements (1 MiB of float32), as DDP caps its first at 1 MB: the
+    // gradients backward produces first start their all-reduce early even where the whole model
+    // would fit one bucket.
     r->bucket_of.assign(r->params.size(), 0);
     int64_t size = 0;
     for (size_t i = r->params.size(); i-- > 0;) {
@@ -153,7 +156,8 @@ ct_error ct_reducer_new(ct_process_group *group, ct_tensor *const *params, int n
       bool fresh = r->buckets.empty();
       if (!fresh) {
         const auto &first = r->params[r->buckets.back().members.front()];
-        fresh = size + p.numel() > bucket_elements || first.scalar_type() != p.scalar_type() || first.device() != p.device();
+        int64_t cap = r->buckets.size() == 1 ? std::min<int64_t>(bucket_elements, 1 << 18) : bucket_elements;
+        fresh = size + p.numel() > cap || first.scalar_type() != p.scalar_type() || first.device() != p.device();
       }
       if (fresh) {
         r->buckets.emplace_back();

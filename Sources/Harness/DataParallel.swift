@@ -73,8 +73,8 @@ public final class DataParallel: @unchecked Sendable {
     public var rank: Int { group.rank }
     public var worldSize: Int { group.worldSize }
     public var isMain: Bool { group.rank == 0 }
-    /// Gradients are reduced in flat buckets of at most this many elements (read when a model's
-    /// reducer is made, at its first step).
+    /// Gradients are reduced in flat buckets of at most this many elements, the first of at most 2^18
+    /// (read when a model's reducer is made, at its first step).
     public var bucketElements = 1 << 22
     /// Whether the all-reduce of a bucket starts during the last micro-batch's backward, as soon as its
     /// gradients are final (true), or every bucket's after backward (false: nothing overlapped).

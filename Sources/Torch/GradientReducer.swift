@@ -24,7 +24,8 @@ public final class GradientReducer: @unchecked Sendable {
     let handle: OpaquePointer
 
     /// Hooks `parameters` (leaves that require grad) and buckets them, in reverse order, by at most
-    /// `bucketElements` elements each (a new bucket also where dtype or device changes).
+    /// `bucketElements` elements each, the first by at most 2^18 (as DDP's first bucket is 1 MB: what
+    /// backward produces first starts early); a new bucket also where dtype or device changes.
     public init(group: ProcessGroup, parameters: [Tensor], bucketElements: Int = 1 << 22) throws(TorchError) {
         guard bucketElements >= 1 else { throw TorchError(op: "reducer_new", message: "bucketElements must be positive, got \(bucketElements)") }
         guard let count = Int32(exactly: parameters.count) else { throw TorchError(op: "reducer_new", message: "too many parameters (\(parameters.count))") }
