@@ -61,7 +61,8 @@ struct RDStudy: ParsableCommand {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: checkpoint), device: device)
         let codec = try VideoCodec(model: tokenizer)
-        let model = try MaskedPrior(contentsOf: URL(fileURLWithPath: prior), tokenizerWeights: codec.weightsHash, bits: tokenizer.config.quantizer.bits, device: device)
+        let pipeline = try CompressionPipeline(codec: codec, prior: .file(URL(fileURLWithPath: prior)), device: device)
+        let baselinePipeline = CompressionPipeline(codec: codec, model: nil)
         let comparison = try VideoComparison(device: device)
         var rows: [Row] = []
         var windows: [String: [(Tensor, Tensor)]] = [:]  // "codec setting" → FVD windows of every clip
@@ -82,7 +83,7 @@ struct RDStudy: ParsableCommand {
             let study: [String: Any] = [
                 "rows": try JSONSerialization.jsonObject(with: encoder.encode(rows)),
                 "fvd": fvd, "clips": clips, "tokenizer": checkpoint, "tokenizer_weights": codec.weightsHash, "prior": prior,
-                "prior_weights": model.identity.weights ?? "", "device": "\(device)",
+                "prior_weights": pipeline.identity.weights ?? "", "device": "\(device)",
             ]
             try OutputFiles.write(try JSONSerialization.data(withJSONObject: study, options: [.prettyPrinted, .sortedKeys]), to: out.appendingPathComponent("study.json"))
         }
@@ -92,34 +93,32 @@ struct RDStudy: ParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let info = try VideoInfo(probing: clip)
             // Magvit: the tokens once per scale, then each point's stream; bits per pixel of the reference.
-            var encoded: [Double: (tokens: TokenFile, seconds: Double, baseline: CompressedStream)] = [:]
+            var encoded: [Double: (tokens: TokenFile, seconds: Double, baseline: CompressedVideo)] = [:]
             for point in points where chosen.contains("magvit") {
                 if encoded[point.scale] == nil {
                     let start = now()
-                    let size = point.codedSize(width: info.width, height: info.height, factor: tokenizer.config.spatialFactor)
-                    let tokens = try codec.encode(path: clip, options: ReadOptions(size: size, centerCrop: false))
+                    let tokens = try pipeline.tokens(ofVideo: clip, options: ReadOptions(centerCrop: false), at: point)
                     let seconds = now() - start
-                    encoded[point.scale] = (tokens, seconds, try TokenCompressor.compress(tokens, prior: AdaptivePrior(bits: tokens.header.bits)).stream)
+                    encoded[point.scale] = (tokens, seconds, try baselinePipeline.compress(tokens, at: OperatingPoint(groups: 4, keep: 4)))
                 }
                 let (tokens, tokenSeconds, baseline) = encoded[point.scale]!
                 var start = now()
-                let stream = try TokenCompressor.compress(tokens, prior: model, groups: point.groups, sentGroups: point.keep).stream
+                let compressed = try pipeline.compress(tokens, at: point)
                 let encodeSeconds = tokenSeconds + now() - start
                 let file = folder.appendingPathComponent("magvit-\(point.fileName).mgvc")
-                let data = try stream.encoded()
-                try data.write(to: file)
+                try compressed.data.write(to: file)
                 let decoded = folder.appendingPathComponent("magvit-\(point.fileName)")
                 try? FileManager.default.removeItem(at: decoded)
                 start = now()
-                let back = try TokenCompressor.decompress(try CompressedStream(decoding: Data(contentsOf: file)), prior: model)
+                let back = try pipeline.decompress(try CompressedStream(decoding: Data(contentsOf: file)))
                 try codec.decode(back, to: decoded.path, scaledTo: (info.width, info.height))  // scaled only when coded smaller
                 let decodeSeconds = now() - start
                 let result = try comparison.compare(reference: clip, distorted: decoded.path)
                 let size = point.scale == 1 ? nil : "\(tokens.header.source.tokenizedWidth)x\(tokens.header.source.tokenizedHeight)"
-                record(Row(clip: name, codec: "magvit", setting: point.description, codedSize: size, bytes: data.count,
-                           bpp: Double(data.count * 8) / Double(result.scores.frames * info.width * info.height),
+                record(Row(clip: name, codec: "magvit", setting: point.description, codedSize: size, bytes: compressed.data.count,
+                           bpp: Double(compressed.data.count * 8) / Double(result.scores.frames * info.width * info.height),
                            scores: result.scores, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds,
-                           bitsPerToken: stream.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
+                           bitsPerToken: compressed.bitsPerToken, baselineBitsPerToken: baseline.bitsPerToken), result)
             }
             // The floor: each token's block as its mean colour at the tokenizer's bits (BlockMeanCodec).
             if chosen.contains("block-mean") {

@@ -17,27 +17,19 @@ struct PriorOptions: ParsableArguments {
     @Flag(help: "Code with adaptive frequencies (no model).")
     var baseline = false
 
-    /// Where the shipped prior lives: $MAGVIT_PRIOR, else models/default-codec-prior.safetensors beside the default tokenizer.
-    static var defaultPrior: URL {
-        if let path = ProcessInfo.processInfo.environment["MAGVIT_PRIOR"] { return URL(fileURLWithPath: path) }
-        return ModelOptions.defaultModel.deletingLastPathComponent().appendingPathComponent("default-codec-prior.safetensors")
-    }
-
-    /// The prior for a tokenizer; `named` is the identity a stream recorded (decompression picks the
-    /// baseline or the default model by it).
-    func load(tokenizerWeights: String, bits: Int, device: Device, named: PriorIdentity? = nil) throws -> TokenPrior {
-        if baseline || named?.kind == PriorIdentity.adaptiveKind {
-            guard prior == nil else { throw ValidationError("give either --prior or --baseline, not both") }
-            return AdaptivePrior(bits: bits)
+    /// The pipeline of a tokenizer under the prior these options pick (`PriorChoice`); `decoding`, the
+    /// stream to decompress, whose recorded prior decides between the baseline and a model.
+    func pipeline(codec: VideoCodec, device: Device, decoding stream: CompressedStream? = nil) throws -> CompressionPipeline {
+        if prior != nil, baseline || stream?.header.prior.kind == PriorIdentity.adaptiveKind {
+            throw ValidationError("give either --prior or --baseline, not both")
         }
-        if let prior { return try MaskedPrior(contentsOf: URL(fileURLWithPath: prior), tokenizerWeights: tokenizerWeights, bits: bits, device: device) }
-        let url = Self.defaultPrior
-        // A shipped prior of another tokenizer is passed over (the baseline codes instead); a broken one is an error.
-        if FileManager.default.fileExists(atPath: url.path), let shipped = try MaskedPrior.ifTrained(on: tokenizerWeights, bits: bits, at: url, device: device) {
-            return shipped
+        let choice: PriorChoice = baseline ? .baseline : prior.map { .file(URL(fileURLWithPath: $0)) } ?? .shipped
+        do {
+            guard let stream else { return try CompressionPipeline(codec: codec, prior: choice, device: device) }
+            return try CompressionPipeline(codec: codec, decoding: stream, prior: choice, device: device)
+        } catch let error as PriorNotNamed {
+            throw ValidationError("\(error.description); pass it with --prior")
         }
-        if let named { throw ValidationError("this stream was coded with \(named.described); pass it with --prior") }
-        return AdaptivePrior(bits: bits)
     }
 }
 
@@ -92,33 +84,25 @@ struct Compress: ParsableCommand {
         if tokensIn && point.scale < 1 { throw ValidationError("this --quality codes the clip at \(point.scale)x its size: give the video, not a token file") }
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
+        let pipeline = try priorOptions.pipeline(codec: codec, device: device)
         let file: TokenFile
         if tokensIn {
-            file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
-            try file.checkMatches(codec.model, weightsHash: codec.weightsHash)
+            file = try TokenFile(contentsOf: URL(fileURLWithPath: input))  // refused by compress when another tokenizer made it
         } else {
-            var options = try frames.readOptions()
-            if point.scale < 1 {
-                let info = try VideoInfo(probing: input)
-                options.size = point.codedSize(width: info.width, height: info.height, factor: codec.model.config.spatialFactor)
-                options.centerCrop = false
-            }
             let bar = ProgressBar(label: "encode")
-            file = try codec.encode(path: input, options: options, progress: bar.update)
+            file = try pipeline.tokens(ofVideo: input, options: frames.readOptions(), at: point, progress: bar.update)
             bar.done()
         }
-        let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: file.header.bits, device: device)
         let lines = ProgressLines(label: "compress", every: 10)
-        let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: point.groups, sentGroups: point.keep) { lines.update($0) }
+        let compressed = try pipeline.compress(file, at: point) { lines.update($0) }
         lines.done()
-        let data = try stream.encoded()
-        try OutputFiles.write(data, to: URL(fileURLWithPath: output))
-        let tokens = file.ids.count, sent = stream.header.sentGroups
-        let same = zip(decoded, file.ids).filter { $0 == $1 }.count
+        try OutputFiles.write(compressed.data, to: URL(fileURLWithPath: output))
+        let header = compressed.stream.header, tokens = file.ids.count, bytes = compressed.data.count
         print(String(format: "%@: %d frames, %d tokens (%d of %d groups sent), %d bytes: %@, %.2f bits per token (raw %d), %@ prior%@",
-                     output, file.frames, tokens, sent, stream.header.groups, data.count, Info.rate(bytes: data.count, file.header),
-                     stream.bitsPerToken, file.header.bits, prior.identity.name ?? prior.identity.kind,
-                     sent < stream.header.groups ? String(format: "; %.1f%% of the tokens decode as encoded", 100 * Double(same) / Double(tokens)) : ""))
+                     output, file.frames, tokens, header.sentGroups, header.groups, bytes, Info.rate(bytes: bytes, file.header),
+                     compressed.bitsPerToken, file.header.bits, pipeline.identity.name ?? pipeline.identity.kind,
+                     header.sentGroups < header.groups
+                        ? String(format: "; %.1f%% of the tokens decode as encoded", 100 * Double(compressed.tokensDecodedAsEncoded) / Double(tokens)) : ""))
         let source = file.header.source
         if point.scale < 1 {
             print("coded at \(source.tokenizedWidth)x\(source.tokenizedHeight) from \(source.width)x\(source.height): `magvit decompress \(output) -o VIDEO --size source` plays it back at \(source.width)x\(source.height)")
@@ -151,11 +135,9 @@ struct Decompress: ParsableCommand {
         let frameSize = try size.check(stream.header.tokens, input: input)
         let device = try runtime.apply()
         let codec = try VideoCodec(model: model.load(device: device))
-        let h = stream.header.tokens
-        try h.checkMatches(codec.model, weightsHash: codec.weightsHash)
-        let prior = try priorOptions.load(tokenizerWeights: codec.weightsHash, bits: h.bits, device: device, named: stream.header.prior)
+        let pipeline = try priorOptions.pipeline(codec: codec, device: device, decoding: stream)
         let lines = ProgressLines(label: "decompress", every: 10)
-        let file = try TokenCompressor.decompress(stream, prior: prior) { lines.update($0) }
+        let file = try pipeline.decompress(stream) { lines.update($0) }
         lines.done()
         if tokensOut {
             try file.write(to: URL(fileURLWithPath: output))

@@ -5,10 +5,7 @@
 import Codec
 import Compression
 import Foundation
-import Generator
-import Harness
 import Media
-import NN
 import TestSupport
 import Tokenizer
 import Torch
@@ -28,16 +25,9 @@ final class CompressCommandTests: XCTestCase {
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
-    /// A generator file of random weights for the tokenizer of `hash` (6-bit tokens, grid [3, 4, 4]).
+    /// A generator file of random weights for the tokenizer of `hash` (`writeTestPrior`).
     private func writePrior(_ name: String, tokenizerHash: String, seed: UInt64) throws -> String {
-        var config = GeneratorConfig()
-        config.vocabularyBits = 6; config.factorBits = [3, 3]; config.grid = [3, 4, 4]
-        config.width = 16; config.depth = 1; config.heads = 2
-        Torch.manualSeed(seed)
-        let model = try MaskedTransformer(config: config)
-        try SafeTensors.write(model.store.snapshot(), metadata: ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config),
-                                                                 "tokenizer_hash": tokenizerHash], to: folder.appendingPathComponent(name))
-        return path(name)
+        try writeTestPrior(folder.appendingPathComponent(name), tokenizerHash: tokenizerHash, seed: seed).path
     }
 
     /// The shipped prior's choice: its model for the tokenizer it was trained on, nothing (the
