@@ -1,29 +1,60 @@
 // `magvit launch`: starts the ranks of a data-parallel run on this machine, as torchrun does
-// (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT in each environment),
-// forwards SIGINT/SIGTERM/SIGHUP to them, and stops all of them when one fails. The ranks die with
-// the launcher: killed by SIGKILL, which it cannot forward, it leaves none running.
+// (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, GROUP_WORLD_SIZE, MASTER_ADDR,
+// MASTER_PORT in each environment), forwards SIGINT/SIGTERM/SIGHUP to them, and stops all of them
+// when one fails. One launcher per node serves a run over several nodes (torchrun's --nnodes,
+// --node-rank): node K's local rank L is global rank K·nproc + L of nnodes·nproc, and every node
+// meets at node 0's rank 0, which serves the rendezvous at MASTER_ADDR:MASTER_PORT. The ranks die
+// with the launcher: killed by SIGKILL, which it cannot forward, it leaves none running.
 import Foundation
 import Torch
 
 public enum Launcher {
-    /// Runs `processes` copies of `executable arguments` and waits for them; returns 0 when all
-    /// succeed, otherwise the first failure's status (128 + signal for a signal). `port` 0 picks a
-    /// free port. `say` gets a line for each failure.
-    public static func run(executable: String, arguments: [String], processes: Int, host: String = "127.0.0.1", port: Int = 0,
-                           grace: Double = 10, say: @escaping (String) -> Void) throws -> Int32 {
+    /// Checks a launch's shape: at least one process and one node, a node rank below the node count,
+    /// and with more than one node the rendezvous address every node must be told (a free port
+    /// picked on one node cannot be known on the others).
+    public static func check(processes: Int, nodes: Int, nodeRank: Int, host: String?, port: Int) throws {
         guard processes >= 1 else { throw ConfigError("--nproc must be at least 1, got \(processes)") }
+        guard nodes >= 1 else { throw ConfigError("--nnodes must be at least 1, got \(nodes)") }
+        guard (0..<nodes).contains(nodeRank) else {
+            throw ConfigError("--node-rank must be 0...\(nodes - 1) with --nnodes \(nodes), got \(nodeRank)")
+        }
+        guard (0...65535).contains(port) else { throw ConfigError("--master-port must be 1-65535 (or 0 on one node: a free one), got \(port)") }
+        guard processes <= Int(Int32.max) / nodes else { throw ConfigError("--nnodes \(nodes) × --nproc \(processes) processes is more than a run can count") }
+        if nodes > 1 {
+            guard let host, !host.trimmingCharacters(in: .whitespaces).isEmpty, port != 0 else {
+                throw ConfigError("--nnodes \(nodes) needs --master-addr HOST (node 0's address, one every node can reach) and --master-port P"
+                    + " (the same on every node), got \(host.map { "--master-addr '\(TerminalText.escaped($0))'" } ?? "no --master-addr")"
+                    + (port == 0 ? " and no --master-port" : ""))
+            }
+        }
+    }
+
+    /// Runs `processes` copies of `executable arguments` and waits for them; returns 0 when all
+    /// succeed, otherwise the first failure's status (128 + signal for a signal). On one node (the
+    /// default) `port` 0 picks a free port; on node `nodeRank` of `nodes` the ranks are
+    /// nodeRank·processes ..< (nodeRank+1)·processes of nodes·processes and `host`:`port` is node 0's.
+    /// `say` gets a line for each failure.
+    public static func run(executable: String, arguments: [String], processes: Int, nodes: Int = 1, nodeRank: Int = 0,
+                           host: String = "127.0.0.1", port: Int = 0,
+                           grace: Double = 10, say: @escaping (String) -> Void) throws -> Int32 {
+        try check(processes: processes, nodes: nodes, nodeRank: nodeRank, host: host, port: port)
         let port = port == 0 ? try freePort() : port
+        let world = nodes * processes, first = nodeRank * processes
+        // The launcher's lines name the node when there are several.
+        let prefix = nodes > 1 ? "launch (node \(nodeRank) of \(nodes))" : "launch"
+        let others = nodes > 1 ? "stopping this node's other ranks; the other nodes' ranks stop at their next collective" : "stopping the other ranks"
         var children: [Process] = []
         let base = ProcessInfo.processInfo.environment
-        for rank in 0..<processes {
+        for local in 0..<processes {
             // Started on this thread, which waits for the ranks to the end: the parent-death signal
             // follows the thread that started a child.
             let child = ChildProcesses.dyingWithParent(executable, arguments)
-            child.environment = base.merging(["RANK": "\(rank)", "WORLD_SIZE": "\(processes)", "LOCAL_RANK": "\(rank)",
-                                              "LOCAL_WORLD_SIZE": "\(processes)", "MASTER_ADDR": host, "MASTER_PORT": "\(port)"]) { $1 }
+            child.environment = base.merging(["RANK": "\(first + local)", "WORLD_SIZE": "\(world)", "LOCAL_RANK": "\(local)",
+                                              "LOCAL_WORLD_SIZE": "\(processes)", "GROUP_RANK": "\(nodeRank)", "GROUP_WORLD_SIZE": "\(nodes)",
+                                              "MASTER_ADDR": host, "MASTER_PORT": "\(port)"]) { $1 }
             do { try child.run() } catch {
                 children.forEach { $0.terminate() }
-                throw ConfigError("cannot start rank \(rank) (\(executable)): \(error.localizedDescription)")
+                throw ConfigError("cannot start rank \(first + local) (\(executable)): \(error.localizedDescription)")
             }
             children.append(child)
         }
@@ -41,18 +72,24 @@ public enum Launcher {
             for signalNumber in [SIGINT, SIGTERM, SIGHUP] { signal(signalNumber, SIG_DFL) }
         }
         var failure: Int32 = 0
+        /// The first rank that failed: its status, and the launcher's line about it.
+        func failed() -> (status: Int32, line: String)? {
+            guard let (local, child) = children.enumerated().first(where: { !$0.element.isRunning && status($0.element) != 0 }) else { return nil }
+            let how = child.terminationReason == .uncaughtSignal ? "was killed by signal \(child.terminationStatus)" : "exited with status \(child.terminationStatus)"
+            return (status(child), "\(prefix): rank \(first + local) (pid \(child.processIdentifier)) \(how)")
+        }
         while children.contains(where: \.isRunning) {
-            if failure == 0, let (rank, child) = children.enumerated().first(where: { !$0.element.isRunning && status($0.element) != 0 }) {
-                failure = status(child)
-                let how = child.terminationReason == .uncaughtSignal ? "was killed by signal \(child.terminationStatus)" : "exited with status \(child.terminationStatus)"
-                say("launch: rank \(rank) (pid \(child.processIdentifier)) \(how); stopping the other ranks")
+            if failure == 0, let (status, line) = failed() {
+                failure = status
+                say("\(line); \(others)")
                 stop(children, grace: grace)
             }
             usleep(50_000)
         }
-        if failure == 0, let (rank, child) = children.enumerated().first(where: { status($0.element) != 0 }) {
-            failure = status(child)
-            say("launch: rank \(rank) failed with status \(failure)")
+        // Every rank ended between two looks.
+        if failure == 0, let (status, line) = failed() {
+            failure = status
+            say(line)
         }
         return failure
     }

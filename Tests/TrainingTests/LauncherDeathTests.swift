@@ -14,12 +14,6 @@ final class LauncherDeathTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
-    /// Whether `pid` is gone (or a zombie waiting for a reaper).
-    func ended(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
-    }
-
     func testKilledLauncherTakesItsRanksWithIt() throws {
         let config = folder.appendingPathComponent("config.yaml")
         try """
@@ -42,12 +36,12 @@ final class LauncherDeathTests: XCTestCase {
         }
         let ranks = try String(contentsOfFile: "/proc/\(launcher.processIdentifier)/task/\(launcher.processIdentifier)/children", encoding: .utf8)
             .split(separator: " ").compactMap { Int32($0) }
-        defer { for pid in ranks where !ended(pid) { kill(pid, SIGKILL) } }
+        defer { for pid in ranks where !processEnded(pid) { kill(pid, SIGKILL) } }
         XCTAssertEqual(ranks.count, 2, "the launcher's ranks")
         kill(launcher.processIdentifier, SIGKILL)
         launcher.waitUntilExit()
         let gone = Date().addingTimeInterval(10)
-        while Date() < gone, !ranks.allSatisfy(ended) { usleep(10_000) }
-        for pid in ranks { XCTAssertTrue(ended(pid), "rank \(pid) outlived its killed launcher") }
+        while Date() < gone, !ranks.allSatisfy(processEnded) { usleep(10_000) }
+        for pid in ranks { XCTAssertTrue(processEnded(pid), "rank \(pid) outlived its killed launcher") }
     }
 }
