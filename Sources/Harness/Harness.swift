@@ -181,21 +181,27 @@ public final class Harness<T: Trainer> {
         sessionStart = Date()
         let began = sessionStart, firstStep = step
         var sums: [String: Double] = [:], counted = 0
-        var timing: (Date, Int)?
+        var timing: (Date, Int)?, fittedOnce = false
         while step < total {
-            if run.timeBudget > 0, step >= firstStep + 80, (step - firstStep) % 20 == 0, let (t, s) = timing {
+            let session = step - firstStep
+            if run.timeBudget > 0, session >= 80 ? session % 20 == 0 : session >= 40 && session % 10 == 0, let (t, s) = timing {
                 // Fit the step count to the wall-clock budget (evaluations included) from the pace since
-                // step 30 of this session; the cosine follows the new end.
+                // step 30 of this session; the cosine follows the new end. Before step 80 of the session
+                // the fit holds only where waiting for step 80 would overrun the budget (slow steps).
                 let perStep = Date().timeIntervalSince(t) / Double(step - s)
                 let left = run.timeBudget - wallBefore - Date().timeIntervalSince(began)
                 var fitted = Swift.min(run.steps, step + Swift.max(1, try Checked.int(clamping: left / perStep, to: 0...run.steps, "the steps left in run.timeBudget")))
-                // Every rank must stop at the same step: the slowest rank's count holds.
+                // Every rank must stop at the same step: the slowest rank's count holds (and so every
+                // rank takes the same branch below).
                 if let parallel { fitted = try parallel.minimum(fitted) }
-                if abs(fitted - total) * 50 > total || step == firstStep + 80 {
-                    log.say(String(format: "time budget %.0f s at %.3f s/step: %d steps", run.timeBudget, perStep, fitted))
+                if session >= 80 || fitted < firstStep + 80 {
+                    if abs(fitted - total) * 50 > total || !fittedOnce {
+                        log.say(String(format: "time budget %.0f s at %.3f s/step: %d steps", run.timeBudget, perStep, fitted))
+                    }
+                    fittedOnce = true
+                    total = fitted
+                    schedule.totalSteps = total
                 }
-                total = fitted
-                schedule.totalSteps = total
             }
             if step == firstStep + 30 { timing = (Date(), step) }
             let started = Date(), cpuStarted = ProcessClock.cpuSeconds()

@@ -56,16 +56,16 @@ final class ResumeAndInterruptTests: XCTestCase {
 
     func testRaisingStepsPastASpentBudgetIsRefusedWithTheReason() throws {
         let run = folder.appendingPathComponent("run")
-        // A budget spent at once: fitted at step 80 of the session to 81 steps.
+        // A budget spent at once: fitted at step 40 of the session (waiting for step 80 would overrun it) to 41 steps.
         try train(run, steps: 200, timeBudget: 0.01)
-        XCTAssertEqual(try steps(run), 81)
+        XCTAssertEqual(try steps(run), 41)
         XCTAssertThrowsError(try train(run, steps: 300, timeBudget: 0.01, resume: true)) {
-            XCTAssertTrue("\($0)".contains("cannot extend this run") && "\($0)".contains("fitted it to 81 steps")
+            XCTAssertTrue("\($0)".contains("cannot extend this run") && "\($0)".contains("fitted it to 41 steps")
                 && "\($0)".contains("raise run.timeBudget"), "\($0)")
         }
         // The same settings resume as before (nothing left to train), and without the budget it goes on.
         try train(run, steps: 200, timeBudget: 0.01, resume: true)
-        XCTAssertEqual(try steps(run), 81)
+        XCTAssertEqual(try steps(run), 41)
         try train(run, steps: 90, timeBudget: 0, resume: true)
         XCTAssertEqual(try steps(run), 90)
     }
@@ -73,10 +73,10 @@ final class ResumeAndInterruptTests: XCTestCase {
     func testRaisingTheBudgetRefitsTheCountAndTheBatchesFollow() throws {
         let run = folder.appendingPathComponent("run")
         try train(run, steps: 200, timeBudget: 0.01)
-        XCTAssertEqual(try steps(run), 81, "fitted to the spent budget")
+        XCTAssertEqual(try steps(run), 41, "fitted to the spent budget")
         // A raised budget trains on past the old fitted count; batches exist for every step up to run.steps.
         let said = try train(run, steps: 200, timeBudget: 3600, resume: true)
-        XCTAssertTrue(said.contains { $0.contains("steps 81..<200") }, "\(said)")
+        XCTAssertTrue(said.contains { $0.contains("steps 41..<200") }, "\(said)")
         XCTAssertEqual(try steps(run), 200)
     }
 

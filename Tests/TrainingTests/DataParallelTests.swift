@@ -141,7 +141,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("time budget 6 s"), r.output)
         let steps = try XCTUnwrap(try records(run).last { $0["kind"] == nil }?["step"] as? Int)
-        XCTAssertGreaterThan(steps, 80)
+        XCTAssertGreaterThan(steps, 40, "the first fit is at step 40 of the session at the earliest")
         XCTAssertLessThan(steps, 2000)
     }
 
