@@ -71,8 +71,10 @@ extension VideoTokenizer {
             try inflateImageModel(start)
             return contents.metadata
         }
-        guard start.config == config else {
-            throw TokenizerError.checkpoint("\(url.path) is a tokenizer of another config than this run's model: \(start.config) vs \(config)")
+        guard config.hasNetwork(of: start.config) else {
+            let image = start.config.temporalKernel == 1 && config.temporalKernel > 1  // meant as its image version
+            let differences = (image ? config.imageVersion : config).networkDifferences(from: start.config).joined(separator: ", ")
+            throw TokenizerError.checkpoint("\(url.path) is a tokenizer of another network than this run's model (the file's vs the run's: \(differences))")
         }
         try store.load(start.store.snapshot())
         return contents.metadata

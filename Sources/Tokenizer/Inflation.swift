@@ -44,11 +44,43 @@ extension TokenizerConfig {
         return c
     }
 
-    /// Whether `other` is this config's `imageVersion`, whatever its name.
+    /// Whether `other` is this config's `imageVersion`, whatever its name and loss settings.
     func hasImageVersion(_ other: TokenizerConfig) -> Bool {
+        temporalKernel > 1 && imageVersion.hasNetwork(of: other)
+    }
+
+    /// Whether a tokenizer of `other` has this config's network, whatever its name and its
+    /// quantizer's loss settings (commitment, entropy and codebook weights, temperature, annealing):
+    /// those shape the training, not the weights, so a warm start may change them.
+    public func hasNetwork(of other: TokenizerConfig) -> Bool {
         var o = other
-        o.name = imageVersion.name
-        return temporalKernel > 1 && o == imageVersion
+        o.name = name
+        o.quantizer.commitmentWeight = quantizer.commitmentWeight
+        o.quantizer.lfq = quantizer.lfq
+        o.quantizer.vq.codebookWeight = quantizer.vq.codebookWeight
+        return o == self
+    }
+
+    /// The settings of the network in which `other` differs from this config ("baseChannels 32 vs
+    /// 64"), for an error message.
+    public func networkDifferences(from other: TokenizerConfig) -> [String] {
+        var list: [String] = []
+        func check<T: Equatable>(_ key: String, _ a: T, _ b: T) { if a != b { list.append("\(key) \(b) vs \(a)") } }
+        check("imageChannels", imageChannels, other.imageChannels)
+        check("baseChannels", baseChannels, other.baseChannels)
+        check("channelMultipliers", channelMultipliers, other.channelMultipliers)
+        check("residualBlocks", residualBlocks, other.residualBlocks)
+        check("normGroups", normGroups, other.normGroups)
+        check("temporalDownsamplings", temporalDownsamplings, other.temporalDownsamplings)
+        check("temporalKernel", temporalKernel, other.temporalKernel)
+        check("temporalPadding", temporalPadding.rawValue, other.temporalPadding.rawValue)
+        check("normalizeLatents", normalizeLatents, other.normalizeLatents)
+        check("quantizer.kind", quantizer.kind.rawValue, other.quantizer.kind.rawValue)
+        check("quantizer.bits", quantizer.bits, other.quantizer.bits)
+        check("quantizer.vq.latentChannels", quantizer.vq.latentChannels, other.quantizer.vq.latentChannels)
+        check("clipFrames", clipFrames, other.clipFrames)
+        check("resolution", resolution, other.resolution)
+        return list
     }
 }
 

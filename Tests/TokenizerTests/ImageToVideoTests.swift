@@ -50,7 +50,20 @@ final class ImageToVideoTests: XCTestCase {
         let other = folder.appendingPathComponent("other.safetensors")
         try VideoTokenizer(config: wider.imageVersion).save(to: other)
         XCTAssertThrowsError(try VideoTokenizer(config: .tiny).startFrom(other)) { error in
-            XCTAssertTrue("\(error)".contains("another config"), "\(error)")
+            XCTAssertTrue("\(error)".contains("another network"), "\(error)")
+            XCTAssertTrue("\(error)".contains("baseChannels 16 vs 8"), "\(error)")
         }
+
+        // The quantizer's loss settings shape the training, not the weights: a warm start may change them.
+        var lowEntropy = TokenizerConfig.tiny
+        lowEntropy.quantizer.lfq.entropyWeight = 0.01
+        lowEntropy.quantizer.lfq.annealRatio = 0
+        lowEntropy.quantizer.commitmentWeight = 0.5
+        let same = folder.appendingPathComponent("same.safetensors")
+        let trained = try VideoTokenizer(config: .tiny)
+        try trained.save(to: same)
+        let fineTuned = try VideoTokenizer(config: lowEntropy)
+        try fineTuned.startFrom(same)
+        XCTAssertEqual(try fineTuned.weightsHash(), try trained.weightsHash())
     }
 }
