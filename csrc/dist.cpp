@@ -28,6 +28,29 @@ void finish(const c10::intrusive_ptr<c10d::Work> &work, std::chrono::millisecond
   if (!work->wait(timeout)) throw std::runtime_error("the collective did not complete");
 }
 
+// Every rank says its world size in the store and compares it with the others' before Gloo connects:
+// ranks started with different WORLD_SIZE values would otherwise wait in Gloo's full-mesh connect for
+// peers that never come, for several times the timeout. Rank 0 checks every rank, the others rank 0.
+void agree_on_world_size(c10d::Store &store, int rank, int world) {
+  auto key = [](int r) { return "magvit/world_size/" + std::to_string(r); };
+  auto said = std::to_string(world);
+  store.set(key(rank), std::vector<uint8_t>(said.begin(), said.end()));
+  auto check = [&](int other) {
+    auto value = store.get(key(other));
+    std::string theirs(value.begin(), value.end());
+    if (theirs != said) {
+      throw std::invalid_argument("rank " + std::to_string(other) + " was started with world size " + theirs + " and rank " +
+                                  std::to_string(rank) + " with " + said +
+                                  ": every rank must have the same WORLD_SIZE (or --nproc-per-node x --nnodes)");
+    }
+  };
+  if (rank == 0) {
+    for (int other = 1; other < world; ++other) check(other);
+  } else {
+    check(0);
+  }
+}
+
 // csrc/nccl/nccl_backend.cpp's entry point.
 using NcclFactory = const char *(*)(const c10::intrusive_ptr<c10d::Store> &, int, int, std::chrono::milliseconds, int,
                                     c10::intrusive_ptr<c10d::Backend> &);
@@ -86,6 +109,7 @@ ct_error ct_dist_init(const char *host, int port, int rank, int world, int64_t t
     options.waitWorkers = true;
     options.timeout = timeout;
     auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), options);
+    agree_on_world_size(*store, rank, world);
     auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
     // The interface to talk on: GLOO_SOCKET_IFNAME as in torch.distributed, else loopback for a
     // local rendezvous, else the address this host's name resolves to.
