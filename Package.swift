@@ -76,6 +76,9 @@ let package = Package(
             name: "CompressionTests", dependencies: ["Compression", "Codec", "Generator", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(name: "HostileTests", dependencies: ["Hostile", "TestSupport"], linkerSettings: linkShim),
+        .testTarget(
+            name: "ExtensionTests", dependencies: ["Compression", "Codec", "Training", "Harness", "Tokenizer", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
             name: "GeneratorTests", dependencies: ["Generator", "Dataset", "Harness", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],

@@ -42,7 +42,8 @@ public struct CompressedStream: Sendable, Equatable {
             case PriorIdentity.maskedKind:
                 try require(prior.name != nil && prior.weights != nil, "a masked-transformer prior needs its name and weights hash")
             default:
-                throw CompressionError("prior.kind must be '\(PriorIdentity.adaptiveKind)' or '\(PriorIdentity.maskedKind)', found '\(prior.kind)'")
+                try require(Priors.isModelFree(prior.kind),
+                            "prior.kind must be '\(PriorIdentity.maskedKind)' or one of \(Priors.kinds.map { "'\($0)'" }.joined(separator: ", ")), found '\(prior.kind)'")
             }
         }
     }

@@ -16,6 +16,8 @@ public enum PriorChoice: Equatable, Sendable {
     case file(URL)
     /// The shipped codec prior when it was trained on this tokenizer's tokens, otherwise the baseline.
     case shipped
+    /// A prior without a model file, by kind (`Priors`): `adaptive` is the baseline.
+    case named(String)
 
     /// Where the shipped prior lives: $MAGVIT_PRIOR, else default-codec-prior.safetensors beside the
     /// default tokenizer.
@@ -28,13 +30,15 @@ public enum PriorChoice: Equatable, Sendable {
     /// decides for a decoder: a baseline stream decodes with the baseline, and a model's stream with
     /// the shipped prior only when that is the model (otherwise `PriorNotNamed`).
     public func prior(tokenizerWeights: String, bits: Int, device: Device = .cpu, recorded: PriorIdentity? = nil) throws -> TokenPrior {
-        if recorded?.kind == PriorIdentity.adaptiveKind {
-            guard case .file(let url) = self else { return AdaptivePrior(bits: bits) }
-            throw CompressionError("this stream was coded with the adaptive prior, not with a model: decompress it without \(url.lastPathComponent)")
+        if let recorded, recorded.kind != PriorIdentity.maskedKind {
+            guard case .file(let url) = self else { return try Priors.make(recorded.kind, bits: bits) }
+            throw CompressionError("this stream was coded with the \(recorded.kind) prior, not with a model: decompress it without \(url.lastPathComponent)")
         }
         switch self {
         case .baseline:
             return AdaptivePrior(bits: bits)
+        case .named(let kind):
+            return try Priors.make(kind, bits: bits)
         case .file(let url):
             return try MaskedPrior(contentsOf: url, tokenizerWeights: tokenizerWeights, bits: bits, device: device)
         case .shipped:
@@ -79,23 +83,27 @@ public final class CompressionPipeline {
     public let codec: VideoCodec
     /// The prior a stream of this pipeline records.
     public let identity: PriorIdentity
-    /// The model, or nil for the baseline, whose adaptive frequencies start afresh for every stream
-    /// (a baseline prior that has coded one stream would code the next one differently).
+    /// The model, or nil for a prior without one (`Priors`), which starts afresh for every stream
+    /// (an adaptive prior that has coded one stream would code the next one differently).
     let model: MaskedPrior?
     let bits: Int
 
     /// Codes under `model`, or under the adaptive baseline when nil.
-    public init(codec: VideoCodec, model: MaskedPrior?) {
+    public convenience init(codec: VideoCodec, model: MaskedPrior?) {
+        self.init(codec: codec, model: model, identity: model?.identity ?? AdaptivePrior(bits: codec.model.config.quantizer.bits).identity)
+    }
+
+    init(codec: VideoCodec, model: MaskedPrior?, identity: PriorIdentity) {
         self.codec = codec
         self.model = model
+        self.identity = identity
         bits = codec.model.config.quantizer.bits
-        identity = model?.identity ?? AdaptivePrior(bits: bits).identity
     }
 
     /// Codes under the prior `choice` picks for this tokenizer; `recorded`, a stream's prior, as in `PriorChoice.prior`.
     public convenience init(codec: VideoCodec, prior choice: PriorChoice, device: Device = .cpu, recorded: PriorIdentity? = nil) throws {
         let prior = try choice.prior(tokenizerWeights: codec.weightsHash, bits: codec.model.config.quantizer.bits, device: device, recorded: recorded)
-        self.init(codec: codec, model: prior as? MaskedPrior)
+        self.init(codec: codec, model: prior as? MaskedPrior, identity: prior.identity)
     }
 
     /// The pipeline that decodes `stream`: refused when another tokenizer made its tokens (before any
@@ -106,7 +114,7 @@ public final class CompressionPipeline {
     }
 
     /// The prior for one stream.
-    var prior: TokenPrior { model ?? AdaptivePrior(bits: bits) }
+    func prior() throws -> TokenPrior { try model ?? Priors.make(identity.kind, bits: bits) }
 
     /// The tokens of a video at `point`: below full scale the clip is read at the point's coded size
     /// (stretched, not cropped, so it stands for the whole picture), which replaces `options.size`.
@@ -125,13 +133,13 @@ public final class CompressionPipeline {
     /// point's scale is the reading's, `tokens(ofVideo:at:)`; tokens are coded at the size they have).
     public func compress(_ tokens: TokenFile, at point: OperatingPoint, progress: ((CompressionProgress) -> Void)? = nil) throws -> CompressedVideo {
         try tokens.checkMatches(codec.model, weightsHash: codec.weightsHash)
-        let (stream, decoded) = try TokenCompressor.compress(tokens, prior: prior, groups: point.groups, sentGroups: point.keep, progress: progress)
+        let (stream, decoded) = try TokenCompressor.compress(tokens, prior: prior(), groups: point.groups, sentGroups: point.keep, progress: progress)
         return CompressedVideo(tokens: tokens, decoded: decoded, stream: stream, data: try stream.encoded())
     }
 
     /// The token file a stream decodes to.
     public func decompress(_ stream: CompressedStream, progress: ((CompressionProgress) -> Void)? = nil) throws -> TokenFile {
         try stream.header.tokens.checkMatches(codec.model, weightsHash: codec.weightsHash)
-        return try TokenCompressor.decompress(stream, prior: prior, progress: progress)
+        return try TokenCompressor.decompress(stream, prior: prior(), progress: progress)
     }
 }

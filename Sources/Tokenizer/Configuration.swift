@@ -6,14 +6,6 @@ public enum TemporalPadding: String, Codable, Sendable {
     case zeros, replicate
 }
 
-/// Which quantizer turns encoder latents into tokens.
-public enum QuantizerKind: String, Codable, Sendable {
-    /// Lookup-free quantization: each latent channel becomes one bit (MAGVIT-v2 §3.1).
-    case lfq
-    /// A learned codebook with nearest-neighbour lookup (VQ-VAE), for the LFQ-vs-VQ comparison.
-    case vq
-}
-
 /// Lookup-free quantization's settings (MAGVIT-v2 §3.1, REFERENCE.md §1).
 public struct LFQConfig: Codable, Sendable, Equatable {
     /// Weight of the entropy penalty E[H(p(c|z))] − γ·H(E[p(c|z)]).
@@ -43,7 +35,8 @@ public struct VQConfig: Codable, Sendable, Equatable {
 }
 
 /// The quantizer: its kind and size, the commitment weight every kind has, and each kind's own
-/// settings (`lfq`, `vq`; only the section of `kind` is used).
+/// settings (`lfq`, `vq`, and a section of numbers for each kind registered with `Quantizers.register`;
+/// only the section of `kind` is used).
 public struct QuantizerConfig: Codable, Sendable, Equatable {
     public var kind: QuantizerKind = .lfq
     /// Bits per token: the vocabulary has 2^bits codes. For VQ, log2 of the codebook size.
@@ -52,6 +45,13 @@ public struct QuantizerConfig: Codable, Sendable, Equatable {
     public var commitmentWeight: Double = 0.25
     public var lfq = LFQConfig()
     public var vq = VQConfig()
+    /// The settings of the registered kinds by kind, over their registered defaults.
+    public var sections: [String: [String: Double]] = [:]
+
+    /// The settings of a registered `kind`: its registered defaults with this config's values over them.
+    public func settings(of kind: QuantizerKind) -> [String: Double] {
+        (Quantizers.sections[kind.rawValue] ?? [:]).merging(sections[kind.rawValue] ?? [:]) { $1 }
+    }
 
     public init(kind: QuantizerKind = .lfq, bits: Int = 18) {
         self.kind = kind
@@ -91,6 +91,22 @@ public struct QuantizerConfig: Codable, Sendable, Equatable {
             let width = try c.decodeIfPresent(Int.self, forKey: .latentChannels) ?? bits
             vq.latentChannels = width == bits ? 0 : width
         }
+        let named = try decoder.container(keyedBy: SectionKey.self)
+        for kind in Quantizers.sections.keys {
+            // Kept only where it differs from the registered defaults, so that a config reads back equal.
+            if let section = try named.decodeIfPresent([String: Double].self, forKey: SectionKey(kind)), section != Quantizers.sections[kind] {
+                sections[kind] = section
+            }
+        }
+    }
+
+    /// A registered kind's section, by its name.
+    private struct SectionKey: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 
     public func encode(to encoder: any Swift.Encoder) throws {
@@ -100,6 +116,8 @@ public struct QuantizerConfig: Codable, Sendable, Equatable {
         try c.encode(commitmentWeight, forKey: .commitmentWeight)
         try c.encode(lfq, forKey: .lfq)
         try c.encode(vq, forKey: .vq)
+        var named = encoder.container(keyedBy: SectionKey.self)
+        for kind in Quantizers.sections.keys.sorted() { try named.encode(settings(of: QuantizerKind(rawValue: kind)), forKey: SectionKey(kind)) }
     }
 }
 

@@ -58,6 +58,9 @@ extension TokenizerConfig {
         o.quantizer.commitmentWeight = quantizer.commitmentWeight
         o.quantizer.lfq = quantizer.lfq
         o.quantizer.vq.codebookWeight = quantizer.vq.codebookWeight
+        // A registered kind's settings may shape its parameters: compared, whether given or defaults.
+        guard other.quantizer.settings(of: quantizer.kind) == quantizer.settings(of: quantizer.kind) else { return false }
+        o.quantizer.sections = quantizer.sections
         return o == self
     }
 
@@ -78,6 +81,7 @@ extension TokenizerConfig {
         check("quantizer.kind", quantizer.kind.rawValue, other.quantizer.kind.rawValue)
         check("quantizer.bits", quantizer.bits, other.quantizer.bits)
         check("quantizer.vq.latentChannels", quantizer.vq.latentChannels, other.quantizer.vq.latentChannels)
+        check("quantizer.\(quantizer.kind)", quantizer.settings(of: quantizer.kind), other.quantizer.settings(of: quantizer.kind))
         check("clipFrames", clipFrames, other.clipFrames)
         check("resolution", resolution, other.resolution)
         return list

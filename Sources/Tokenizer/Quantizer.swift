@@ -18,6 +18,10 @@ public struct Quantization {
     public let loss: Tensor
     public let codebookSize: Int
 
+    public init(latents: Tensor, ids: Tensor, terms: LossTerms, loss: Tensor, codebookSize: Int) {
+        (self.latents, self.ids, self.terms, self.loss, self.codebookSize) = (latents, ids, terms, loss, codebookSize)
+    }
+
     /// Distinct codes and perplexity of this batch's ids.
     public func usage() throws -> CodebookUsage { try CodebookUsage(ids: ids, codebookSize: codebookSize) }
 }

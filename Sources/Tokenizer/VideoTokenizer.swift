@@ -23,10 +23,7 @@ public final class VideoTokenizer {
         store = ParameterStore(device: device, dtype: dtype)
         encoder = try Encoder(store.root("encoder"), config: config)
         decoder = try Decoder(store.root("decoder"), config: config)
-        switch config.quantizer.kind {
-        case .lfq: quantizer = LookupFreeQuantizer(config: config.quantizer)
-        case .vq: quantizer = try VectorQuantizer(store.root("quantize"), config: config.quantizer)
-        }
+        quantizer = try Quantizers.make(store.root("quantize"), config: config.quantizer)
     }
 
     public var device: Device { store.device }

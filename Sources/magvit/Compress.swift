@@ -20,7 +20,7 @@ struct PriorOptions: ParsableArguments {
     /// The pipeline of a tokenizer under the prior these options pick (`PriorChoice`); `decoding`, the
     /// stream to decompress, whose recorded prior decides between the baseline and a model.
     func pipeline(codec: VideoCodec, device: Device, decoding stream: CompressedStream? = nil) throws -> CompressionPipeline {
-        if prior != nil, baseline || stream?.header.prior.kind == PriorIdentity.adaptiveKind {
+        if prior != nil, baseline || stream.map({ Priors.isModelFree($0.header.prior.kind) }) == true {
             throw ValidationError("give either --prior or --baseline, not both")
         }
         let choice: PriorChoice = baseline ? .baseline : prior.map { .file(URL(fileURLWithPath: $0)) } ?? .shipped
