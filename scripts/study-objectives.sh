@@ -64,8 +64,10 @@ for cell in "${cells[@]}"; do
   for seed in $(seq 1 "$seeds"); do
     run=$out/$objective-$tok-seed$seed
     factor=(); [ "$tok" = lfq-8 ] && factor=(--set 'generator.factorBits=[4,4]')
+    content=tokens; [ "$objective" = diffusion ] && content=latents  # one encoding per tokenizer, shared by its runs
     train train-generator "$run" generator.safetensors configs/fashion-mnist-generator.yaml \
       --set tokenizer="$out/tokenizer-$tok/tokenizer.safetensors" --set generator.objective=$objective \
+      --set data.tokenCache="$out/tokenizer-$tok/$content.safetensors" \
       --set run.seed=$seed --set run.timeBudget=$gen_budget "${factor[@]}" "${extra[@]}"
     samples=$out/samples/$objective-$tok-seed$seed
     rm -rf "$samples"

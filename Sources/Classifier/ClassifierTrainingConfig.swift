@@ -46,6 +46,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
         }
         for key in ["imageBatch", "images"] { keys["data." + key] = "still images beside clips are a tokenizer setting" }
         keys["data.evalWholeSet"] = "the classifier scores evalClips held-out clips, or every clip of data.eval"
+        keys["data.tokenCache"] = "only the generator keeps an encoding of its training set (the classifier's is data.path, a token dataset)"
         keys["run.dtype"] = "the classifier trains in float32 (bf16 autocast on CUDA with run.mixedPrecision)"
         keys["optimizer.discriminatorLearningRate"] = "the classifier has no discriminator"
         return keys

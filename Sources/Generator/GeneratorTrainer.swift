@@ -129,9 +129,14 @@ public final class GeneratorTrainer: Recipe {
             return
         }
         guard let data else { throw ConfigError("\(config.data.kind) has no training set") }
-        // Token ids, or the continuous latents of the diffusion objective (`model.trainingExamples`).
-        let cache = folder.url.appendingPathComponent(config.generator.objective == .diffusion ? "latents.safetensors" : "tokens.safetensors")
-        if let file = try? SafeTensors.read(cache), file.metadata["tokenizer_hash"] == tokenizerHash, let t = file.tensors["tokens"], let l = file.tensors["labels"] {
+        // Token ids, or the continuous latents of the diffusion objective (`model.trainingExamples`),
+        // in the run folder or in `data.tokenCache`, which runs on the same tokenizer and data share.
+        let content = config.generator.objective == .diffusion ? "latents" : "tokens"
+        let cache = config.data.tokenCache.isEmpty ? folder.url.appendingPathComponent(content + ".safetensors") : URL(fileURLWithPath: config.data.tokenCache)
+        let identity = ["tokenizer_hash": tokenizerHash, "content": content, "data": "\(config.data.kind) \(config.data.train) \(data.count ?? config.movingDigitClips)"]
+        if let file = try? SafeTensors.read(cache), identity.allSatisfy({ file.metadata[$0.key] == $0.value }),
+           let t = file.tensors["tokens"], let l = file.tensors["labels"], t.size(0) == l.size(0) {
+            log.say("read the training set's \(content) from \(cache.path)")
             (tokens, labels) = (t, l)
             try model.fit(trainingSet: t)
             return
@@ -148,7 +153,7 @@ public final class GeneratorTrainer: Recipe {
             log.progress(step: indices.last! + 1, of: count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: nil)
         }
         let (t, l) = (try concatenate(parts, dim: 0), try concatenate(labelParts, dim: 0))
-        try SafeTensors.write(["tokens": t, "labels": l], metadata: ["tokenizer_hash": tokenizerHash], to: cache)
+        try SafeTensors.write(["tokens": t, "labels": l], metadata: identity, to: cache)
         log.say(String(format: "encoded %d training examples into %d tokens each in %.0f s", count, t.size(1), Date().timeIntervalSince(start)))
         (tokens, labels) = (t, l)
         try model.fit(trainingSet: t)

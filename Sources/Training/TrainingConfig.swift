@@ -32,6 +32,9 @@ public struct DataConfig: Codable, Sendable {
     public var prefetch: Int = 4
     /// The token dataset folder (`magvit tokenize`) of the generator's kind `tokens`.
     public var path: String = ""
+    /// A file the generator keeps its training set's encoding in, shared by runs on the same
+    /// tokenizer and data (used when it holds that encoding, written otherwise); empty: the run folder.
+    public var tokenCache: String = ""
     /// Class labels of videos tokenized for the generator: none, folders, or a CSV of path,label rows.
     public var labels: String = "none"
     /// The parts of kind `mixture`: each a kind, its files and a weight.
@@ -47,7 +50,7 @@ public struct DataConfig: Codable, Sendable {
     public init() {}
 
     /// The settings under `data` that name files or folders (config files resolve them).
-    public static let pathKeys = ["train", "eval", "path", "labels", "sources[].train", "sources[].eval", "images[].train", "images[].eval"]
+    public static let pathKeys = ["train", "eval", "path", "tokenCache", "labels", "sources[].train", "sources[].eval", "images[].train", "images[].eval"]
         .map { "data." + $0 }
     /// The values of `labels` that are not a CSV file.
     public static let labelWords: Set<String> = ["none", "folders"]
@@ -126,6 +129,7 @@ public struct TrainingConfig: RecipeConfig {
     public static let unhonoured = [
         "data.path": "a token dataset is what the generator and the classifier train on; the tokenizer reads pixels (data.train)",
         "data.labels": "the tokenizer is trained without labels",
+        "data.tokenCache": "only the generator keeps an encoding of its training set",
     ]
     public var prefetch: Int { data.prefetch }
 

@@ -79,6 +79,38 @@ final class GeneratorTrainerTests: XCTestCase {
         XCTAssertTrue(r.output.contains("not a Magvit generator"), r.output)
     }
 
+    func testRunsOnTheSameTokenizerAndDataShareTheTokenCache() throws {
+        let cache = folder.appendingPathComponent("cache/fashion-tokens.safetensors")
+        try FileManager.default.createDirectory(at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var c = try config(steps: 2)
+        c.data.tokenCache = cache.path
+        var said: [String] = []
+        try GeneratorTrainer(config: c, directory: folder.appendingPathComponent("first"), resume: false, echo: { said.append($0) }).train()
+        XCTAssertTrue(said.contains { $0.hasPrefix("encoded 64 training examples") }, "\(said)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("first/tokens.safetensors").path), "kept in the cache instead")
+        let written = try SafeTensors.read(cache)
+        // Another seed and objective reads the tokens back; the diffusion objective's latents are another encoding.
+        said = []
+        c.run.seed = 9
+        c.generator.objective = .autoregressive
+        try GeneratorTrainer(config: c, directory: folder.appendingPathComponent("second"), resume: false, echo: { said.append($0) }).train()
+        XCTAssertTrue(said.contains("read the training set's tokens from \(cache.path)"), "\(said)")
+        XCTAssertFalse(said.contains { $0.hasPrefix("encoded") }, "\(said)")
+        XCTAssertEqual(try SafeTensors.read(cache).tensors["tokens"]!.toArray(Int64.self), try written.tensors["tokens"]!.toArray(Int64.self))
+        // Another tokenizer's weights: encoded again, and the cache replaced.
+        var t = TokenizerConfig.presets["image-small"]!
+        t.baseChannels = 8
+        t.quantizer = QuantizerConfig(kind: .lfq, bits: 6)
+        Torch.manualSeed(7)
+        try VideoTokenizer(config: t).save(to: folder.appendingPathComponent("tokenizer.safetensors"))
+        said = []
+        c = try config(steps: 2)
+        c.data.tokenCache = cache.path
+        try GeneratorTrainer(config: c, directory: folder.appendingPathComponent("third"), resume: false, echo: { said.append($0) }).train()
+        XCTAssertTrue(said.contains { $0.hasPrefix("encoded 64 training examples") }, "\(said)")
+        XCTAssertNotEqual(try SafeTensors.read(cache).metadata["tokenizer_hash"], written.metadata["tokenizer_hash"])
+    }
+
     func testWarmStartTakesAGeneratorFileRecordsItAndRefusesAnotherShape() throws {
         let first = try XCTUnwrap(try GeneratorTrainer(config: config(steps: 4), directory: folder.appendingPathComponent("first"), resume: false, echo: { _ in }).train())
         var c = try config(steps: 2)
