@@ -56,6 +56,10 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     public static func defaults(taking overrides: inout [String: Any]) throws -> ClassifierTrainingConfig { ClassifierTrainingConfig() }
 
     /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data.
+    public func checkGiven(_ overrides: [String: Any], defaults: ClassifierTrainingConfig) throws {
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: [.motionClasses: ["digitSize"]])
+    }
+
     public mutating func derive(given overrides: [String: Any]) throws {
         guard !tokenizer.isEmpty else { throw ConfigError("tokenizer must name a trained tokenizer checkpoint") }
         guard FileManager.default.fileExists(atPath: tokenizer) else { throw ConfigError("tokenizer \(tokenizer): no such file") }

@@ -63,6 +63,10 @@ public struct GeneratorTrainingConfig: RecipeConfig {
 
     /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them
     /// out (they must match it), generator.classes from the data's labels.
+    public func checkGiven(_ overrides: [String: Any], defaults: GeneratorTrainingConfig) throws {
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data)
+    }
+
     public mutating func derive(given overrides: [String: Any]) throws {
         guard !tokenizer.isEmpty else { throw ConfigError("tokenizer must name a trained tokenizer checkpoint") }
         let given = overrides["generator"] as? [String: Any] ?? [:]

@@ -25,6 +25,9 @@ public protocol RecipeConfig: Codable, Sendable {
     /// Fills in the settings derived from others (the tokenizer's grid and bits), given the file's
     /// own settings (`overrides`), before `validate`.
     mutating func derive(given overrides: [String: Any]) throws
+    /// Checks the file's own settings (`overrides`) against what the run will read, given the
+    /// `defaults` they were laid over (a setting no part of the run reads is refused, not ignored).
+    func checkGiven(_ overrides: [String: Any], defaults: Self) throws
     /// Checks the settings against each other.
     func validate() throws
     var run: RunConfig { get set }
@@ -37,6 +40,7 @@ extension RecipeConfig {
     public static var pathWords: Set<String> { [] }
     public static var unhonoured: [String: String] { [:] }
     public mutating func derive(given overrides: [String: Any]) throws {}
+    public func checkGiven(_ overrides: [String: Any], defaults: Self) throws {}
 
     /// Reads a config file over the recipe's defaults; `assignments` (key.path=value) override the
     /// file. Relative paths in the file are relative to its folder (`ShippedResources.resolve`).
@@ -54,6 +58,7 @@ extension RecipeConfig {
             }
             let defaults = try defaults(taking: &overrides)
             var config = try ConfigFile.decode(Self.self, overrides: overrides, defaults: defaults, owner: recipe)
+            try config.checkGiven(overrides, defaults: defaults)
             try config.derive(given: overrides)
             try config.validate()
             return config

@@ -139,23 +139,59 @@ public enum DataSources {
     /// Makes a source from the data section, the model's clip shape and the run's seed.
     public typealias Factory = @Sendable (DataConfig, ClipShape, UInt64) throws -> any ClipSource
 
-    /// A kind's factory, and whether it holds still images (1-frame clips only).
+    /// A kind's factory, whether it holds still images (1-frame clips only), and the settings of the
+    /// data section that only some kinds read which it reads (`sourceSettings`).
     struct Entry {
         let make: Factory
         let images: Bool
+        var settings: Set<String> = []
     }
 
+    /// The settings of the data section that only some kinds read; given for a run none of whose
+    /// kinds reads them, they are refused (`checkSettings`) rather than ignored.
+    public static let sourceSettings: Set<String> = ["pad", "flip", "frameStrides", "cropScale", "digits", "digitSize", "pan", "sources"]
+
     private static let builtIn: [DataKind: Entry] = [
-        .fashionMNIST: Entry(make: DigitImageSource.init, images: true), .mnist: Entry(make: DigitImageSource.init, images: true),
-        .images: Entry(make: ImageFolderSource.init, images: true), .videos: Entry(make: VideoClipSource.init, images: false),
-        .movingDigits: Entry(make: MovingDigitSource.init, images: false),
-        .photoPans: Entry(make: PhotoPanSource.init, images: false), .mixture: Entry(make: MixedSource.init, images: false),
+        .fashionMNIST: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip"]),
+        .mnist: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip"]),
+        .images: Entry(make: ImageFolderSource.init, images: true, settings: ["pad", "flip"]),
+        .videos: Entry(make: VideoClipSource.init, images: false, settings: ["flip", "frameStrides", "cropScale"]),
+        .movingDigits: Entry(make: MovingDigitSource.init, images: false, settings: ["digits", "digitSize"]),
+        .photoPans: Entry(make: PhotoPanSource.init, images: false, settings: ["flip", "pan"]),
+        .mixture: Entry(make: MixedSource.init, images: false, settings: ["sources"]),
     ]
     private static let registry = Registry(builtIn)
 
-    /// Adds (or replaces) the source of a kind; `images` for sources of still images.
-    public static func register(_ kind: DataKind, images: Bool = false, _ make: @escaping Factory) {
-        registry.set(kind, Entry(make: make, images: images))
+    /// Adds (or replaces) the source of a kind; `images` for sources of still images; `settings`, those
+    /// of `sourceSettings` it reads.
+    public static func register(_ kind: DataKind, images: Bool = false, settings: Set<String> = [], _ make: @escaping Factory) {
+        registry.set(kind, Entry(make: make, images: images, settings: settings.intersection(sourceSettings)))
+    }
+
+    /// Refuses a setting of `sourceSettings` that the file gives (`overrides`, the file's settings)
+    /// other than its default when none of the run's kinds (`data.kind`, the kinds of `data.sources`
+    /// and `data.images`) reads it (a default given, as in a run's config.json, changes nothing);
+    /// `recipeKinds` are the settings of kinds a recipe reads itself (the classifier's motion classes).
+    public static func checkSettings(given overrides: [String: Any], _ data: DataConfig, defaults: DataConfig,
+                                     recipeKinds: [DataKind: Set<String>] = [:]) throws {
+        guard var given = overrides["data"] as? [String: Any] else { return }
+        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
+        given = given.filter { key, value in
+            guard let standard = base[key], JSONSerialization.isValidJSONObject([value]),
+                  let a = try? JSONSerialization.data(withJSONObject: [value], options: .sortedKeys),
+                  let b = try? JSONSerialization.data(withJSONObject: [standard], options: .sortedKeys),
+                  let x = try? JSONSerialization.jsonObject(with: a) as? NSArray, let y = try? JSONSerialization.jsonObject(with: b) as? NSArray
+            else { return true }
+            return !x.isEqual(y)
+        }
+        let kinds = [data.kind] + data.sources.map(\.kind) + data.images.map(\.kind)
+        func reads(_ kind: DataKind) -> Set<String> { recipeKinds[kind] ?? registry.entry(kind)?.settings ?? [] }
+        let read = kinds.reduce(into: Set<String>()) { $0.formUnion(reads($1)) }
+        for key in given.keys.sorted() where sourceSettings.contains(key) && !read.contains(key) {
+            let readers = (registry.kinds + recipeKinds.keys).filter { reads($0).contains(key) }.map(\.rawValue)
+            let run = Array(Set(kinds.map(\.rawValue))).sorted().joined(separator: ", ")
+            throw ConfigError("data.\(key) is read only by data of kind \(Array(Set(readers)).sorted().joined(separator: ", ")); this run's data is \(run), which would ignore it")
+        }
     }
 
     /// Whether `kind` holds still images, which need a model of 1-frame clips.

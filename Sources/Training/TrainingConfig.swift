@@ -144,6 +144,11 @@ public struct TrainingConfig: RecipeConfig {
         return try defaults(preset: preset)
     }
 
+    /// Refuses data settings that none of the run's data kinds reads.
+    public func checkGiven(_ overrides: [String: Any], defaults: TrainingConfig) throws {
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data)
+    }
+
     /// Checks the settings against each other.
     public func validate() throws {
         do { try model.validate() } catch { throw ConfigError("\(error)") }

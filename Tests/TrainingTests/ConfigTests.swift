@@ -1,3 +1,4 @@
+import Torch
 import Training
 import XCTest
 
@@ -50,5 +51,30 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(message("a: &x [1, 2]\nb: *x").contains("anchors and aliases"))
         XCTAssertTrue(message("run: {steps: 10} # x * y & z").contains("unknown") == false, "comments may hold * and &")
         XCTAssertTrue(message("optimizer: {learningRate: .nan}").contains("NaN and infinity are not allowed"))
+    }
+
+    func testDataSettingsThatNoKindOfTheRunReadsAreRefused() throws {
+        func message(_ text: String) -> String {
+            do { _ = try TrainingConfig.parse(text); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("data: {kind: fashion-mnist, digits: 3}"),
+                       "config.yaml: data.digits is read only by data of kind moving-digits; this run's data is fashion-mnist, which would ignore it")
+        XCTAssertTrue(message("model: {preset: tiny}\ndata: {kind: moving-digits, flip: false}").contains("data.flip is read only by data of kind fashion-mnist, images, mnist, photo-pans, videos"))
+        XCTAssertTrue(message("model: {preset: tiny}\ndata: {kind: videos, pan: {zoom: 0.1}}").contains("data.pan is read only by data of kind photo-pans"))
+        // A mixture reads what its parts' kinds read, the still images' kinds too.
+        let mixture = "model: {preset: tiny}\ndata: {kind: mixture, sources: [{kind: photo-pans, train: [p]}], %@}"
+        XCTAssertEqual(message(String(format: mixture, "pan: {zoom: 0.1}")), "")
+        XCTAssertTrue(message(String(format: mixture, "frameStrides: [1]")).contains("this run's data is mixture, photo-pans, which would ignore it"))
+        XCTAssertEqual(message(String(format: mixture, "frameStrides: [1], imageBatch: 2, images: [{kind: videos, train: [v]}]")), "")
+        // Settings left at their defaults are not the file's: nothing to refuse.
+        XCTAssertEqual(try TrainingConfig.parse("data: {kind: fashion-mnist}").data.frameStrides, DataConfig().frameStrides)
+    }
+
+    func testEveryShippedTokenizerConfigParses() throws {
+        let configs = ShippedResources.root.appendingPathComponent("configs")
+        for name in ["fashion-mnist", "moving-digits", "video-small", "tokenizer-mix", "tokenizer-long", "recipes/cpu-small", "recipes/image-first",
+                     "recipes/image-first-video", "recipes/video-small"] {
+            XCTAssertNoThrow(try TrainingConfig.load(configs.appendingPathComponent(name + ".yaml")), name)
+        }
     }
 }
