@@ -1,6 +1,7 @@
 // `magvit train-generator CONFIG`: the tokenizer whose tokens are modelled, the image set, the
 // transformer, and the optimizer/run sections shared with tokenizer training.
 import Foundation
+import GeneratorModel
 import Harness
 import Tokenizer
 import Torch

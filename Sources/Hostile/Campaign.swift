@@ -6,7 +6,6 @@
 import Codec
 import Compression
 import Foundation
-import Generator
 import Harness
 import NN
 import Tokenizer

@@ -5,7 +5,7 @@
 import Codec
 import Compression
 import Foundation
-import Generator
+import GeneratorModel
 import Media
 import Tokenizer
 import Torch

@@ -3,6 +3,7 @@
 // `TrainingConfig.defaults(preset:)`.
 import Foundation
 import Harness
+import NN
 import Tokenizer
 
 /// Where training images or clips come from (see `DataSources` for the kinds).

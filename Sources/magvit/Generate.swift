@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import GeneratorModel
 import Generator
 import Media
 import NN

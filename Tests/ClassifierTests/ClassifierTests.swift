@@ -4,8 +4,9 @@
 // equals one process; the saved classifier gives the trained model's predictions; a generator's
 // weights initialise it; and the tool classifies and scores videos.
 import Classifier
+import ClassifierModel
 import Foundation
-import Generator
+import GeneratorModel
 import Harness
 import Media
 import NN

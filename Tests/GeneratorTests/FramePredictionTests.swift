@@ -2,6 +2,7 @@
 // the log keys, the copy baseline's and the reconstruction's PSNR, and refused inputs; `magvit predict`
 // with an untrained generator file.
 import Foundation
+import GeneratorModel
 import Generator
 import Media
 import NN

@@ -3,6 +3,7 @@
 // from the result.
 import Foundation
 import Dataset
+import GeneratorModel
 import Generator
 import NN
 import TestSupport
