@@ -43,23 +43,23 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["NN", "Torch"]),
         .systemLibrary(name: "CZlib"),
         .target(name: "Harness", dependencies: ["NN", "Torch", "CZlib", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Training", dependencies: ["Harness", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .target(name: "Training", dependencies: ["Dataset", "Harness", "Tokenizer", "Metrics", "NN", "Torch"]),
         // Models (a network and its checkpoint format) apart from their recipes (config, trainer, data).
         .target(name: "GeneratorModel", dependencies: ["Tokenizer", "NN", "Torch"]),
-        .target(name: "Generator", dependencies: ["GeneratorModel", "Harness", "Training", "Codec", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
-        .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "NN", "Torch"]),
-        .target(name: "Dataset", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Generator", dependencies: ["GeneratorModel", "Harness", "Codec", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .target(name: "Codec", dependencies: ["Tokenizer", "Media", "Metrics", "Torch"]),
+        .target(name: "Dataset", dependencies: ["Harness", "Codec", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Evaluation",
-            dependencies: ["Codec", "Dataset", "Training", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Compression", dependencies: ["Codec", "CZlib", "GeneratorModel", "Tokenizer", "Media", "NN", "Torch"]),
+            dependencies: ["Codec", "Dataset", "Tokenizer", "Media", "Metrics", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Compression", dependencies: ["Codec", "CZlib", "GeneratorModel", "Tokenizer", "Media", "Torch"]),
         .target(name: "ClassifierModel", dependencies: ["NN", "Torch"]),
-        .target(name: "Classifier", dependencies: ["ClassifierModel", "Harness", "Training", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
+        .target(name: "Classifier", dependencies: ["ClassifierModel", "Harness", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "GeneratorModel", "Generator", "Evaluation", "Dataset", "ClassifierModel", "Classifier", "Compression", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "GeneratorModel", "Generator", "Evaluation", "Dataset", "Classifier", "Compression", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .target(name: "Hostile", dependencies: ["Compression", "GeneratorModel", "Codec", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Hostile", dependencies: ["Compression", "GeneratorModel", "Codec", "Dataset", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit-bench",
             dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "GeneratorModel", "Training", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -70,26 +70,28 @@ let package = Package(
             name: "NNTests", dependencies: ["NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(
-            name: "MetricsTests", dependencies: ["Metrics", "Media", "NN", "Torch", "Training", "TestSupport"], resources: [.copy("Fixtures")],
+            name: "MetricsTests", dependencies: ["Metrics", "Media", "NN", "Torch", "Dataset", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Harness", "Training", "Metrics", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "TrainingTests", dependencies: ["Harness", "Training", "Dataset", "Metrics", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(
             name: "CompressionTests", dependencies: ["Compression", "Codec", "GeneratorModel", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(name: "HostileTests", dependencies: ["Hostile", "TestSupport"], linkerSettings: linkShim),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "CZlib", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "GeneratorTests", dependencies: ["Generator", "GeneratorModel", "Dataset", "Harness", "Training", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            name: "GeneratorModelTests", dependencies: ["GeneratorModel", "Tokenizer", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
+        .testTarget(
+            name: "GeneratorTests", dependencies: ["Generator", "GeneratorModel", "Dataset", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "DatasetTests", dependencies: ["Dataset", "Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
-            name: "ClassifierTests", dependencies: ["Classifier", "ClassifierModel", "GeneratorModel", "Dataset", "Harness", "Training", "Tokenizer", "Media", "Metrics", "NN", "Torch", "TestSupport"],
+            name: "ClassifierTests", dependencies: ["Classifier", "ClassifierModel", "GeneratorModel", "Dataset", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Codec", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],

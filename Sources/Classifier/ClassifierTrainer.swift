@@ -10,7 +10,6 @@ import Media
 import NN
 import Tokenizer
 import Torch
-import Training
 
 public final class ClassifierTrainer: Recipe {
     public static let abstract = "a video classifier on tokens (or pixels, or I3D features) of labelled clips"

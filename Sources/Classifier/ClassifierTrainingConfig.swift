@@ -6,7 +6,6 @@ import Dataset
 import Foundation
 import Harness
 import Tokenizer
-import Training
 
 public struct ClassifierTrainingConfig: RecipeConfig {
     /// The tokenizer checkpoint: its clip shape and latent grid fix the classifier's.

@@ -11,7 +11,6 @@ import Metrics
 import NN
 import Tokenizer
 import Torch
-import Training
 
 /// Examples on the CPU: `inputs` (N, ...) as the model reads them, `labels` (N) class ids and
 /// `videos` (N) the number of the video each clip belongs to.

@@ -2,6 +2,7 @@
 // tokenizer (cached in the run folder), batches are a pure function of (seed, step), and the run
 // itself (log, samples, checkpoints, exact resume, time budget) is the Harness's; the result is
 // generator.safetensors.
+import Dataset
 import Foundation
 import GeneratorModel
 import Harness
@@ -9,7 +10,6 @@ import Metrics
 import NN
 import Tokenizer
 import Torch
-import Training
 
 public final class GeneratorTrainer: Recipe {
     public static let abstract = "a generator of a tokenizer's tokens or latents (generator.objective masked, autoregressive or diffusion)"

@@ -4,11 +4,11 @@
 // not encodings of crops, whose borders the tokenizer's padding changes). Only clips of the grid's
 // latent frames are used.
 import Codec
+import Dataset
 import Foundation
 import GeneratorModel
 import Harness
 import Torch
-import Training
 
 public enum TokenTiles {
     /// (N, T·H·W) int64 tiles of the token files of `data.train`, made by the tokenizer of `weights`.

@@ -5,6 +5,7 @@
 // `trace`), so "crashes: 0" means the campaign finished.
 import Codec
 import Compression
+import Dataset
 import Foundation
 import Harness
 import NN

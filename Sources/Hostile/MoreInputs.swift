@@ -9,7 +9,6 @@ import GeneratorModel
 import Media
 import Tokenizer
 import Torch
-import Training
 
 extension Campaign {
     // MARK: MNIST pickles

@@ -5,6 +5,7 @@
 // weights initialise it; and the tool classifies and scores videos.
 import Classifier
 import ClassifierModel
+import Dataset
 import Foundation
 import GeneratorModel
 import Harness
@@ -13,7 +14,6 @@ import NN
 import TestSupport
 import Tokenizer
 import Torch
-import Training
 import XCTest
 
 final class ClassifierTests: XCTestCase {

@@ -2,8 +2,8 @@
 // the log keys, the copy baseline's and the reconstruction's PSNR, and refused inputs; `magvit predict`
 // with an untrained generator file.
 import Foundation
-import GeneratorModel
 import Generator
+import GeneratorModel
 import Media
 import NN
 import TestSupport

@@ -61,9 +61,9 @@ final class CheckedNumbersTests: XCTestCase {
         Allowed("Compression/RangeCoder.swift", "Int((clean(probabilities[i]) * scale).rounded(.down))", "clean() maps to [0, 1]; scale ≤ 2^16"),
         Allowed("Compression/OperatingPoint.swift", "Int((Double(n) * scale / Double(factor)).rounded())", "scale in (0, 1] of a frame side"),
         Allowed("Metrics/LegacyBilinear.swift", "Int(source.rounded(.down))", "a position inside the image"),
-        Allowed("Training/MotionDigits.swift", "Int((start + along).rounded())", "a position inside the frame"),
-        Allowed("Training/VideoSet.swift", "Int(Double(size) * cropScale[", "data.cropScale is validated to 1...64"),
-        Allowed("Training/PhotoPans.swift", "scale).rounded())", "a scale at most 1 of a frame side"),
+        Allowed("Dataset/MotionDigits.swift", "Int((start + along).rounded())", "a position inside the frame"),
+        Allowed("Dataset/VideoSet.swift", "Int(Double(size) * cropScale[", "data.cropScale is validated to 1...64"),
+        Allowed("Dataset/PhotoPans.swift", "scale).rounded())", "a scale at most 1 of a frame side"),
         Allowed("Hostile/FaultCampaign.swift", "Int(", "the campaign's own random draws in [0, 1)"),
         Allowed("Hostile/MoreInputs.swift", "Int16(sin(", "the campaign's synthetic waveform, within ±8000"),
         // reduce(+) and reduce(*) of values already bounded
@@ -84,7 +84,7 @@ final class CheckedNumbersTests: XCTestCase {
         Allowed("Metrics/FrechetDistance.swift", ".reduce(0) {", "floating-point trace"),
         Allowed("Metrics/InceptionScore.swift", ".reduce(0) {", "floating-point variance"),
         Allowed("Metrics/Fidelity.swift", ".reduce(0, +)", "a floating-point kernel"),
-        Allowed("Training/MixedSource.swift", ".reduce(0, +)", "floating-point weights, each validated"),
+        Allowed("Dataset/MixedSource.swift", ".reduce(0, +)", "floating-point weights, each validated"),
         Allowed("magvit/Info.swift", ".reduce(0) {", "counts of tensors the reader holds"),
         Allowed("magvit/Frames.swift", ".reduce(0) {", "counts of tensors in memory"),
     ]
