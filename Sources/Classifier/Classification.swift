@@ -1,6 +1,7 @@
 // Scoring a classifier: clip probabilities averaged over each video's clips (the usual multi-clip
 // protocol of UCF-101 and Kinetics), then top-1 / top-5 over videos, accuracy per class and the
 // confusion matrix (rows: true class, columns: predicted), also as an image.
+import ClassifierModel
 import Foundation
 import Torch
 

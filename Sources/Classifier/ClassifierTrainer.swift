@@ -2,6 +2,7 @@
 // made once (tokens, pixels or I3D features of their clips, cached in the run folder, keyed by the
 // tokenizer's weights and the data settings), batches are a pure function of (seed, step), and the
 // harness does the log, checkpoints, exact resume and time budget. The result is classifier.safetensors.
+import ClassifierModel
 import Dataset
 import Foundation
 import Harness
@@ -9,7 +10,6 @@ import Media
 import NN
 import Tokenizer
 import Torch
-import Training
 
 public final class ClassifierTrainer: Recipe {
     public static let abstract = "a video classifier on tokens (or pixels, or I3D features) of labelled clips"

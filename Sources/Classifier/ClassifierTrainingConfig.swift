@@ -1,11 +1,11 @@
 // `magvit train-classifier CONFIG`: the tokenizer (its tokens, or the clip shape and grid the
 // pixel and feature inputs share), the labelled data, the classifier, an optional generator to
 // start from, and the optimizer/run sections every trainer shares.
+import ClassifierModel
 import Dataset
 import Foundation
 import Harness
 import Tokenizer
-import Training
 
 public struct ClassifierTrainingConfig: RecipeConfig {
     /// The tokenizer checkpoint: its clip shape and latent grid fix the classifier's.

@@ -2,6 +2,7 @@
 // reads them (token ids, pixel clips or I3D features). Sources: the motion-digits benchmark (a
 // split by seed), labelled videos (a sub-folder per class, or a CSV; every consecutive clip of each
 // video, decoded by the token datasets' decoder pool) and labelled token datasets.
+import ClassifierModel
 import Dataset
 import Foundation
 import Harness
@@ -10,7 +11,6 @@ import Metrics
 import NN
 import Tokenizer
 import Torch
-import Training
 
 /// Examples on the CPU: `inputs` (N, ...) as the model reads them, `labels` (N) class ids and
 /// `videos` (N) the number of the video each clip belongs to.

@@ -1,5 +1,6 @@
 // A classifier ready to read videos: a trained VideoClassifier with what turns its clips into its
 // inputs (its tokenizer, checked by weights hash), or the I3D Kinetics-400 network as a reference.
+import ClassifierModel
 import Dataset
 import Foundation
 import Metrics

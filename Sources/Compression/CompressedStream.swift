@@ -6,7 +6,7 @@
 import Codec
 import CZlib
 import Foundation
-import Generator
+import GeneratorModel
 import Torch
 
 public struct CompressedStream: Sendable, Equatable {

@@ -1,7 +1,7 @@
 // The codec's rate settings: how many groups of the coding schedule a clip has, how many are sent
 // (the decoder fills the rest with the prior), and the scale the clip is coded at (played back at its
 // own size). `ladder` is `magvit compress --quality`; `magvit-bench rd-study` measures the points.
-import Generator
+import GeneratorModel
 
 /// One operating point of the codec.
 public struct OperatingPoint: Equatable, Sendable, CustomStringConvertible {

@@ -3,7 +3,7 @@
 // (every context holds only what the decoder will know), so it knows the decoded ids and their CRC.
 import Codec
 import Foundation
-import Generator
+import GeneratorModel
 
 /// How far a (de)compression is: clips done of all.
 public struct CompressionProgress: Sendable {

@@ -4,7 +4,7 @@
 // no model), and the masked transformer of the generator (MaskGIT, MAGVIT-v2 §3.2) asked, at each
 // step, for the distribution of every sub-token of the step given all ids known so far.
 import Foundation
-import Generator
+import GeneratorModel
 import Tokenizer
 import Torch
 
@@ -145,7 +145,7 @@ public final class MaskedPrior: TokenPrior {
         init(_ clip: ClipIds, grid: [Int]) throws {
             (t, h, w) = (grid[0], grid[1], grid[2])
             guard clip.t <= t else { throw CompressionError("the entropy model's grid has \(t) latent frames; this clip has \(clip.t)") }
-            (ys, xs) = (TokenTiles.origins(clip.h, tile: h, step: h), TokenTiles.origins(clip.w, tile: w, step: w))
+            (ys, xs) = (TileLayout.origins(clip.h, tile: h, step: h), TileLayout.origins(clip.w, tile: w, step: w))
         }
 
         var length: Int { t * h * w }

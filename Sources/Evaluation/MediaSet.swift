@@ -3,12 +3,12 @@
 // (every frame of a video counts as one) or as fixed-length clips for FVD.
 import Codec
 import Crypto
+import Dataset
 import Foundation
 import Media
 import Metrics
 import Tokenizer
 import Torch
-import Training
 
 /// A set of images or videos named by a spec (a path, `fashion-mnist` or `mnist`), delivered as
 /// (N, 3, H, W) float32 image batches in [0, 1] (grey repeated to RGB) or as (1, C, T, H, W) clips.

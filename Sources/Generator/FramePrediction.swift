@@ -3,6 +3,7 @@
 // when asked, against the real ones, beside two references: the tokenizer's own reconstruction (the
 // ceiling) and copying the last given frame into every later one (the baseline).
 import Foundation
+import GeneratorModel
 import Metrics
 import Tokenizer
 import Torch
@@ -69,7 +70,7 @@ public struct FramePrediction {
         if i3d != nil, n < 2 { throw GeneratorError("FVD needs at least 2 clips, got \(n)") }
         let ids = try tokenizer.encode(clips.to(tokenizer.device)).reshape([n, -1])
         let real = try clips.to(.float32, .cpu)
-        let reconstruction = try GeneratedImages.decode(ids, grid: g.grid, tokenizer: tokenizer)
+        let reconstruction = try GenerativeNetworks.decodeTokens(ids, grid: g.grid, tokenizer: tokenizer)
         let prediction = try model.predictFrames(clips, tokenizer: tokenizer, options: options)
 
         let known = givenFrames(generator: g, tokenizer: m), future = m.clipFrames - known

@@ -2,13 +2,14 @@
 // tokenizer (cached in the run folder), batches are a pure function of (seed, step), and the run
 // itself (log, samples, checkpoints, exact resume, time budget) is the Harness's; the result is
 // generator.safetensors.
+import Dataset
 import Foundation
+import GeneratorModel
 import Harness
 import Metrics
 import NN
 import Tokenizer
 import Torch
-import Training
 
 public final class GeneratorTrainer: Recipe {
     public static let abstract = "a generator of a tokenizer's tokens or latents (generator.objective masked, autoregressive or diffusion)"
@@ -242,14 +243,11 @@ public final class GeneratorTrainer: Recipe {
 
     /// The generator's weights with its config and tokenizer in the metadata.
     public func saveGenerator(to url: URL, metadata extra: [String: String] = [:], dtype: DType = .float32) throws {
-        var metadata = ["magvit.format": "generator-v1", "generator_config": try ConfigFile.json(config.generator),
-                        "tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
+        var metadata = ["tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
                         "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
         if let crop = data?.paddedFrom { metadata["crop"] = "\(crop)" }
         if let warmStart { metadata["warm_start"] = warmStart }
         metadata.merge(extra) { a, _ in a }
-        var weights = try model.store.snapshot()
-        for (name, t) in weights where t.dtype.isFloatingPoint { weights[name] = try t.to(dtype) }
-        try SafeTensors.write(weights, metadata: metadata, to: url)
+        try GeneratorCheckpoint.save(model, metadata: metadata, dtype: dtype, to: url)
     }
 }

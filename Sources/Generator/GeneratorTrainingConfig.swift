@@ -1,10 +1,11 @@
 // `magvit train-generator CONFIG`: the tokenizer whose tokens are modelled, the image set, the
 // transformer, and the optimizer/run sections shared with tokenizer training.
+import Dataset
 import Foundation
+import GeneratorModel
 import Harness
 import Tokenizer
 import Torch
-import Training
 
 public struct SamplingConfig: Codable, Sendable {
     /// Decoding steps of the sample grids written at evaluations.

@@ -7,7 +7,6 @@ import Foundation
 import Harness
 import Tokenizer
 import Torch
-import Training
 
 enum TokenData {
     /// Whether the generator trains on a token dataset for this kind.

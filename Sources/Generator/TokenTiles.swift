@@ -1,24 +1,16 @@
 // `data.kind: token-tiles`: token files of whole frames (`magvit encode`), cut into tiles of the
-// generator's grid, overlapping by half a tile. The codec prior's training data: the tokens of real
-// frames at their own size, as the codec sees them (tiles of a whole-frame encoding, not encodings of
-// crops, whose borders the tokenizer's padding changes). Only clips of the grid's latent frames are used.
+// generator's grid, overlapping by half a tile (`TileLayout`). The codec prior's training data: the
+// tokens of real frames at their own size, as the codec sees them (tiles of a whole-frame encoding,
+// not encodings of crops, whose borders the tokenizer's padding changes). Only clips of the grid's
+// latent frames are used.
 import Codec
+import Dataset
 import Foundation
+import GeneratorModel
 import Harness
 import Torch
-import Training
 
 public enum TokenTiles {
-    /// Tile origins along a side of `length`: every `step`, and the last tile shifted back to end at
-    /// the edge (one tile at 0 when the side is no longer than a tile). The codec's tiles use step =
-    /// tile, the training tiles half a tile.
-    public static func origins(_ length: Int, tile: Int, step: Int) -> [Int] {
-        guard length > tile else { return [0] }
-        var origins = Array(stride(from: 0, through: length - tile, by: step))
-        if origins.last != length - tile { origins.append(length - tile) }
-        return origins
-    }
-
     /// (N, T·H·W) int64 tiles of the token files of `data.train`, made by the tokenizer of `weights`.
     static func load(_ data: DataConfig, grid: [Int], tokenizerWeights: String) throws -> Tensor {
         guard !data.train.isEmpty else { throw ConfigError("data.train must list token files (.mgvt, made by magvit encode)") }
@@ -37,8 +29,8 @@ public enum TokenTiles {
             for chunk in h.chunks {
                 defer { first += chunk.latentFrames }
                 guard chunk.latentFrames == tt else { continue }
-                for oy in origins(h.h, tile: th, step: Swift.max(1, th / 2)) {
-                    for ox in origins(h.w, tile: tw, step: Swift.max(1, tw / 2)) {
+                for oy in TileLayout.origins(h.h, tile: th, step: Swift.max(1, th / 2)) {
+                    for ox in TileLayout.origins(h.w, tile: tw, step: Swift.max(1, tw / 2)) {
                         for f in 0..<tt {
                             for y in 0..<th {
                                 let row = ((first + f) * h.h + oy + y) * h.w + ox

@@ -5,6 +5,7 @@
 // does), logged numbers and running statistics are averaged, and the LFQ codebook entropy is taken
 // over the global batch.
 import Foundation
+import NN
 import Torch
 
 /// Where this process stands in a multi-process run.
@@ -68,7 +69,7 @@ public struct DistributedEnvironment: Sendable, Equatable {
 }
 
 /// What trainers and the harness do with a process group.
-public final class DataParallel: @unchecked Sendable {
+public final class DataParallel: DataParallelRanks, @unchecked Sendable {
     public let group: ProcessGroup
     public var rank: Int { group.rank }
     public var worldSize: Int { group.worldSize }

@@ -1,26 +1,10 @@
 // The settings every trainer shares: steps, batches and bookkeeping (`run`) and AdamW with warmup
 // and cosine decay (`optimizer`). Trainer-specific sections live with each trainer's config.
 import Foundation
+import NN
 import Torch
 
-/// A setting spelled as one of a fixed set of words; a wrong word is an error that lists the choices.
-public protocol ConfigChoice: RawRepresentable, CaseIterable, Codable, Sendable where RawValue == String {}
-
 extension ConfigChoice {
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = Self(rawValue: text) else {
-            let choices = Self.allCases.map(\.rawValue).joined(separator: ", ")
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected one of \(choices), got '\(text)'"))
-        }
-        self = value
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
     /// Parses a word given outside a config file (a command-line option).
     public init(parsing text: String, setting: String) throws {
         guard let value = Self(rawValue: text) else {

@@ -5,8 +5,8 @@
 // `trace`), so "crashes: 0" means the campaign finished.
 import Codec
 import Compression
+import Dataset
 import Foundation
-import Generator
 import Harness
 import NN
 import Tokenizer

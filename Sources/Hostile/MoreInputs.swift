@@ -5,11 +5,10 @@
 import Codec
 import Compression
 import Foundation
-import Generator
+import GeneratorModel
 import Media
 import Tokenizer
 import Torch
-import Training
 
 extension Campaign {
     // MARK: MNIST pickles

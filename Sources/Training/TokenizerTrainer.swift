@@ -2,6 +2,7 @@
 // perceptual loss, LFQ entropy and commitment losses, and a non-saturating GAN loss against a
 // LeCAM-regularised discriminator; AdamW with warmup + cosine and clipping. The run itself (log,
 // evaluations with EMA weights, checkpoints, resume) is the Harness's.
+import Dataset
 import Foundation
 import Harness
 import Metrics
@@ -296,9 +297,4 @@ public final class TokenizerTrainer: Recipe {
         try model.save(to: tokenizerURL, metadata: metadata, dtype: dtype)
         return tokenizerURL
     }
-}
-
-extension TokenizerConfig {
-    /// The clips the model takes: channels, clip length and resolution.
-    public var clipShape: ClipShape { ClipShape(channels: imageChannels, frames: clipFrames, size: resolution) }
 }

@@ -6,6 +6,7 @@
 // the same sources, steps and ranks, alternating. The global batch is fixed (strong scaling), or with
 // --per-rank grows with W at a fixed batch per rank (weak scaling).
 import ArgumentParser
+import Dataset
 import Foundation
 import Harness
 import Torch

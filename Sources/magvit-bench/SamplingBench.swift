@@ -6,7 +6,7 @@
 // per step (the step counts do not apply) and is also timed without its KV cache.
 import ArgumentParser
 import Foundation
-import Generator
+import GeneratorModel
 import Harness
 import Torch
 

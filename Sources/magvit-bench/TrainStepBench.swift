@@ -9,6 +9,7 @@
 // Steps/s, clips/s, peak memory; FLOPs of a step (ours counted forward ×3, theirs by
 // torch.utils.flop_counter) against the machine's peak, measured with a large matmul in the same run.
 import ArgumentParser
+import Dataset
 import Foundation
 import Harness
 import Metrics

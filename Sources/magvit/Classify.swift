@@ -8,7 +8,6 @@ import Foundation
 import Harness
 import NN
 import Torch
-import Training
 
 struct TrainClassifier: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,7 +4,7 @@ import ArgumentParser
 import Codec
 import Compression
 import Foundation
-import Generator
+import GeneratorModel
 import Media
 import Tokenizer
 import Torch

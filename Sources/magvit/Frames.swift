@@ -1,9 +1,9 @@
 // `magvit frames`: decode a video into a frames file (uint8 safetensors) for training on machines
 // without ffmpeg (Training's FrameFile reads both kinds of input).
 import ArgumentParser
+import Dataset
 import Foundation
 import Media
-import Training
 import Torch
 
 struct Frames: ParsableCommand {

@@ -2,12 +2,12 @@
 // or unconditional samples) and `magvit predict` (continue a clip from its first frames).
 import ArgumentParser
 import Foundation
-import Harness
 import Generator
+import GeneratorModel
+import Harness
 import Media
 import NN
 import Torch
-import Training
 
 struct TrainGenerator: ParsableCommand {
     static let configuration = CommandConfiguration(

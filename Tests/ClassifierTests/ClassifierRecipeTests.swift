@@ -1,13 +1,13 @@
 // The classifier as a registered recipe: the data settings of the pixel sources, which it does not
 // read, are refused with its name rather than ignored.
 import Classifier
+import Dataset
 import Foundation
 import Harness
 import NN
 import TestSupport
 import Tokenizer
 import Torch
-import Training
 import XCTest
 
 final class ClassifierRecipeTests: XCTestCase {

@@ -4,15 +4,16 @@
 // equals one process; the saved classifier gives the trained model's predictions; a generator's
 // weights initialise it; and the tool classifies and scores videos.
 import Classifier
+import ClassifierModel
+import Dataset
 import Foundation
-import Generator
+import GeneratorModel
 import Harness
 import Media
 import NN
 import TestSupport
 import Tokenizer
 import Torch
-import Training
 import XCTest
 
 final class ClassifierTests: XCTestCase {

@@ -4,7 +4,7 @@
 import Codec
 import Compression
 import Foundation
-import Generator
+import GeneratorModel
 import Harness
 import Media
 import NN

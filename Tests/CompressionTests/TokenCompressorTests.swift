@@ -5,7 +5,7 @@
 import Codec
 @testable import Compression
 import Foundation
-import Generator
+import GeneratorModel
 import Tokenizer
 import Torch
 import XCTest
@@ -60,10 +60,10 @@ final class TokenCompressorTests: XCTestCase {
     func testMaskedPriorRoundTripsWithOverlappingTiles() throws {
         let prior = try tinyPrior(bits: 8, factors: [3, 5], grid: [3, 4, 4])
         // 6 × 9 tokens: tiles at rows 0, 2 and columns 0, 4, 5 (the last ones shifted back, overlapping).
-        XCTAssertEqual(TokenTiles.origins(6, tile: 4, step: 4), [0, 2])
-        XCTAssertEqual(TokenTiles.origins(9, tile: 4, step: 4), [0, 4, 5])
-        XCTAssertEqual(TokenTiles.origins(3, tile: 4, step: 4), [0])
-        XCTAssertEqual(TokenTiles.origins(9, tile: 4, step: 2), [0, 2, 4, 5], "the training tiles: every half tile")
+        XCTAssertEqual(TileLayout.origins(6, tile: 4, step: 4), [0, 2])
+        XCTAssertEqual(TileLayout.origins(9, tile: 4, step: 4), [0, 4, 5])
+        XCTAssertEqual(TileLayout.origins(3, tile: 4, step: 4), [0])
+        XCTAssertEqual(TileLayout.origins(9, tile: 4, step: 2), [0, 2, 4, 5], "the training tiles: every half tile")
         let file = try tokenFile(bits: 8, chunks: [3, 1], h: 6, w: 9, seed: 4, smooth: true)
         for groups in [1, 4, 16] {
             let (stream, decoded) = try TokenCompressor.compress(file, prior: prior, groups: groups)

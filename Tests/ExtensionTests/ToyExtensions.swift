@@ -5,6 +5,7 @@
 // records. (A training recipe in one file: HarnessTests/RecipeTests.swift.)
 import Codec
 import Compression
+import Dataset
 import Foundation
 import Harness
 import NN

@@ -3,6 +3,7 @@
 // with an untrained generator file.
 import Foundation
 import Generator
+import GeneratorModel
 import Media
 import NN
 import TestSupport

@@ -1,14 +1,14 @@
 // Generator training end to end on a tiny tokenizer and synthetic labelled images: the loss falls,
 // outputs are written, a stopped and resumed run equals an uninterrupted one, and the tool samples
 // from the result.
-import Foundation
 import Dataset
+import Foundation
 import Generator
+import GeneratorModel
 import NN
 import TestSupport
 import Tokenizer
 import Torch
-import Training
 import XCTest
 
 final class GeneratorTrainerTests: XCTestCase {

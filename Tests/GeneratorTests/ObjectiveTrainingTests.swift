@@ -6,7 +6,6 @@ import Generator
 import NN
 import TestSupport
 import Torch
-import Training
 import XCTest
 
 extension GeneratorTrainerTests {

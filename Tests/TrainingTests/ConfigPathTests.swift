@@ -1,5 +1,6 @@
 // Paths in config files: relative to the config file's folder, then the working directory, then the
 // shipped files of the source tree (ShippedResources), so the shipped configs run from any folder.
+import Dataset
 import Foundation
 import Harness
 import TestSupport

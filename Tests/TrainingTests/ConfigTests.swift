@@ -1,3 +1,4 @@
+import Dataset
 import Torch
 import Training
 import XCTest

@@ -1,5 +1,6 @@
 // A test-only data source, written in this one file: images of smooth colour gradients, registered
 // under its own kind and trained on through the ordinary config and TokenizerTrainer.
+import Dataset
 import Foundation
 import Harness
 import TestSupport

@@ -1,11 +1,12 @@
 // Virtual-camera clips over photos, mixtures of sources, and warm starts from a tokenizer file.
+@testable import Dataset
 import Foundation
 import Harness
 import NN
 import TestSupport
 import Tokenizer
 import Torch
-@testable import Training
+import Training
 import XCTest
 
 final class PhotoPanTests: XCTestCase {

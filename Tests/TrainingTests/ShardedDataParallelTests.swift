@@ -1,11 +1,11 @@
 // Two ranks on sharded sources equal one process (issue 36): a tokenizer on a mixture of videos and
 // photo pans with still images (an image set and pans) beside the clips, each rank making only its
 // rows of every global batch.
+import Dataset
 import Foundation
 import Harness
-import Torch
 import TestSupport
-import Training
+import Torch
 import XCTest
 
 extension DataParallelTests {

@@ -2,13 +2,14 @@
 // rows of the whole batch one process makes, for every kind of source: image sets, image folders,
 // videos, moving digits, photo pans, mixtures (with an unsharded part too), still images beside
 // clips, and the example numbers of token and example sets.
+@testable import Dataset
 import Foundation
 import Harness
 import Media
 import NN
 import TestSupport
 import Torch
-@testable import Training
+import Training
 import XCTest
 
 /// A source that draws the whole batch from one stream (as sources did before sharding): it is not

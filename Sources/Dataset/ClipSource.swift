@@ -6,6 +6,7 @@
 // call (built-in sources are listed in `builtIn`).
 import Foundation
 import Harness
+import Tokenizer
 import Torch
 
 /// Examples (B, C, T, S, S) in [-1, 1], with their class ids (B) when the set has labels.
@@ -96,11 +97,11 @@ public struct DataKind: RawRepresentable, Codable, Hashable, Sendable, Expressib
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { rawValue = value }
     /// A renamed kind is read under its new name (configs and models saved before the rename).
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
         rawValue = Self.renamed[name]?.rawValue ?? name
     }
-    public func encode(to encoder: Encoder) throws {
+    public func encode(to encoder: Swift.Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
     }
@@ -237,4 +238,9 @@ func grey(_ clips: Tensor, _ channels: Int) throws -> Tensor {
 func labelTensor(_ labels: [Int]?, _ indices: [Int]) throws -> Tensor? {
     guard let labels else { return nil }
     return try Tensor(indices.map { Int64(labels[$0]) }, shape: [indices.count])
+}
+
+extension TokenizerConfig {
+    /// The clips the model takes: channels, clip length and resolution.
+    public var clipShape: ClipShape { ClipShape(channels: imageChannels, frames: clipFrames, size: resolution) }
 }

@@ -1,7 +1,7 @@
 // The latent diffusion transformer: one solver step is one Euler step by hand, a tiny model's
 // flow-matching loss falls, the latents' statistics are fitted, and samples decode through a tokenizer
 // to frames of the right shape and range.
-import Generator
+import GeneratorModel
 import NN
 import TestSupport
 import Tokenizer

@@ -1,6 +1,6 @@
 // The masked token model: factorized ids, guidance, decoding invariants, determinism, and that a
 // tiny model learns a handful of sequences.
-import Generator
+import GeneratorModel
 import NN
 import TestSupport
 import Torch

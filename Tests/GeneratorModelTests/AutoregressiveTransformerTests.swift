@@ -1,7 +1,7 @@
 // The autoregressive token model: the KV-cached incremental pass gives the full causal pass's logits,
 // the pass is causal, a tiny model learns four sequences and samples them back, sampling is seeded and
 // in range, and the three objectives' parameter counts agree within 5 % at the shipped size.
-import Generator
+import GeneratorModel
 import NN
 import TestSupport
 import Torch

@@ -2,7 +2,7 @@
 // sub-token embeddings, raw pixel tubelets on the same grid, or frozen I3D features), the grid,
 // the classes and the transformer size. Codable, so it travels in checkpoints and config files.
 import Foundation
-import Harness
+import NN
 import Torch
 
 public enum ClassifierInput: String, ConfigChoice {

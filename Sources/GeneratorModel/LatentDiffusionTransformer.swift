@@ -12,7 +12,6 @@
 // trained on quantized latents only) and decoded. For frame prediction the given frames' latents stay
 // clean (x_t = x₀ there, in training and at every solver step) and the loss covers the other positions.
 import Foundation
-import Harness
 import NN
 import Tokenizer
 import Torch
@@ -88,7 +87,7 @@ public final class LatentDiffusionTransformer {
 
 extension LatentDiffusionTransformer {
     /// The flow-matching loss on latents (B, L, C) in the tokenizer's units (see the file's header).
-    public func flowMatchingLoss(latents: Tensor, classes: Tensor? = nil, parallel: DataParallel? = nil) throws -> Tensor {
+    public func flowMatchingLoss(latents: Tensor, classes: Tensor? = nil, parallel: (any DataParallelRanks)? = nil) throws -> Tensor {
         let b = latents.size(0), g = config.givenTokens, l = config.generatedTokens
         let x0 = try normalized(latents)
         let t = try globalDraw([b], parallel: parallel)
@@ -165,7 +164,7 @@ extension LatentDiffusionTransformer: GenerativeNetwork {
         }
     }
 
-    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: DataParallel?) throws -> ObjectiveLoss {
+    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss {
         guard codingMasks.fraction == 0 else { throw GeneratorError("codingMasks are for objective masked") }
         return ObjectiveLoss(loss: try flowMatchingLoss(latents: examples, classes: classes, parallel: parallel), values: [:])
     }

@@ -5,7 +5,6 @@
 // or a pixel tubelet projected; plus factorized frame + row + column embeddings. The features input
 // is a linear probe on frozen I3D features instead (a layer norm, then the head).
 import Foundation
-import Harness
 import NN
 import Torch
 
@@ -147,7 +146,9 @@ public final class VideoClassifier {
 
     /// Saves the weights with the config, the class names and `metadata`.
     public func save(to url: URL, classNames: [String], metadata extra: [String: String] = [:], dtype: DType = .float32) throws {
-        var metadata = ["magvit.format": Self.format, "classifier_config": try ConfigFile.json(config),
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var metadata = ["magvit.format": Self.format, "classifier_config": String(decoding: try encoder.encode(config), as: UTF8.self),
                         "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self)]
         metadata.merge(extra) { a, _ in a }
         var weights = try store.snapshot()

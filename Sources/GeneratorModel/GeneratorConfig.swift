@@ -56,3 +56,27 @@ public struct GeneratorError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension GeneratorConfig {
+    /// The config as a generator file records it: JSON with sorted keys.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// The config a generator file records, over the defaults: a file written before a setting
+    /// existed (objective, latentChannels) takes its default; a setting this version does not know
+    /// is an error.
+    public static func saved(_ json: String) throws -> GeneratorConfig {
+        let given = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+        var merged = try JSONSerialization.jsonObject(with: JSONEncoder().encode(GeneratorConfig())) as? [String: Any] ?? [:]
+        for (key, value) in given {
+            guard merged[key] != nil else {
+                throw GeneratorError("unknown setting '\(key)'; settings here: \(merged.keys.sorted().joined(separator: ", "))")
+            }
+            merged[key] = value
+        }
+        return try JSONDecoder().decode(GeneratorConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+    }
+}

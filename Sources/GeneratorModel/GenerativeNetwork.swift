@@ -3,7 +3,6 @@
 // raster order, and a latent diffusion transformer on the tokenizer's continuous latents. The
 // trainer, the tool and the study see them through `GenerativeNetwork`.
 import Foundation
-import Harness
 import NN
 import Tokenizer
 import Torch
@@ -35,7 +34,7 @@ public protocol GenerativeNetwork: AnyObject {
     func fit(trainingSet: Tensor) throws
     /// The loss on a batch of training examples; `classes` (B) for a class-conditional model. With
     /// `parallel`, the random draws are made for the global batch and sliced (as `maskedLoss`).
-    func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: DataParallel?) throws -> ObjectiveLoss
+    func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss
     /// `count` samples (token ids (B, L) or latents (B, L, C)), seeded by `options.seed`.
     func generate(count: Int, classes: [Int]?, options: SamplingOptions) throws -> Tensor
     /// Frames (N, C, T, H, W) in [-1, 1] continuing clips (N, C, T, H, W) from their first
@@ -57,7 +56,7 @@ extension GenerativeNetwork {
     }
 
     func decodeTokens(_ ids: Tensor, tokenizer: VideoTokenizer) throws -> Tensor {
-        try GeneratedImages.decode(ids, grid: config.grid, tokenizer: tokenizer)
+        try GenerativeNetworks.decodeTokens(ids, grid: config.grid, tokenizer: tokenizer)
     }
 
     /// Frame prediction of a token model: the clips' tokens, the first givenTokens of them given to
@@ -98,7 +97,7 @@ extension GenerativeNetwork {
 
     /// The classes of a training batch with each replaced by the null class (id `config.classes`) with
     /// probability conditionDropout (classifier-free guidance); the draw is the global batch's, sliced.
-    func droppedClasses(_ classes: Tensor?, batch b: Int, parallel: DataParallel?) throws -> Tensor? {
+    func droppedClasses(_ classes: Tensor?, batch b: Int, parallel: (any DataParallelRanks)?) throws -> Tensor? {
         guard let classes, config.classes > 0 else { return nil }
         let drop = try globalDraw([b], parallel: parallel).lt(config.conditionDropout)
         return try which(drop, Tensor(scalar: Double(config.classes), dtype: .int64, device: device), classes.to(.int64, device))
@@ -106,7 +105,7 @@ extension GenerativeNetwork {
 
     /// Uniform [0, 1) values (b, ...) of this rank's slice of the global batch (the same draws as one
     /// process on the whole batch when the ranks are seeded alike).
-    func globalDraw(_ shape: [Int], normal: Bool = false, parallel: DataParallel?) throws -> Tensor {
+    func globalDraw(_ shape: [Int], normal: Bool = false, parallel: (any DataParallelRanks)?) throws -> Tensor {
         let world = parallel?.worldSize ?? 1, first = (parallel?.rank ?? 0) * shape[0]
         let all = [shape[0] * world] + shape.dropFirst()
         let x = normal ? try Tensor.randn(all, device: device) : try Tensor.rand(all, device: device)
@@ -126,6 +125,17 @@ func samplingLogits(_ logits: Tensor, temperature: Double, topK: Int) throws -> 
 }
 
 public enum GenerativeNetworks {
+    /// Frames (B, C, T, H, W) in [-1, 1] of token ids (B, L) on a (t, h, w) grid.
+    public static func decodeTokens(_ ids: Tensor, grid: [Int], tokenizer: VideoTokenizer, batch: Int = 256) throws -> Tensor {
+        var parts: [Tensor] = []
+        for first in stride(from: 0, to: ids.size(0), by: batch) {
+            let n = Swift.min(batch, ids.size(0) - first)
+            let chunk = try ids.narrow(0, start: first, length: n).reshape([n, grid[0], grid[1], grid[2]])
+            parts.append(try tokenizer.decode(chunk).to(.float32, .cpu).clamp(min: -1, max: 1))
+        }
+        return try concatenate(parts, dim: 0)
+    }
+
     /// The network of a generator config's objective.
     public static func make(_ config: GeneratorConfig, device: Device = .cpu) throws -> any GenerativeNetwork {
         switch config.objective {
@@ -153,7 +163,7 @@ extension MaskedTransformer: GenerativeNetwork {
 
     public func fit(trainingSet: Tensor) throws {}
 
-    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: DataParallel?) throws -> ObjectiveLoss {
+    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss {
         let r = try maskedLoss(tokens: examples, classes: classes, codingMasks: codingMasks, parallel: parallel)
         return ObjectiveLoss(loss: r.loss, values: ["accuracy": r.accuracy, "masked": r.maskedFraction])
     }

@@ -1,4 +1,4 @@
-import Generator
+import GeneratorModel
 import XCTest
 
 final class MaskScheduleTests: XCTestCase {

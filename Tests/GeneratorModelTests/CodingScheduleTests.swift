@@ -1,6 +1,6 @@
 // The coding schedule: groups partition every frame, the first groups are evenly spread coarse grids
 // (a Bayer order), and steps run group by group, frame by frame.
-@testable import Generator
+@testable import GeneratorModel
 import Torch
 import XCTest
 

@@ -11,7 +11,6 @@
 // the same hidden state (as the masked model's are). The modules and parameter names are exactly the
 // masked model's (`backbone`), so both objectives have the same parameter count.
 import Foundation
-import Harness
 import NN
 import Tokenizer
 import Torch
@@ -105,7 +104,7 @@ extension AutoregressiveTransformer {
     /// Next-token cross-entropy (label smoothing `labelSmoothing`) over every generated position (all
     /// but the given frames') and factor, the factors averaged; classes dropped to the null class with
     /// probability conditionDropout.
-    public func autoregressiveLoss(tokens: Tensor, classes: Tensor? = nil, parallel: DataParallel? = nil) throws -> AutoregressiveLoss {
+    public func autoregressiveLoss(tokens: Tensor, classes: Tensor? = nil, parallel: (any DataParallelRanks)? = nil) throws -> AutoregressiveLoss {
         let b = tokens.size(0), given = config.givenTokens, l = config.generatedTokens
         let ids = try tokens.to(.int64, backbone.device)
         let condition = try droppedClasses(classes, batch: b, parallel: parallel)
@@ -170,7 +169,7 @@ extension AutoregressiveTransformer: GenerativeNetwork {
 
     public func fit(trainingSet: Tensor) throws {}
 
-    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: DataParallel?) throws -> ObjectiveLoss {
+    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss {
         guard codingMasks.fraction == 0 else { throw GeneratorError("codingMasks are for objective masked") }
         let r = try autoregressiveLoss(tokens: examples, classes: classes, parallel: parallel)
         return ObjectiveLoss(loss: r.loss, values: ["accuracy": r.accuracy])

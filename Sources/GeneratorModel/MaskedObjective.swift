@@ -6,7 +6,6 @@
 // random step of the coding schedule on (CodingSchedule), so the model learns the conditionals the
 // codec asks for.
 import Foundation
-import Harness
 import NN
 import Torch
 
@@ -32,7 +31,7 @@ extension MaskedTransformer {
     /// for the whole global batch (the same on every rank, seeded alike) and sliced, and the loss and
     /// accuracy are normalised by the global masked count, so that the ranks' mean gradient and
     /// logged numbers equal those of one process on the global batch.
-    public func maskedLoss(tokens: Tensor, classes: Tensor? = nil, codingMasks: CodingMasks = CodingMasks(), parallel: DataParallel? = nil) throws -> MaskedLoss {
+    public func maskedLoss(tokens: Tensor, classes: Tensor? = nil, codingMasks: CodingMasks = CodingMasks(), parallel: (any DataParallelRanks)? = nil) throws -> MaskedLoss {
         let (b, l) = (tokens.size(0), tokens.size(1))
         let free = config.generatedTokens
         let world = parallel?.worldSize ?? 1, first = (parallel?.rank ?? 0) * b
