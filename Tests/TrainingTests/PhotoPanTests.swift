@@ -166,7 +166,7 @@ final class PhotoPanTests: XCTestCase {
         other.baseChannels *= 2
         try VideoTokenizer(config: other).save(to: file)
         XCTAssertThrowsError(try TokenizerTrainer(config: c, directory: folder.appendingPathComponent("run2"), resume: false, perceptual: nil, echo: { _ in })) {
-            XCTAssertTrue("\($0)".contains("another config"), "\($0)")
+            XCTAssertTrue("\($0)".contains("another network") && "\($0)".contains("baseChannels 16 vs 8"), "\($0)")
         }
     }
 }
