@@ -11,17 +11,14 @@ import NN
 import Tokenizer
 import Torch
 
-public final class ClassifierTrainer: Recipe {
+public final class ClassifierTrainer: OptimizedRecipe {
     public static let abstract = "a video classifier on tokens (or pixels, or I3D features) of labelled clips"
     public let config: ClassifierTrainingConfig
     public let setup: RunSetup
-    public var folder: RunFolder { setup.folder }
     public let model: VideoClassifier
     public let classNames: [String]
     let tokenizer: VideoTokenizer
-    var device: Device { setup.device }
-    let training: OptimizedModel
-    public var parallel: DataParallel? { setup.parallel }
+    public let training: OptimizedModel
     public private(set) var train: LabelledClips?
     public private(set) var heldOut: LabelledClips?
     /// The confusion matrix image of the last evaluation.
@@ -44,9 +41,6 @@ public final class ClassifierTrainer: Recipe {
         training = try OptimizedModel(model.store, optimizer: config.optimizer, emaDecay: config.run.emaDecay)
     }
 
-    @discardableResult
-    public func train(stoppingAt stop: Int? = nil) throws -> URL? { try harness().train(stoppingAt: stop) }
-
     // MARK: Trainer
 
     public var summary: String {
@@ -54,10 +48,6 @@ public final class ClassifierTrainer: Recipe {
     }
 
     public var headline: [String] { ["accuracy"] }
-
-    public var checkpointGroups: [String: any CheckpointGroup] { training.checkpointGroups }
-
-    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
     public var identity: [String: String] { get throws { ["classifier_config": try ConfigFile.json(config.classifier)] } }
 

@@ -39,8 +39,7 @@ public struct TokenFile: Equatable, Sendable {
         public var latentFrames: Int
 
         public init(frames: Int, latentFrames: Int) {
-            self.frames = frames
-            self.latentFrames = latentFrames
+            (self.frames, self.latentFrames) = (frames, latentFrames)
         }
     }
 

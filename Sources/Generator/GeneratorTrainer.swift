@@ -11,11 +11,10 @@ import NN
 import Tokenizer
 import Torch
 
-public final class GeneratorTrainer: Recipe {
+public final class GeneratorTrainer: OptimizedRecipe {
     public static let abstract = "a generator of a tokenizer's tokens or latents (generator.objective masked, autoregressive or diffusion)"
     public let config: GeneratorTrainingConfig
     public let setup: RunSetup
-    public var folder: RunFolder { setup.folder }
     /// The generator of `generator.objective` (masked, autoregressive or diffusion).
     public let model: any GenerativeNetwork
     let tokenizer: VideoTokenizer
@@ -24,13 +23,10 @@ public final class GeneratorTrainer: Recipe {
     /// The pixel source: the training set of image and digit kinds, the held-out videos of token
     /// datasets (nil when there are none).
     let data: (any ClipSource)?
-    var device: Device { setup.device }
-    let training: OptimizedModel
+    public let training: OptimizedModel
     /// Where the weights started (`WarmStart.record`), saved with the final model; nil from scratch.
     let warmStart: String?
     var optimizer: AdamW { training.optimizer }
-    /// The data-parallel group (nil: one process).
-    public var parallel: DataParallel? { setup.parallel }
     /// (N, L) int64 token ids and (N) class ids of the training set, on the CPU (set by `prepare`).
     var tokens: Tensor?
     var labels: Tensor?
@@ -94,11 +90,6 @@ public final class GeneratorTrainer: Recipe {
         training = try OptimizedModel(model.store, optimizer: config.optimizer, emaDecay: config.run.emaDecay)
     }
 
-    /// Trains to run.steps and saves generator.safetensors; with `stoppingAt`, stops after that
-    /// step's checkpoint instead and returns nil (a run continued later with resume).
-    @discardableResult
-    public func train(stoppingAt stop: Int? = nil) throws -> URL? { try harness().train(stoppingAt: stop) }
-
     // MARK: Trainer
 
     public var summary: String {
@@ -106,10 +97,6 @@ public final class GeneratorTrainer: Recipe {
     }
 
     public var headline: [String] { ["accuracy"] }
-
-    public var checkpointGroups: [String: any CheckpointGroup] { training.checkpointGroups }
-
-    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
 
     public var identity: [String: String] {
         get throws { ["generator_config": try ConfigFile.json(config.generator), "tokenizer_hash": tokenizerHash] }

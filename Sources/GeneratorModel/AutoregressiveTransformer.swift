@@ -164,25 +164,15 @@ extension AutoregressiveTransformer {
     }
 }
 
-extension AutoregressiveTransformer: GenerativeNetwork {
-    public func trainingExamples(_ clips: Tensor, tokenizer: VideoTokenizer) throws -> Tensor { try tokenExamples(clips, tokenizer: tokenizer) }
-
-    public func fit(trainingSet: Tensor) throws {}
+extension AutoregressiveTransformer: TokenModel {
+    public func sampleTokens(count: Int, classes: [Int]?, given: Tensor?, options: SamplingOptions) throws -> Tensor {
+        try sample(count: count, classes: classes, given: given, options: options)
+    }
 
     public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss {
         guard codingMasks.fraction == 0 else { throw GeneratorError("codingMasks are for objective masked") }
         let r = try autoregressiveLoss(tokens: examples, classes: classes, parallel: parallel)
         return ObjectiveLoss(loss: r.loss, values: ["accuracy": r.accuracy])
-    }
-
-    public func generate(count: Int, classes: [Int]?, options: SamplingOptions) throws -> Tensor {
-        try sample(count: count, classes: classes, options: options)
-    }
-
-    public func decode(_ samples: Tensor, tokenizer: VideoTokenizer) throws -> Tensor { try decodeTokens(samples, tokenizer: tokenizer) }
-
-    public func predictFrames(_ clips: Tensor, tokenizer: VideoTokenizer, options: SamplingOptions) throws -> Tensor {
-        try predictFromTokens(clips, tokenizer: tokenizer) { n, given in try sample(count: n, given: given, options: options) }
     }
 
     /// One (cached) pass per generated token; the first also reads the given frames' tokens.

@@ -158,24 +158,39 @@ extension GeneratorConfig {
     }
 }
 
-extension MaskedTransformer: GenerativeNetwork {
+/// A generator over token ids (the masked and the autoregressive transformer): it learns from the
+/// clips' tokens, decodes its samples through the tokenizer, and predicts frames from the given frames'
+/// tokens. A conformer supplies its loss, its sampler and its count of passes.
+public protocol TokenModel: GenerativeNetwork {
+    /// Token ids (B, L) for `count` examples, with class ids for a class-conditional model and the
+    /// given frames' tokens (B, givenTokens) for a frame-prediction model (the model's `sample`).
+    func sampleTokens(count: Int, classes: [Int]?, given: Tensor?, options: SamplingOptions) throws -> Tensor
+}
+
+extension TokenModel {
     public func trainingExamples(_ clips: Tensor, tokenizer: VideoTokenizer) throws -> Tensor { try tokenExamples(clips, tokenizer: tokenizer) }
 
     public func fit(trainingSet: Tensor) throws {}
 
-    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss {
-        let r = try maskedLoss(tokens: examples, classes: classes, codingMasks: codingMasks, parallel: parallel)
-        return ObjectiveLoss(loss: r.loss, values: ["accuracy": r.accuracy, "masked": r.maskedFraction])
-    }
-
     public func generate(count: Int, classes: [Int]?, options: SamplingOptions) throws -> Tensor {
-        try sample(count: count, classes: classes, options: options)
+        try sampleTokens(count: count, classes: classes, given: nil, options: options)
     }
 
     public func decode(_ samples: Tensor, tokenizer: VideoTokenizer) throws -> Tensor { try decodeTokens(samples, tokenizer: tokenizer) }
 
     public func predictFrames(_ clips: Tensor, tokenizer: VideoTokenizer, options: SamplingOptions) throws -> Tensor {
-        try predictFromTokens(clips, tokenizer: tokenizer) { n, given in try sample(count: n, given: given, options: options) }
+        try predictFromTokens(clips, tokenizer: tokenizer) { n, given in try sampleTokens(count: n, classes: nil, given: given, options: options) }
+    }
+}
+
+extension MaskedTransformer: TokenModel {
+    public func sampleTokens(count: Int, classes: [Int]?, given: Tensor?, options: SamplingOptions) throws -> Tensor {
+        try sample(count: count, classes: classes, given: given, options: options)
+    }
+
+    public func trainingLoss(_ examples: Tensor, classes: Tensor?, codingMasks: CodingMasks, parallel: (any DataParallelRanks)?) throws -> ObjectiveLoss {
+        let r = try maskedLoss(tokens: examples, classes: classes, codingMasks: codingMasks, parallel: parallel)
+        return ObjectiveLoss(loss: r.loss, values: ["accuracy": r.accuracy, "masked": r.maskedFraction])
     }
 
     public func networkEvaluations(_ options: SamplingOptions) -> Int { options.steps * passesPerStep(options) }

@@ -7,97 +7,6 @@ import Foundation
 import NN
 import Torch
 
-/// What a step is given besides its batch.
-public struct StepContext {
-    public let step: Int
-    public let learningRate: Double
-    public let device: Device
-    let mixedPrecision: Bool
-    /// The data-parallel group, when the run has more than one process.
-    public let parallel: DataParallel?
-    /// Micro-batches per optimizer step (`run.accumulate`).
-    public let accumulate: Int
-
-    /// A step's context outside the harness's loop (benchmarks, tests): one process unless `parallel`.
-    public init(step: Int, learningRate: Double, device: Device, mixedPrecision: Bool, parallel: DataParallel? = nil, accumulate: Int = 1) {
-        self.step = step
-        self.learningRate = learningRate
-        self.device = device
-        self.mixedPrecision = mixedPrecision
-        self.parallel = parallel
-        self.accumulate = accumulate
-    }
-
-    /// A batch (B, ...) as `accumulate` micro-batches along its first dimension, whose gradients the
-    /// trainer adds up (each loss divided by their count) before one update.
-    public func microBatches(_ batch: Tensor) throws -> [Tensor] {
-        guard accumulate > 1 else { return [batch] }
-        let n = batch.size(0) / accumulate
-        return try (0..<accumulate).map { try batch.narrow(0, start: $0 * n, length: n) }
-    }
-
-    /// `loss.backward()` for one of the step's micro-batches whose gradients reach `parameters`; in a
-    /// data-parallel run the last micro-batch's backward starts their all-reduce bucket by bucket as
-    /// backward produces them, and `averageGradients(parameters)` waits for it.
-    public func backward(_ loss: Tensor, reducing parameters: [(name: String, tensor: Tensor)]) throws {
-        guard let parallel else { return try loss.backward() }
-        try parallel.backward(loss, reducing: parameters, microBatches: accumulate)
-    }
-
-    /// Averages the gradients of `parameters` over the ranks (nothing in a one-process run); call
-    /// after `backward` and before the optimizer's update.
-    public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {
-        try parallel?.averageGradients(parameters)
-    }
-
-    /// Runs `body` under bf16 autocast on CUDA when `run.mixedPrecision` is on; as is otherwise.
-    public func autocast<R>(_ body: () throws -> R) throws -> R {
-        if case .cuda = device, mixedPrecision { return try withAutocast(device: device, dtype: .bfloat16, body) }
-        return try body()
-    }
-}
-
-/// A model trained by the harness.
-public protocol Trainer: AnyObject {
-    associatedtype Batch
-    /// One line on what is trained (model size, data), said when the loop starts.
-    var summary: String { get }
-    /// Keys of `step`'s numbers worth showing in the log lines, besides the loss.
-    var headline: [String] { get }
-    /// The state a checkpoint holds, by group name ("model", "optimizer", "ema", ...).
-    var checkpointGroups: [String: any CheckpointGroup] { get }
-    /// The data-parallel group the trainer was built with (nil: one process). Rank 0 writes the
-    /// run folder; `batchMaker` gives each rank its slice of the global batch.
-    var parallel: DataParallel? { get }
-    /// Weights averaged for evaluation and the final model, and the store they are swapped into.
-    var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { get }
-    /// Settings a resumed run must share with the checkpoint (model config, seed), by name; a
-    /// setting that cannot be written is an error, never an empty value that would match anything.
-    var identity: [String: String] { get throws }
-    /// Small state beyond tensors (running means), saved in the checkpoint as text.
-    func extraState() throws -> [String: String]
-    func restore(extraState: [String: String]) throws
-    /// Work that needs the run folder before the first step (caches beside the run).
-    func prepare(_ folder: RunFolder, log: RunLog) throws
-    /// Makes the batch of a step on the producer thread: a pure function of the seed and the step.
-    func batchMaker() throws -> @Sendable (Int) throws -> Batch
-    /// One optimisation step; the numbers to log (averaged over each log window).
-    func step(_ batch: Batch, context: StepContext) throws -> [String: Double]
-    /// Held-out scores (averaged weights in place); `final` at the end of the run.
-    func evaluate(step: Int, final: Bool, log: RunLog) throws -> [String: Any]
-    /// Sample images (H, W, 3) in [0, 1] by name (averaged weights in place).
-    func samples(step: Int) throws -> [String: Tensor]
-    /// Saves the final model (averaged weights in place) with `metadata`; returns where.
-    func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL
-}
-
-extension Trainer {
-    public var parallel: DataParallel? { nil }
-    public func extraState() throws -> [String: String] { [:] }
-    public func restore(extraState: [String: String]) throws {}
-    public func prepare(_ folder: RunFolder, log: RunLog) throws {}
-}
-
 public final class Harness<T: Trainer> {
     public let trainer: T
     public let folder: RunFolder
@@ -121,13 +30,7 @@ public final class Harness<T: Trainer> {
     /// `config` is the trainer's whole config as JSON (config.json, and kept in checkpoints).
     public init(trainer: T, folder: RunFolder, resume: Bool, run: RunConfig, optimizer: OptimizerConfig, config: String,
                 prefetch: Int = 4, echo: @escaping (String) -> Void) {
-        self.trainer = trainer
-        self.folder = folder
-        self.resume = resume
-        self.run = run
-        self.config = config
-        self.prefetch = prefetch
-        self.echo = echo
+        (self.trainer, self.folder, self.resume, self.run, self.config, self.prefetch, self.echo) = (trainer, folder, resume, run, config, prefetch, echo)
         schedule = WarmupCosine(peak: optimizer.learningRate, warmupSteps: optimizer.warmupSteps, totalSteps: run.steps,
                                 floor: optimizer.learningRate * optimizer.finalRatio)
     }

@@ -2,6 +2,7 @@
 // moving average: the state every trainer checkpoints and the averaged weights it evaluates with,
 // and the one optimizer step every trainer takes (nanoGPT's loop: zero-grad, micro-batches,
 // backward, average over ranks, clip, update, EMA).
+import Foundation
 import NN
 import Torch
 
@@ -49,4 +50,21 @@ public struct OptimizedModel {
         try ema?.update()
         return values
     }
+}
+
+/// A recipe whose trained state is one `OptimizedModel`: its checkpoint groups and averaged weights
+/// are that model's.
+public protocol OptimizedRecipe: Recipe {
+    var training: OptimizedModel { get }
+}
+
+extension OptimizedRecipe {
+    public var checkpointGroups: [String: any CheckpointGroup] { training.checkpointGroups }
+
+    public var average: (ema: ExponentialMovingAverage, store: ParameterStore)? { training.average }
+
+    /// Trains to run.steps and saves the model; with `stoppingAt`, stops after that step's checkpoint
+    /// instead and returns nil (a run continued later with resume).
+    @discardableResult
+    public func train(stoppingAt stop: Int? = nil) throws -> URL? { try harness().train(stoppingAt: stop) }
 }

@@ -135,6 +135,15 @@ extension Recipe {
     /// The recipe's name (its config's).
     public static var name: String { Config.recipe }
 
+    /// The run folder.
+    public var folder: RunFolder { setup.folder }
+
+    /// The device the run trains on (`run.device`).
+    public var device: Device { setup.device }
+
+    /// The data-parallel group (nil: one process).
+    public var parallel: DataParallel? { setup.parallel }
+
     /// The Harness that trains this run: its folder, config and settings.
     public func harness() throws -> Harness<Self> {
         Harness(trainer: self, folder: setup.folder, resume: setup.resume, run: config.run, optimizer: config.optimizer,

@@ -32,27 +32,39 @@ func spatial(_ values: [Int], _ n: Int, _ name: String, _ op: String) throws(Tor
     return values.map(Int64.init)
 }
 
+/// A convolution's spatial settings for its weight's rank: the number of spatial dims, the op's name
+/// in messages (`conv2d`, `conv_transpose3d`), and stride, padding and dilation one value per dim.
+struct ConvolutionGeometry {
+    let n: Int
+    let op: String
+    let stride: [Int64], padding: [Int64], dilation: [Int64]
+
+    init(weight: Tensor, kind: String, stride: [Int], padding: [Int], dilation: [Int]) throws(TorchError) {
+        n = weight.rank - 2
+        op = "\(kind)\(n)d"
+        self.stride = try spatial(stride, n, "stride", op)
+        self.padding = try spatial(padding, n, "padding", op)
+        self.dilation = try spatial(dilation, n, "dilation", op)
+    }
+}
+
 /// N-d convolution (1 to 3 spatial dims, from the weight's rank): input (N, C, spatial...),
 /// weight (out, in/groups, kernel...). `stride`, `padding`, `dilation` take one value or one per dim.
 public func conv(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1], padding: [Int] = [0],
     dilation: [Int] = [1], groups: Int = 1
 ) throws(TorchError) -> Tensor {
-    let n = weight.rank - 2
-    let op = "conv\(n)d"
-    let s = try spatial(stride, n, "stride", op)
-    let p = try spatial(padding, n, "padding", op)
-    let d = try spatial(dilation, n, "dilation", op)
-    if FlopCounter.isDryRun, x.rank == n + 2 {
-        let sizes = (0..<n).map { (i: Int) -> Int in
-            let span = Int(d[i]) * (weight.size(i + 2) - 1) + 1
-            return (x.size(i + 2) + 2 * Int(p[i]) - span) / Int(s[i]) + 1
+    let g = try ConvolutionGeometry(weight: weight, kind: "conv", stride: stride, padding: padding, dilation: dilation)
+    if FlopCounter.isDryRun, x.rank == g.n + 2 {
+        let sizes = (0..<g.n).map { (i: Int) -> Int in
+            let span = Int(g.dilation[i]) * (weight.size(i + 2) - 1) + 1
+            return (x.size(i + 2) + 2 * Int(g.padding[i]) - span) / Int(g.stride[i]) + 1
         }
         let y = try Tensor.zeros([x.size(0), weight.size(0)] + sizes, dtype: x.dtype, device: x.device)
         FlopCounter.add(2 * y.count * weight.shape.dropFirst().reduce(1, *))
         return y
     }
-    let y = try produce { ct_conv(x.handle, weight.handle, bias?.handle, Int32(n), s, p, d, Int64(groups), $0) }
+    let y = try produce { ct_conv(x.handle, weight.handle, bias?.handle, Int32(g.n), g.stride, g.padding, g.dilation, Int64(groups), $0) }
     FlopCounter.add(2 * y.count * weight.shape.dropFirst().reduce(1, *))
     return y
 }
@@ -62,14 +74,10 @@ public func convTranspose(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1], padding: [Int] = [0],
     outputPadding: [Int] = [0], dilation: [Int] = [1], groups: Int = 1
 ) throws(TorchError) -> Tensor {
-    let n = weight.rank - 2
-    let op = "conv_transpose\(n)d"
-    let s = try spatial(stride, n, "stride", op)
-    let p = try spatial(padding, n, "padding", op)
-    let o = try spatial(outputPadding, n, "outputPadding", op)
-    let d = try spatial(dilation, n, "dilation", op)
+    let g = try ConvolutionGeometry(weight: weight, kind: "conv_transpose", stride: stride, padding: padding, dilation: dilation)
+    let o = try spatial(outputPadding, g.n, "outputPadding", g.op)
     let y = try produce {
-        ct_conv_transpose(x.handle, weight.handle, bias?.handle, Int32(n), s, p, o, d, Int64(groups), $0)
+        ct_conv_transpose(x.handle, weight.handle, bias?.handle, Int32(g.n), g.stride, g.padding, o, g.dilation, Int64(groups), $0)
     }
     FlopCounter.add(2 * x.count * weight.shape.dropFirst().reduce(1, *))
     return y

@@ -17,8 +17,6 @@ public final class TokenizerTrainer: Recipe {
     public static let abstract = "a video tokenizer: reconstruction, perceptual, GAN and quantizer losses"
     public let config: TrainingConfig
     public let setup: RunSetup
-    public var folder: RunFolder { setup.folder }
-    public var device: Device { setup.device }
     public let model: VideoTokenizer
     public let data: any ClipSource
     /// The still images trained beside the clips (`data.imageBatch`), as 1-frame clips.
@@ -32,8 +30,6 @@ public final class TokenizerTrainer: Recipe {
     var lecam: LeCAM
     /// The discriminator's rate over the tokenizer's; both follow one schedule.
     let discriminatorRateRatio: Double
-    /// The data-parallel group (nil: one process).
-    public var parallel: DataParallel? { setup.parallel }
     /// The last final evaluation, returned by `train`.
     var finalScores: HeldOutScores?
     /// Where the weights started (`WarmStart.record`), saved with the final model; nil from scratch.

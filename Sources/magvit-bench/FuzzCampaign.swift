@@ -16,7 +16,7 @@ struct FuzzCampaign: ParsableCommand {
     @Option(help: "Input kinds (default: all): \((InputKind.allCases.map(\.rawValue) + ToolKind.allCases.map(\.rawValue)).joined(separator: ", ")); the last \(ToolKind.allCases.count) run the magvit tool.")
     var kind: [String] = []
     @Option(help: "Write each case's description here before it runs (the last line names a crashing case).") var trace: String?
-    @Option(help: "The magvit tool for the tool kinds (default: the one beside magvit-bench).") var tool: String?
+    @OptionGroup var tool: ToolOption
     @Option(help: "Seconds a case of a tool kind may run before it counts as a hang.") var timeLimit = 60.0
     @Flag(help: "Keep the tool kinds' folders (fixtures, canary) after the campaign; a failing case's folder is always kept.") var keep = false
 
@@ -41,8 +41,7 @@ struct FuzzCampaign: ParsableCommand {
             for line in report.tally.commonMessages(6) { print("    " + line) }
         }
         guard !tools.isEmpty else { return }
-        let tool = self.tool ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
-        guard FileManager.default.isExecutableFile(atPath: tool) else { throw ValidationError("\(tool): not built (swift build -c release --product magvit)") }
+        let tool = try self.tool.built()
         var failures = 0
         for kind in tools {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fuzz-\(kind.rawValue)-\(getpid())")
@@ -69,11 +68,10 @@ struct FaultCampaignCommand: ParsableCommand {
 
     @Option(help: "Cases.") var cases = 300
     @Option(help: "Seed of the faults.") var seed: UInt64 = 1
-    @Option(help: "The magvit tool (default: the one beside magvit-bench).") var tool: String?
+    @OptionGroup var tool: ToolOption
 
     func run() throws {
-        let tool = self.tool ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
-        guard FileManager.default.isExecutableFile(atPath: tool) else { throw ValidationError("\(tool): not built (swift build -c release --product magvit)") }
+        let tool = try self.tool.built()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-faults-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let start = Date()

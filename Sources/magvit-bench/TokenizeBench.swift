@@ -35,7 +35,7 @@ struct TokenizeBench: ParsableCommand {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-bench-tokenize-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         try exportForOpenMagvit2(image, to: folder)
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path
+        let tool = ToolOption.beside
         print("\(files.count) videos; \(video.config.name) (\(video.config.clipFrames)-frame clips at \(video.config.resolution)x\(video.config.resolution)) and \(imageConfig.name) (\(image.parameterCount / 1_000_000)M parameters); \(cpu.threads) threads, batch \(batch)")
 
         var rates: [String: [Double]] = [:]

@@ -60,6 +60,21 @@ func defaultPython() -> String? {
 /// The checkout this binary was built from (for benchmarks/*.py and .deps).
 let repositoryRoot = ShippedResources.root
 
+/// The magvit tool a campaign runs.
+struct ToolOption: ParsableArguments {
+    @Option(help: "The magvit tool (default: the one beside magvit-bench).") var tool: String?
+
+    /// The one beside this program (`swift build` puts both in one folder).
+    static var beside: String { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("magvit").path }
+
+    /// The tool's path; refused when it is not built.
+    func built() throws -> String {
+        let path = tool ?? Self.beside
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw ValidationError("\(path): not built (swift build -c release --product magvit)") }
+        return path
+    }
+}
+
 /// CPU threads for libtorch's kernels, and for the Python peer's torch where there is one.
 struct ThreadsOption: ParsableArguments {
     @Option(help: "CPU threads for libtorch, and for the peer's torch.") var threads = 2

@@ -10,19 +10,13 @@ import NN
 import Torch
 
 struct TrainClassifier: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train-classifier",
-        abstract: "Train a video classifier on tokens (or pixels, or I3D features) of labelled clips (magvit train classifier).",
-        discussion: """
-            Example: magvit train-classifier configs/motion-digits-classifier.yaml -o runs/classifier
-            The folder gets config.json, log.jsonl, examples-{train,eval}.safetensors (the clips' inputs, made once), \
-            samples/confusion-step-N.png, checkpoint.safetensors (to --resume exactly) and classifier.safetensors.
-            """)
+    static let configuration = RecipeAlias.configuration(ClassifierTrainer.self, example: "configs/motion-digits-classifier.yaml -o runs/classifier", folder: """
+        config.json, log.jsonl, examples-{train,eval}.safetensors (the clips' inputs, made once), \
+        samples/confusion-step-N.png, checkpoint.safetensors (to --resume exactly) and classifier.safetensors.
+        """)
+    @OptionGroup var alias: RecipeAlias
 
-    @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
-    @OptionGroup var training: RecipeRun
-
-    func run() throws { try training.train(ClassifierTrainer.name, config: config) }
+    func run() throws { try alias.train(ClassifierTrainer.self) }
 }
 
 /// Which classifier reads the videos.

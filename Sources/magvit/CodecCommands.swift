@@ -15,17 +15,13 @@ struct Encode: ParsableCommand {
     var input: String
     @Option(name: .shortAndLong, help: "Output token file.")
     var output: String
-    @OptionGroup var model: ModelOptions
     @OptionGroup var frames: FrameOptions
-    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var codecOptions: CodecOptions
 
     func run() throws {
         try Destination.file(output, inputs: [input], extensions: ["mgvt"], writes: "a token file")
-        let device = try runtime.apply()
-        let codec = try VideoCodec(model: model.load(device: device))
-        let bar = ProgressBar(label: "encode")
-        let file = try codec.encode(path: input, options: frames.readOptions(), progress: bar.update)
-        bar.done()
+        let codec = try codecOptions.load().codec
+        let file = try ProgressBar.showing("encode") { try codec.encode(path: input, options: frames.readOptions(), progress: $0) }
         try file.write(to: URL(fileURLWithPath: output))
         let h = file.header
         print("\(output): \(file.frames) frames -> \(h.t)x\(h.h)x\(h.w) tokens of \(h.bits) bits (\(h.chunks.count) clips)")
@@ -42,18 +38,14 @@ struct Decode: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output video, or a folder name for PNG frames.")
     var output: String
     @OptionGroup var size: OutputSizeOptions
-    @OptionGroup var model: ModelOptions
-    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var codecOptions: CodecOptions
 
     func run() throws {
         try Destination.video(output, inputs: [input])
         let file = try TokenFile(contentsOf: URL(fileURLWithPath: input))
         let frameSize = try size.check(file.header, input: input)
-        let device = try runtime.apply()
-        let codec = try VideoCodec(model: model.load(device: device))
-        let bar = ProgressBar(label: "decode")
-        try codec.decode(file, to: output, scaledTo: frameSize, progress: bar.update)
-        bar.done()
+        let codec = try codecOptions.load().codec
+        try ProgressBar.showing("decode") { try codec.decode(file, to: output, scaledTo: frameSize, progress: $0) }
         print("\(output): \(file.frames) frames \(frameSize.width)x\(frameSize.height)")
     }
 }
@@ -66,18 +58,14 @@ struct Reconstruct: ParsableCommand {
     var input: String
     @Option(name: .shortAndLong, help: "Output video (original | reconstruction).")
     var output: String
-    @OptionGroup var model: ModelOptions
     @OptionGroup var frames: FrameOptions
-    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var codecOptions: CodecOptions
 
     func run() throws {
         try Destination.video(output, inputs: [input])
-        let device = try runtime.apply()
-        let codec = try VideoCodec(model: model.load(device: device))
-        let bar = ProgressBar(label: "reconstruct")
+        let codec = try codecOptions.load().codec
         let options = try frames.readOptions(), info = try VideoInfo(probing: input)
-        let report = try codec.reconstruct(path: input, to: output, options: options, progress: bar.update)
-        bar.done()
+        let report = try ProgressBar.showing("reconstruct") { try codec.reconstruct(path: input, to: output, options: options, progress: $0) }
         let scored = EvaluateReconstruction.scored(try codec.frameSize(for: info, requested: options.size), of: (info.width, info.height),
                                                    requested: options.size != nil, factor: codec.model.config.spatialFactor)
         print(String(format: "%@: %d frames, PSNR %.2f dB, SSIM %.4f on %@ (left: original, right: reconstruction)",

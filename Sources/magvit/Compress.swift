@@ -56,9 +56,8 @@ struct Compress: ParsableCommand {
     @Option(help: "Operating point 1...5, lowest rate first (instead of --groups, --keep and --size; docs/codec.md).")
     var quality: Int?
     @OptionGroup var priorOptions: PriorOptions
-    @OptionGroup var model: ModelOptions
     @OptionGroup var frames: FrameOptions
-    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var codecOptions: CodecOptions
 
     /// The operating point: a --quality level, or --groups and --keep as given.
     func operatingPoint() throws -> OperatingPoint {
@@ -82,16 +81,13 @@ struct Compress: ParsableCommand {
         let point = try operatingPoint()
         let tokensIn = URL(fileURLWithPath: input).pathExtension.lowercased() == "mgvt"
         if tokensIn && point.scale < 1 { throw ValidationError("this --quality codes the clip at \(point.scale)x its size: give the video, not a token file") }
-        let device = try runtime.apply()
-        let codec = try VideoCodec(model: model.load(device: device))
+        let (codec, device) = try codecOptions.load()
         let pipeline = try priorOptions.pipeline(codec: codec, device: device)
         let file: TokenFile
         if tokensIn {
             file = try TokenFile(contentsOf: URL(fileURLWithPath: input))  // refused by compress when another tokenizer made it
         } else {
-            let bar = ProgressBar(label: "encode")
-            file = try pipeline.tokens(ofVideo: input, options: frames.readOptions(), at: point, progress: bar.update)
-            bar.done()
+            file = try ProgressBar.showing("encode") { try pipeline.tokens(ofVideo: input, options: frames.readOptions(), at: point, progress: $0) }
         }
         let lines = ProgressLines(label: "compress", every: 10)
         let compressed = try pipeline.compress(file, at: point) { lines.update($0) }
@@ -121,8 +117,7 @@ struct Decompress: ParsableCommand {
     var output: String
     @OptionGroup var size: OutputSizeOptions
     @OptionGroup var priorOptions: PriorOptions
-    @OptionGroup var model: ModelOptions
-    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var codecOptions: CodecOptions
 
     func run() throws {
         let tokensOut = URL(fileURLWithPath: output).pathExtension.lowercased() == "mgvt"
@@ -133,8 +128,7 @@ struct Decompress: ParsableCommand {
         }
         let stream = try CompressedStream(contentsOf: URL(fileURLWithPath: input))
         let frameSize = try size.check(stream.header.tokens, input: input)
-        let device = try runtime.apply()
-        let codec = try VideoCodec(model: model.load(device: device))
+        let (codec, device) = try codecOptions.load()
         let pipeline = try priorOptions.pipeline(codec: codec, device: device, decoding: stream)
         let lines = ProgressLines(label: "decompress", every: 10)
         let file = try pipeline.decompress(stream) { lines.update($0) }
@@ -142,9 +136,7 @@ struct Decompress: ParsableCommand {
         if tokensOut {
             try file.write(to: URL(fileURLWithPath: output))
         } else {
-            let bar = ProgressBar(label: "decode")
-            try codec.decode(file, to: output, scaledTo: frameSize, progress: bar.update)
-            bar.done()
+            try ProgressBar.showing("decode") { try codec.decode(file, to: output, scaledTo: frameSize, progress: $0) }
         }
         print("\(output): \(file.frames) frames \(frameSize.width)x\(frameSize.height)")
     }

@@ -10,19 +10,13 @@ import NN
 import Torch
 
 struct TrainGenerator: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train-generator",
-        abstract: "Train a generator on a tokenizer's tokens or latents (generator.objective: masked, autoregressive or diffusion; magvit train generator).",
-        discussion: """
-            Example: magvit train-generator configs/fashion-mnist-generator.yaml -o runs/generator
-            The folder gets config.json, log.jsonl, tokens.safetensors (the training set encoded once), samples/*.png,
-            checkpoint.safetensors (to --resume exactly) and generator.safetensors (for `magvit generate`).
-            """)
+    static let configuration = RecipeAlias.configuration(GeneratorTrainer.self, example: "configs/fashion-mnist-generator.yaml -o runs/generator", folder: """
+        config.json, log.jsonl, tokens.safetensors (the training set encoded once), samples/*.png,
+        checkpoint.safetensors (to --resume exactly) and generator.safetensors (for `magvit generate`).
+        """)
+    @OptionGroup var alias: RecipeAlias
 
-    @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
-    @OptionGroup var training: RecipeRun
-
-    func run() throws { try training.train(GeneratorTrainer.name, config: config) }
+    func run() throws { try alias.train(GeneratorTrainer.self) }
 }
 
 /// Decoding settings shared by generate and predict.

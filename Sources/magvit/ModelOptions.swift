@@ -1,5 +1,6 @@
 // Choosing the tokenizer a command runs: a checkpoint, the shipped default, or an untrained preset.
 import ArgumentParser
+import Codec
 import Foundation
 import Media
 import Tokenizer
@@ -52,6 +53,18 @@ struct ModelOptions: ParsableArguments {
             throw ToolError("no --checkpoint given and no default model at \(url.path); train one (magvit train) or try --untrained tiny")
         }
         return try VideoTokenizer.load(from: url, device: device)
+    }
+}
+
+/// The tokenizer a codec command (encode, decode, reconstruct, compress, decompress) runs, and where.
+struct CodecOptions: ParsableArguments {
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    /// Applies the runtime options and loads the tokenizer on their device.
+    func load() throws -> (codec: VideoCodec, device: Device) {
+        let device = try runtime.apply()
+        return (try VideoCodec(model: model.load(device: device)), device)
     }
 }
 

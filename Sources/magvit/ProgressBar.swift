@@ -46,6 +46,14 @@ struct ProgressBar {
 
     init(label: String) { lines = ProgressLines(label: label) }
 
+    /// Runs `job` with a bar labelled `label` as its progress, and ends the bar once it finished.
+    static func showing<R>(_ label: String, _ job: (@escaping (JobProgress) -> Void) throws -> R) rethrows -> R {
+        let bar = ProgressBar(label: label)
+        let result = try job(bar.update)
+        bar.done()
+        return result
+    }
+
     func update(_ p: JobProgress) {
         let eta = p.total.flatMap { total in p.framesPerSecond > 0 ? Double(total - p.frames) / p.framesPerSecond : nil }
         lines.update(done: p.frames, total: p.total, unit: "frames", detail: String(format: "%.1f frames/s", p.framesPerSecond), eta: eta)

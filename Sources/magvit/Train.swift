@@ -56,6 +56,21 @@ struct RecipeRun: ParsableArguments {
     }
 }
 
+/// `magvit train-RECIPE CONFIG` (train-generator, train-classifier): `magvit train RECIPE CONFIG` under
+/// the names these commands had before recipes, described by the recipe's own line.
+struct RecipeAlias: ParsableArguments {
+    @Argument(help: "Config file (.yaml, .yml or .json).") var config: String
+    @OptionGroup var training: RecipeRun
+
+    func train<R: Recipe>(_ recipe: R.Type) throws { try training.train(R.name, config: config) }
+
+    /// The alias's name and help: the recipe's line, an example and what the run folder gets.
+    static func configuration<R: Recipe>(_ recipe: R.Type, example: String, folder: String) -> CommandConfiguration {
+        CommandConfiguration(commandName: "train-\(R.name)", abstract: "Train \(R.abstract); the same as magvit train \(R.name).",
+                             discussion: "Example: magvit train-\(R.name) \(example)\nThe folder gets \(folder)")
+    }
+}
+
 /// Writes a line to standard output at once (print is buffered when piped, and logs should stream).
 func streamLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))

@@ -44,10 +44,11 @@ final class CheckedNumbersTests: XCTestCase {
 
     static let allowed: [Allowed] = [
         // Int32(...) for the C shim
-        Allowed("Torch/OutputFiles.swift", "Int32(entry", "Int32(String) parses: nil past the range"),
+        Allowed("Torch/Temporaries.swift", "Int32(entry", "Int32(String) parses: nil past the range"),
         Allowed("Torch/ProcessGroup.swift", "Int32(root)", "a rank the code passes (0), below the world size checked at join"),
         Allowed("Media/VideoReader.swift", "Int32(UInt16(", "widening"),
-        Allowed("Torch/Functional.swift", "Int32(n)", "a convolution's spatial dimensions, 1...3"),
+        Allowed("Torch/Functional.swift", "Int32(g.n)", "a convolution's spatial dimensions, 1...3"),
+        Allowed("Torch/Functional.swift", "Int32(n)", "a pooling's spatial dimensions, its kernel's count"),
         // Int(...) of floating-point values the code computed, not read
         Allowed("Harness/DataParallel.swift", "timeout)", "run.collectiveTimeout is validated to (0, 10^6] s"),
         Allowed("Harness/TensorBoard.swift", "Int(Date().timeIntervalSince1970)", "the clock"),
