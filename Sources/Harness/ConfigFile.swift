@@ -1,6 +1,7 @@
 // Config files (JSON or YAML) read as overrides of a complete default: every key a file names must
 // exist in the default, so a misspelt key is an error instead of a silently ignored setting.
 import Foundation
+import NN
 import Torch
 import Yams
 
@@ -146,7 +147,9 @@ public enum ConfigFile {
     /// Decodes `T` from `overrides` laid over `defaults`'s encoding; decoding errors name the key, and
     /// an unknown key's error `owner` (a recipe) when given.
     public static func decode<T: Codable>(_ type: T.Type, overrides: [String: Any], defaults: T, owner: String = "") throws -> T {
-        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
+        let encoder = JSONEncoder()
+        encoder.userInfo[.everySetting] = true
+        let base = try JSONSerialization.jsonObject(with: encoder.encode(defaults)) as? [String: Any] ?? [:]
         let merged = try merge(overrides, into: base, owner: owner)
         guard JSONSerialization.isValidJSONObject(merged), let json = try? JSONSerialization.data(withJSONObject: merged) else {
             throw ConfigError("settings must be finite numbers, strings, booleans, lists or mappings (NaN and infinity are not allowed)")

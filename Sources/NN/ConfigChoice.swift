@@ -20,3 +20,10 @@ extension ConfigChoice {
         try container.encode(rawValue)
     }
 }
+
+extension CodingUserInfoKey {
+    /// Set (true) on the encoder of the defaults a config file is laid over: a config then encodes
+    /// every setting a file may give, also those of kinds it does not use (a registered quantizer's
+    /// section); without it, only what it uses, as files record it.
+    public static let everySetting = CodingUserInfoKey(rawValue: "magvit.everySetting")!
+}

@@ -1,5 +1,6 @@
 // Tokenizer configurations with the paper's and Open-MAGVIT2's presets (MAGVIT-v2 §3, REFERENCE.md §2).
 import Foundation
+import NN
 
 /// How a causal convolution fills the frames before the first one.
 public enum TemporalPadding: String, Codable, Sendable {
@@ -117,7 +118,11 @@ public struct QuantizerConfig: Codable, Sendable, Equatable {
         try c.encode(lfq, forKey: .lfq)
         try c.encode(vq, forKey: .vq)
         var named = encoder.container(keyedBy: SectionKey.self)
-        for kind in Quantizers.sections.keys.sorted() { try named.encode(settings(of: QuantizerKind(rawValue: kind)), forKey: SectionKey(kind)) }
+        // A registered kind's section: its own, and every one in the defaults a config file is laid over.
+        let every = encoder.userInfo[.everySetting] as? Bool == true
+        for kind in Quantizers.sections.keys.sorted() where every || kind == self.kind.rawValue {
+            try named.encode(settings(of: QuantizerKind(rawValue: kind)), forKey: SectionKey(kind))
+        }
     }
 }
 

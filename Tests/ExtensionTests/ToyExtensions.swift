@@ -105,6 +105,8 @@ final class ExtensionTests: XCTestCase {
         let model = try VideoTokenizer.load(from: run.appendingPathComponent("tokenizer.safetensors"))
         XCTAssertTrue(model.quantizer is SignHingeQuantizer)
         XCTAssertEqual(model.config.quantizer.settings(of: "sign-hinge"), ["margin": 0.25])
+        // Files record only their own kind's section: a registration changes no other config's encoding.
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(TokenizerConfig.videoSmall), as: UTF8.self).contains("sign-hinge"))
         XCTAssertThrowsError(try TrainingConfig.parse("model: {preset: image-small, quantizer: {kind: sign-hinge, sign-hinge: {margni: 1}}}\ndata: {kind: squares}\n")) { error in
             XCTAssertTrue("\(error)".contains("unknown setting 'model.quantizer.sign-hinge.margni'"), "\(error)")
         }
