@@ -189,7 +189,7 @@ public enum DataSources {
         func reads(_ kind: DataKind) -> Set<String> { recipeKinds[kind] ?? registry.entry(kind)?.settings ?? [] }
         let read = kinds.reduce(into: Set<String>()) { $0.formUnion(reads($1)) }
         for key in given.keys.sorted() where sourceSettings.contains(key) && !read.contains(key) {
-            let readers = (registry.kinds + recipeKinds.keys).filter { reads($0).contains(key) }.map(\.rawValue)
+            let readers = (DataSources.kinds + recipeKinds.keys).filter { reads($0).contains(key) }.map(\.rawValue)
             let run = Array(Set(kinds.map(\.rawValue))).sorted().joined(separator: ", ")
             throw ConfigError("data.\(key) is read only by data of kind \(Array(Set(readers)).sorted().joined(separator: ", ")); this run's data is \(run), which would ignore it")
         }
@@ -199,7 +199,7 @@ public enum DataSources {
     public static func holdsImages(_ kind: DataKind) -> Bool { registry.entry(kind)?.images ?? false }
 
     /// Every kind that can be named in `data.kind`.
-    public static var kinds: [DataKind] { registry.kinds }
+    public static var kinds: [DataKind] { registry.all.keys.sorted { $0.rawValue < $1.rawValue } }
 
     public static func make(_ config: DataConfig, shape: ClipShape, seed: UInt64) throws -> any ClipSource {
         guard let entry = registry.entry(config.kind) else { throw unknown(config.kind) }
@@ -217,15 +217,6 @@ public enum DataSources {
 
     static func unknown(_ kind: DataKind) -> ConfigError {
         ConfigError("data.kind '\(kind)' is not a data source; sources: \(kinds.map(\.rawValue).joined(separator: ", "))")
-    }
-
-    private final class Registry: @unchecked Sendable {
-        private let lock = NSLock()
-        private var entries: [DataKind: Entry]
-        init(_ entries: [DataKind: Entry]) { self.entries = entries }
-        func set(_ kind: DataKind, _ entry: Entry) { lock.withLock { entries[kind] = entry } }
-        func entry(_ kind: DataKind) -> Entry? { lock.withLock { entries[kind] } }
-        var kinds: [DataKind] { lock.withLock { entries.keys.sorted { $0.rawValue < $1.rawValue } } }
     }
 }
 

@@ -4,6 +4,7 @@
 // registered; a key it did not register is refused like any unknown setting.
 import Foundation
 import NN
+import Torch
 
 /// A quantizer's name in configs and tokenizer files (`quantizer.kind`).
 public struct QuantizerKind: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
@@ -42,32 +43,31 @@ public enum Quantizers {
         let settings: [String: Double]?
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var entries: [String: Entry] = [
+    private static let entries = Registry<String, Entry>([
         QuantizerKind.lfq.rawValue: Entry(make: { _, config in LookupFreeQuantizer(config: config) }, settings: nil),
         QuantizerKind.vq.rawValue: Entry(make: { path, config in try VectorQuantizer(path, config: config) }, settings: nil),
-    ]
+    ])
 
     /// Registers `kind` (not a built-in name): `quantizer: {kind: KIND, KIND: {setting: value}}` in a
     /// config then makes its quantizer with `make`; `settings` are its section's names and defaults.
     public static func register(_ kind: QuantizerKind, settings: [String: Double] = [:], make: @escaping Make) {
         precondition(kind != .lfq && kind != .vq && !["kind", "bits", "commitmentWeight"].contains(kind.rawValue), "\(kind) is a built-in name")
-        lock.withLock { entries[kind.rawValue] = Entry(make: make, settings: settings) }
+        entries.set(kind.rawValue, Entry(make: make, settings: settings))
     }
 
     /// Every kind's name, the built-ins first.
     public static var kinds: [String] {
-        lock.withLock { [QuantizerKind.lfq.rawValue, QuantizerKind.vq.rawValue] + entries.keys.filter { $0 != "lfq" && $0 != "vq" }.sorted() }
+        [QuantizerKind.lfq.rawValue, QuantizerKind.vq.rawValue] + entries.all.keys.filter { $0 != "lfq" && $0 != "vq" }.sorted()
     }
 
     /// The registered (not built-in) kinds with their settings' defaults.
     static var sections: [String: [String: Double]] {
-        lock.withLock { entries.compactMapValues(\.settings) }
+        entries.all.compactMapValues(\.settings)
     }
 
     /// The quantizer of `config.kind`.
     static func make(_ path: ParameterPath, config: QuantizerConfig) throws -> any Quantizer {
-        guard let entry = lock.withLock({ entries[config.kind.rawValue] }) else {
+        guard let entry = entries.entry(config.kind.rawValue) else {
             throw TokenizerError.invalidConfig("unknown quantizer kind '\(config.kind)'; the kinds: \(kinds.joined(separator: ", "))")
         }
         return try entry.make(path, config)
