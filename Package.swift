@@ -100,6 +100,9 @@ let package = Package(
             name: "EvaluationTests", dependencies: ["Evaluation", "Codec", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
+            name: "RecipeSettingsTests", dependencies: ["Training", "Generator", "Classifier", "Dataset", "Harness", "Tokenizer", "NN", "Torch", "TestSupport"],
+            linkerSettings: linkShim),
+        .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],
             linkerSettings: linkShim),
     ]

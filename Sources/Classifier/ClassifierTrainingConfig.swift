@@ -45,7 +45,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
             keys["data." + key] = "the classifier makes its examples once, as they are (no random flips, strides or crops)"
         }
         for key in ["imageBatch", "images"] { keys["data." + key] = "still images beside clips are a tokenizer setting" }
-        keys["data.evalWholeSet"] = "the classifier scores evalClips held-out clips, or every clip of data.eval"
+        for key in ["evalWholeSet", "evalSamples"] { keys["data." + key] = "the classifier scores evalClips held-out clips, or every clip of data.eval" }
         keys["data.tokenCache"] = "only the generator keeps an encoding of its training set (the classifier's is data.path, a token dataset)"
         keys["run.dtype"] = "the classifier trains in float32 (bf16 autocast on CUDA with run.mixedPrecision)"
         keys["optimizer.discriminatorLearningRate"] = "the classifier has no discriminator"
@@ -57,7 +57,19 @@ public struct ClassifierTrainingConfig: RecipeConfig {
 
     /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data.
     public func checkGiven(_ overrides: [String: Any], defaults: ClassifierTrainingConfig) throws {
-        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: [.motionClasses: ["digitSize"]])
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: [.motionClasses: ["digitSize"], .tokens: ["path"], .videos: ["labels"]])
+        let given = overrides["classifier"] as? [String: Any] ?? [:], standard = ClassifierConfig()
+        let unread: [(Bool, String, String)] = [
+            (given["factorBits"] != nil && classifier.input != .factors, "classifier.factorBits", "classifier.input factors"),
+            (classifier.featureDimensions != standard.featureDimensions && classifier.input != .features, "classifier.featureDimensions", "classifier.input features"),
+            (workers != defaults.workers && data.kind != .videos, "workers", "data.kind videos (the decoder processes)"),
+            (maxClipsPerVideo != defaults.maxClipsPerVideo && ![.videos, .tokens].contains(data.kind), "maxClipsPerVideo", "data.kind videos or tokens"),
+            (trainClips != defaults.trainClips && [.videos, .tokens].contains(data.kind), "trainClips", "a source of clips (every clip of the videos or tokens is used)"),
+            (evalClips != defaults.evalClips && [.videos, .tokens].contains(data.kind), "evalClips", "a source of clips (every clip of data.eval is scored)"),
+        ]
+        for (differs, key, reader) in unread where differs {
+            throw ConfigError("\(key) is read only with \(reader); this run would ignore it")
+        }
     }
 
     public mutating func derive(given overrides: [String: Any]) throws {

@@ -150,13 +150,13 @@ public enum DataSources {
 
     /// The settings of the data section that only some kinds read; given for a run none of whose
     /// kinds reads them, they are refused (`checkSettings`) rather than ignored.
-    public static let sourceSettings: Set<String> = ["pad", "flip", "frameStrides", "cropScale", "digits", "digitSize", "pan", "sources"]
+    public static let sourceSettings: Set<String> = ["pad", "flip", "frameStrides", "cropScale", "digits", "digitSize", "pan", "sources", "evalWholeSet", "path", "labels"]
 
     private static let builtIn: [DataKind: Entry] = [
-        .fashionMNIST: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip"]),
-        .mnist: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip"]),
-        .images: Entry(make: ImageFolderSource.init, images: true, settings: ["pad", "flip"]),
-        .videos: Entry(make: VideoClipSource.init, images: false, settings: ["flip", "frameStrides", "cropScale"]),
+        .fashionMNIST: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"]),
+        .mnist: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"]),
+        .images: Entry(make: ImageFolderSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"]),
+        .videos: Entry(make: VideoClipSource.init, images: false, settings: ["flip", "frameStrides", "cropScale", "evalWholeSet"]),
         .movingDigits: Entry(make: MovingDigitSource.init, images: false, settings: ["digits", "digitSize"]),
         .photoPans: Entry(make: PhotoPanSource.init, images: false, settings: ["flip", "pan"]),
         .mixture: Entry(make: MixedSource.init, images: false, settings: ["sources"]),
@@ -177,14 +177,7 @@ public enum DataSources {
                                      recipeKinds: [DataKind: Set<String>] = [:]) throws {
         guard var given = overrides["data"] as? [String: Any] else { return }
         let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
-        given = given.filter { key, value in
-            guard let standard = base[key], JSONSerialization.isValidJSONObject([value]),
-                  let a = try? JSONSerialization.data(withJSONObject: [value], options: .sortedKeys),
-                  let b = try? JSONSerialization.data(withJSONObject: [standard], options: .sortedKeys),
-                  let x = try? JSONSerialization.jsonObject(with: a) as? NSArray, let y = try? JSONSerialization.jsonObject(with: b) as? NSArray
-            else { return true }
-            return !x.isEqual(y)
-        }
+        given = given.filter { key, value in ConfigFile.differs(value, from: base[key]) }
         let kinds = [data.kind] + data.sources.map(\.kind) + data.images.map(\.kind)
         func reads(_ kind: DataKind) -> Set<String> { recipeKinds[kind] ?? registry.entry(kind)?.settings ?? [] }
         let read = kinds.reduce(into: Set<String>()) { $0.formUnion(reads($1)) }

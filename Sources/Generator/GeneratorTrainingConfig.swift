@@ -65,7 +65,7 @@ public struct GeneratorTrainingConfig: RecipeConfig {
     /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them
     /// out (they must match it), generator.classes from the data's labels.
     public func checkGiven(_ overrides: [String: Any], defaults: GeneratorTrainingConfig) throws {
-        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data)
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: [.tokens: ["path"], .videos: ["labels"]])
     }
 
     public mutating func derive(given overrides: [String: Any]) throws {
@@ -101,15 +101,43 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
         try require((0...1).contains(codingMasks.fraction) && CodingSchedule.allowedGroups.contains(codingMasks.groups),
                     "codingMasks.fraction must be in [0, 1] and codingMasks.groups one of \(CodingSchedule.allowedGroups)")
-        try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks need generator.conditionFrames 0")
-        try require(codingMasks.fraction == 0 || generator.objective == .masked, "codingMasks are for generator.objective masked")
+        try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks.fraction needs generator.conditionFrames 0 (coding masks train the codec's prior of whole clips)")
+        try require(codingMasks.fraction == 0 || generator.objective == .masked, "codingMasks.fraction is for generator.objective masked")
         try require(generator.objective != .diffusion || sampling.temperature == 1, "sampling.temperature is for token models; leave it out with generator.objective diffusion")
         try require(generator.objective != .diffusion || !(TokenData.applies(data.kind) || data.kind == .tokenTiles),
                     "generator.objective diffusion learns the tokenizer's continuous latents, which a token dataset (\(data.kind)) does not keep: use a pixel source such as fashion-mnist")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
+        try refuseUnread()
         try require(generator.conditionFrames == 0 || generator.classes == 0,
                     "frame prediction (generator.conditionFrames \(generator.conditionFrames)) needs an unconditional generator, but generator.classes is \(generator.classes): set generator.classes: 0 (the data's labels are then not used), or generator.conditionFrames: 0 for a class-conditional model")
+    }
+}
+
+extension GeneratorTrainingConfig {
+    /// Refuses settings that differ from their defaults where this run would not read them: what
+    /// scores frame prediction without it, the size of a random source's training set for a source
+    /// of indexed examples, guidance and condition dropout without classes, coding-mask groups
+    /// without coding masks.
+    func refuseUnread() throws {
+        let standard = GeneratorTrainingConfig(), framePrediction = generator.conditionFrames > 0
+        let randomSource = !(TokenData.applies(data.kind) || data.kind == .tokenTiles || DataSources.holdsImages(data.kind))
+        let unread: [(Bool, String, String)] = [
+            (predictionClips != standard.predictionClips, "predictionClips", "frame prediction (generator.conditionFrames above 0)"),
+            (predictionFVD, "predictionFVD", "frame prediction (generator.conditionFrames above 0)"),
+            (!data.eval.isEmpty, "data.eval", "frame prediction (generator.conditionFrames above 0), which scores its held-out clips"),
+            (data.evalSamples != standard.data.evalSamples, "data.evalSamples", "frame prediction (generator.conditionFrames above 0), which scores its held-out clips"),
+        ].map { ($0.0 && !framePrediction, $0.1, $0.2) } + [
+            (movingDigitClips != standard.movingDigitClips && !randomSource, "movingDigitClips",
+             "sources that draw clips at random (moving-digits, photo-pans, mixture); \(data.kind) has its own examples"),
+            (sampling.guidance != standard.sampling.guidance && generator.classes == 0, "sampling.guidance", "a class-conditional generator (generator.classes above 0)"),
+            (generator.conditionDropout != standard.generator.conditionDropout && generator.classes == 0, "generator.conditionDropout",
+             "a class-conditional generator (generator.classes above 0)"),
+            (codingMasks.groups != standard.codingMasks.groups && codingMasks.fraction == 0, "codingMasks.groups", "coding masks (codingMasks.fraction above 0)"),
+        ]
+        for (given, key, reader) in unread where given {
+            throw ConfigError("\(key) is read only for \(reader); this run would ignore it")
+        }
     }
 }
 

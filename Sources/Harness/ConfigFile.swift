@@ -171,6 +171,17 @@ public enum ConfigFile {
         return node
     }
 
+    /// Whether a value a file gives differs from the default it is laid over (a default given, as in
+    /// a run's config.json, changes nothing); values that cannot be compared differ.
+    public static func differs(_ given: Any, from standard: Any?) -> Bool {
+        guard let standard, JSONSerialization.isValidJSONObject([given]), JSONSerialization.isValidJSONObject([standard]),
+              let a = try? JSONSerialization.data(withJSONObject: [given], options: .sortedKeys),
+              let b = try? JSONSerialization.data(withJSONObject: [standard], options: .sortedKeys),
+              let x = try? JSONSerialization.jsonObject(with: a) as? NSArray, let y = try? JSONSerialization.jsonObject(with: b) as? NSArray
+        else { return true }
+        return !x.isEqual(y)
+    }
+
     /// A parsed config without the setting at a dotted key path (as it is when it has none).
     public static func removing(_ path: String, from tree: [String: Any]) -> [String: Any] {
         let keys = path.split(separator: ".").map(String.init)

@@ -15,7 +15,6 @@ extension ToolFixtures {
             tokenizer: \(checkpoint)
             data: {kind: tokens, path: \(folder.path)}
             generator: {width: 16, depth: 1, heads: 2, dropout: 0}
-            predictionClips: 3
             run: {steps: 2, batch: 2, logEvery: 1, evalEvery: 100, checkpointEvery: 100, threads: 1, seed: 3}
             sampling: {steps: 2}
             """.write(to: work.appendingPathComponent("generator.yaml"), atomically: true, encoding: .utf8)

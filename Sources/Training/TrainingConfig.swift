@@ -95,9 +95,22 @@ public struct TrainingConfig: RecipeConfig {
         return try defaults(preset: preset)
     }
 
-    /// Refuses data settings that none of the run's data kinds reads.
+    /// Refuses what the run would ignore: data settings that none of its data kinds reads, the
+    /// settings of another quantizer kind than the model's, held-out files of the still images.
     public func checkGiven(_ overrides: [String: Any], defaults: TrainingConfig) throws {
         try DataSources.checkSettings(given: overrides, data, defaults: defaults.data)
+        let given = ConfigFile.value(at: "model.quantizer", in: overrides) as? [String: Any] ?? [:]
+        let standard = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults.model.quantizer)) as? [String: Any] ?? [:]
+        let own = model.quantizer.kind.rawValue
+        for kind in Quantizers.kinds where kind != own {
+            for (key, value) in (given[kind] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key })
+            where ConfigFile.differs(value, from: (standard[kind] as? [String: Any])?[key]) {
+                throw ConfigError("model.quantizer.\(kind).\(key) is read only by quantizer kind \(kind); this model's is \(own), which would ignore it")
+            }
+        }
+        for (i, part) in data.images.enumerated() where !part.eval.isEmpty {
+            throw ConfigError("data.images[\(i)].eval: still images are drawn from the training files only; the run would ignore it")
+        }
     }
 
     /// Checks the settings against each other.

@@ -239,7 +239,7 @@ final class TokenDatasetGeneratorTests: XCTestCase {
             generator: {width: 32, depth: 1, heads: 2, dropout: 0\(generator)}
             run: {steps: 4, batch: 4, logEvery: 2, evalEvery: 4, checkpointEvery: 2, threads: 1}
             sampling: {steps: 2}
-            predictionClips: 3
+            \(generator.contains("conditionFrames") ? "predictionClips: 3" : "")
             """)
     }
 
@@ -286,7 +286,8 @@ final class TokenDatasetGeneratorTests: XCTestCase {
         let inputs = try InputList.expand([url("videos").path], labels: .folders)
         _ = try Tokenization(model: tokenizer, inputs: inputs, labels: .folders, output: url("tokens"), options: TokenizeOptions()).run()
         let tokens = "{kind: tokens, path: \(url("tokens").path), eval: [\(url("videos/walk").path)]}"
-        XCTAssertEqual(try config(tokens).generator.classes, 2, "without frame prediction the labels make it class-conditional")
+        XCTAssertEqual(try config("{kind: tokens, path: \(url("tokens").path)}").generator.classes, 2, "without frame prediction the labels make it class-conditional")
+        XCTAssertThrowsError(try config(tokens)) { XCTAssertTrue("\($0)".contains("data.eval is read only for frame prediction"), "\($0)") }
         XCTAssertEqual(try config(tokens, ", conditionFrames: 1").generator.classes, 0, "a frame predictor stays unconditional")
         let labelledVideos = "{kind: videos, labels: folders, train: [\(url("videos").path)], eval: [\(url("videos/walk").path)]}"
         XCTAssertEqual(try config(labelledVideos, ", conditionFrames: 1").generator.classes, 0)

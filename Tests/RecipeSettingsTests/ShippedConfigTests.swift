@@ -1,0 +1,39 @@
+// The shipped generator and classifier configs are read by their recipes: a setting they give is
+// one the run reads (the refusals of unread settings must not refuse what is shipped).
+import Classifier
+import Foundation
+import Generator
+import Harness
+import Tokenizer
+import Torch
+import Training
+import XCTest
+
+final class ShippedConfigTests: XCTestCase {
+    /// The tokenizer a config names is made by an earlier command (`magvit train configs/NAME.yaml -o
+    /// runs/NAME`); where it is not there, a tokenizer of that config (random weights) stands in.
+    func assignments(_ url: URL, folder: URL) throws -> [String] {
+        let given = try ConfigFile.parse(ConfigFile.text(of: url), name: url.lastPathComponent)["tokenizer"] as? String ?? ""
+        guard !FileManager.default.fileExists(atPath: ShippedResources.resolve(given, relativeTo: ShippedResources.root)) else { return [] }
+        let parts = given.split(separator: "/")
+        let maker = ShippedResources.root.appendingPathComponent("configs/\(parts.count == 3 && parts[0] == "runs" ? parts[1] : "none").yaml")
+        let model = try XCTUnwrap(try? TrainingConfig.load(maker).model, "\(given) is not there and no config makes it")
+        let standIn = folder.appendingPathComponent("\(parts[1]).safetensors")
+        try VideoTokenizer(config: model).save(to: standIn)
+        return ["tokenizer=\(standIn.path)"]
+    }
+
+    func testEveryShippedGeneratorAndClassifierConfigIsRead() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-shipped-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configs = ShippedResources.root.appendingPathComponent("configs")
+        for name in ["fashion-mnist-generator", "moving-digits-predict", "sample-videos-predict", "motion-digits-pretrain", "codec-prior",
+                     "codec-prior-coding-masks", "codec-prior-retrain"] {
+            let url = configs.appendingPathComponent(name + ".yaml")
+            XCTAssertNoThrow(try GeneratorTrainingConfig.load(url, assignments: assignments(url, folder: folder)), name)
+        }
+        let url = configs.appendingPathComponent("motion-digits-classifier.yaml")
+        XCTAssertNoThrow(try ClassifierTrainingConfig.load(url, assignments: assignments(url, folder: folder)))
+    }
+}
