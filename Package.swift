@@ -19,7 +19,7 @@ let package = Package(
         .library(name: "Codec", targets: ["Codec"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Harness", targets: ["Harness"]),
-        .library(name: "Training", targets: ["Training"]),
+        .library(name: "TokenizerTraining", targets: ["TokenizerTraining"]),
         .library(name: "GeneratorModel", targets: ["GeneratorModel"]),
         .library(name: "Generator", targets: ["Generator"]),
         .library(name: "Dataset", targets: ["Dataset"]),
@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["NN", "Torch"]),
         .systemLibrary(name: "CZlib"),
         .target(name: "Harness", dependencies: ["NN", "Torch", "CZlib", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Training", dependencies: ["Dataset", "Harness", "Tokenizer", "Metrics", "NN", "Torch"]),
+        .target(name: "TokenizerTraining", dependencies: ["Dataset", "Harness", "Tokenizer", "Metrics", "NN", "Torch"]),
         // Models (a network and its checkpoint format) apart from their recipes (config, trainer, data).
         .target(name: "GeneratorModel", dependencies: ["Tokenizer", "NN", "Torch"]),
         .target(name: "Generator", dependencies: ["GeneratorModel", "Harness", "Codec", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
@@ -57,12 +57,12 @@ let package = Package(
         .target(name: "Classifier", dependencies: ["ClassifierModel", "Harness", "Dataset", "Tokenizer", "Metrics", "Media", "NN", "Torch"]),
         .executableTarget(
             name: "magvit",
-            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "Training", "GeneratorModel", "Generator", "Evaluation", "Dataset", "Classifier", "Compression", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "NN", "Tokenizer", "Media", "Codec", "Metrics", "Harness", "TokenizerTraining", "GeneratorModel", "Generator", "Evaluation", "Dataset", "Classifier", "Compression", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
-        .target(name: "Hostile", dependencies: ["Compression", "GeneratorModel", "Codec", "Dataset", "Training", "Harness", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Hostile", dependencies: ["Compression", "GeneratorModel", "Codec", "Dataset", "TokenizerTraining", "Harness", "Tokenizer", "Media", "NN", "Torch", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "magvit-bench",
-            dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "GeneratorModel", "Training", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Hostile", "Dataset", "Evaluation", "Codec", "Compression", "Media", "Torch", "NN", "Tokenizer", "Metrics", "GeneratorModel", "TokenizerTraining", "Harness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim),
         .target(name: "TestSupport", dependencies: ["Torch", "Media"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], linkerSettings: linkShim),
@@ -75,14 +75,14 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Harness", "Training", "Dataset", "Metrics", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            name: "TrainingTests", dependencies: ["Harness", "TokenizerTraining", "Dataset", "Metrics", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             resources: [.copy("Fixtures")], linkerSettings: linkShim),
         .testTarget(
             name: "CompressionTests", dependencies: ["Compression", "Codec", "GeneratorModel", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(name: "HostileTests", dependencies: ["Hostile", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "ExtensionTests", dependencies: ["Compression", "Codec", "Dataset", "Training", "Harness", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "ExtensionTests", dependencies: ["Compression", "Codec", "Dataset", "TokenizerTraining", "Harness", "Tokenizer", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "CZlib", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
@@ -100,7 +100,7 @@ let package = Package(
             name: "EvaluationTests", dependencies: ["Evaluation", "Codec", "Metrics", "Media", "Tokenizer", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
-            name: "RecipeSettingsTests", dependencies: ["Training", "Generator", "Classifier", "Dataset", "Harness", "Tokenizer", "NN", "Torch", "TestSupport"],
+            name: "RecipeSettingsTests", dependencies: ["TokenizerTraining", "Generator", "Classifier", "Dataset", "Harness", "Tokenizer", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "NN", "Torch", "TestSupport"], resources: [.copy("Fixtures")],

@@ -11,7 +11,7 @@ import Harness
 import NN
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 
 public enum InputKind: String, CaseIterable, Sendable {
     case tokenFile = "token-file", safetensors, config, idx
@@ -122,7 +122,7 @@ public enum Campaign {
             _ = (file.header.outputPixels, file.frames)
         case (.safetensors, .bytes(let data, _)): _ = try SafeTensors.parse(data, path: "fuzz.safetensors")
         case (.idx, .bytes(let data, _)): _ = try IDX.parse([UInt8](data), name: "fuzz-idx")
-        case (.config, .text(let text)): _ = try TrainingConfig.parse(text, name: "fuzz.yaml")
+        case (.config, .text(let text)): _ = try TokenizerTrainingConfig.parse(text, name: "fuzz.yaml")
         case (.mnistPickle, .bytes(let data, _)): _ = try MNISTPickle.parse([UInt8](data), name: "fuzz.pkl")
         case (.compressedStream, .bytes(let data, _)):
             let stream = try CompressedStream(decoding: data)

@@ -8,7 +8,7 @@ import ArgumentParser
 import Foundation
 import NN
 import Torch
-import Training
+import TokenizerTraining
 
 struct DataDump: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +31,7 @@ struct DataDump: ParsableCommand {
 
     func run() throws {
         Torch.threads = threads
-        let settings = try TrainingConfig.load(URL(fileURLWithPath: config), assignments: assignments)
+        let settings = try TokenizerTrainingConfig.load(URL(fileURLWithPath: config), assignments: assignments)
         let (clips, images) = try TokenizerTrainer.sources(settings)
         guard images == nil else { throw ValidationError("\(config): data.imageBatch is set; dump-data writes a single stream of clips") }
         var tensors: [String: Tensor] = [:]

@@ -10,7 +10,7 @@ import Dataset
 import Foundation
 import Harness
 import Torch
-import Training
+import TokenizerTraining
 
 struct DataLoadingBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +37,7 @@ struct DataLoadingBench: ParsableCommand {
 
     func run() throws {
         let path = config ?? repositoryRoot.appendingPathComponent("configs/tokenizer-mix.yaml").path
-        var c = try TrainingConfig.load(URL(fileURLWithPath: path))
+        var c = try TokenizerTrainingConfig.load(URL(fileURLWithPath: path))
         let imageBatch = c.data.images.isEmpty ? 0 : self.imageBatch
         c.data.imageBatch = imageBatch
         Torch.threads = threads

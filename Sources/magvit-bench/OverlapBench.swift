@@ -9,7 +9,7 @@ import ArgumentParser
 import Foundation
 import Harness
 import Torch
-import Training
+import TokenizerTraining
 
 struct OverlapBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,7 +42,7 @@ struct OverlapBench: ParsableCommand {
             return
         }
         let path = config ?? repositoryRoot.appendingPathComponent("benchmarks/distributed.yaml").path
-        var c = try TrainingConfig.load(URL(fileURLWithPath: path))
+        var c = try TokenizerTrainingConfig.load(URL(fileURLWithPath: path))
         c.run.threads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / environment.worldSize)
         // A GPU per rank, as `magvit train` does under a launcher.
         c.run.device = DeviceSetting(try device.resolved() == .cpu ? .cpu : .cuda(environment.localRank))

@@ -16,7 +16,7 @@ import Metrics
 import NN
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 
 struct TrainStepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -73,7 +73,7 @@ struct TrainStepBench: ParsableCommand {
 
 extension TrainStepBench {
     /// Our model and trainer settings for a peer, and the peer's script.
-    func setup(_ peer: Peer, device: Device) throws -> (TrainingConfig, script: String) {
+    func setup(_ peer: Peer, device: Device) throws -> (TokenizerTrainingConfig, script: String) {
         var model: TokenizerConfig, l = LossConfig()
         let chosen = preset.flatMap { TokenizerConfig.presets[$0] }
         if peer == .openMagvit2 {
@@ -101,7 +101,7 @@ extension TrainStepBench {
         }
         l.discriminatorStart = 0
         if losses == .network { model.quantizer.lfq.entropyWeight = 0 }
-        var config = TrainingConfig(model: model)
+        var config = TokenizerTrainingConfig(model: model)
         config.loss = l
         config.data.kind = benchInputs
         config.initialization = .random

@@ -8,7 +8,7 @@ import Media
 import NN
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,7 +7,7 @@ import Foundation
 import Generator
 import Harness
 import Torch
-import Training
+import TokenizerTraining
 
 struct Train: ParsableCommand {
     static var configuration: CommandConfiguration {

@@ -12,7 +12,7 @@ import NN
 import TestSupport
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 /// A data source: still images of one coloured square on a grey field, each a pure function of
@@ -107,7 +107,7 @@ final class ExtensionTests: XCTestCase {
         XCTAssertEqual(model.config.quantizer.settings(of: "sign-hinge"), ["margin": 0.25])
         // Files record only their own kind's section: a registration changes no other config's encoding.
         XCTAssertFalse(String(decoding: try JSONEncoder().encode(TokenizerConfig.videoSmall), as: UTF8.self).contains("sign-hinge"))
-        XCTAssertThrowsError(try TrainingConfig.parse("model: {preset: image-small, quantizer: {kind: sign-hinge, sign-hinge: {margni: 1}}}\ndata: {kind: squares}\n")) { error in
+        XCTAssertThrowsError(try TokenizerTrainingConfig.parse("model: {preset: image-small, quantizer: {kind: sign-hinge, sign-hinge: {margni: 1}}}\ndata: {kind: squares}\n")) { error in
             XCTAssertTrue("\(error)".contains("unknown setting 'model.quantizer.sign-hinge.margni'"), "\(error)")
         }
 

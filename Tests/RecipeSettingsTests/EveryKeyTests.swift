@@ -8,7 +8,7 @@ import Harness
 import TestSupport
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 /// Settings whose effect a short one-process CPU run cannot show, with where it does show.

@@ -6,7 +6,7 @@ import Generator
 import Harness
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 final class ShippedConfigTests: XCTestCase {
@@ -17,7 +17,7 @@ final class ShippedConfigTests: XCTestCase {
         guard !FileManager.default.fileExists(atPath: ShippedResources.resolve(given, relativeTo: ShippedResources.root)) else { return [] }
         let parts = given.split(separator: "/")
         let maker = ShippedResources.root.appendingPathComponent("configs/\(parts.count == 3 && parts[0] == "runs" ? parts[1] : "none").yaml")
-        let model = try XCTUnwrap(try? TrainingConfig.load(maker).model, "\(given) is not there and no config makes it")
+        let model = try XCTUnwrap(try? TokenizerTrainingConfig.load(maker).model, "\(given) is not there and no config makes it")
         let standIn = folder.appendingPathComponent("\(parts[1]).safetensors")
         try VideoTokenizer(config: model).save(to: standIn)
         return ["tokenizer=\(standIn.path)"]

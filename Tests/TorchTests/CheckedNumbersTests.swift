@@ -58,7 +58,7 @@ final class CheckedNumbersTests: XCTestCase {
         Allowed("GeneratorModel/MaskSchedule.swift", "Int((maskedFraction(", "a fraction in [0, 1] of a count"),
         Allowed("GeneratorModel/MaskGITSampler.swift", ".item())", "a count of mask entries"),
         Allowed("Tokenizer/Quantizer.swift", ".item())", "a count of codes"),
-        Allowed("Training/TokenizerTrainer.swift", ".item())", "a count of codes"),
+        Allowed("TokenizerTraining/TokenizerTrainer.swift", ".item())", "a count of codes"),
         Allowed("Compression/RangeCoder.swift", "Int((clean(probabilities[i]) * scale).rounded(.down))", "clean() maps to [0, 1]; scale ≤ 2^16"),
         Allowed("Compression/OperatingPoint.swift", "Int((Double(n) * scale / Double(factor)).rounded())", "scale in (0, 1] of a frame side"),
         Allowed("Metrics/LegacyBilinear.swift", "Int(source.rounded(.down))", "a position inside the image"),

@@ -5,7 +5,7 @@ import Foundation
 import Harness
 import TestSupport
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 final class ConfigPathTests: XCTestCase {
@@ -63,18 +63,18 @@ final class ConfigPathTests: XCTestCase {
               sources: [{kind: videos, train: [clips], eval: [clips/a.mp4], weight: 1}]
             """
         try text.write(to: url, atomically: true, encoding: .utf8)
-        let c = try TrainingConfig.load(url, assignments: ["data.eval=[/abs/held.mp4]"])
+        let c = try TokenizerTrainingConfig.load(url, assignments: ["data.eval=[/abs/held.mp4]"])
         XCTAssertEqual(c.initialWeights, ShippedResources.defaultTokenizer.standardizedFileURL.path)
         XCTAssertEqual(c.data.train, [experiment.appendingPathComponent("clips/a.mp4").path])
         XCTAssertEqual(c.data.sources.first?.train, [experiment.appendingPathComponent("clips").path])
         XCTAssertEqual(c.data.sources.first?.eval, [experiment.appendingPathComponent("clips/a.mp4").path])
         XCTAssertEqual(c.data.eval, ["/abs/held.mp4"])
-        let given = try TrainingConfig.parse(text)
+        let given = try TokenizerTrainingConfig.parse(text)
         XCTAssertEqual(given.data.train, ["clips/a.mp4"], "text alone: paths as given")
-        XCTAssertThrowsError(try TrainingConfig.load(url, assignments: ["data.labels=folders"]), "a generator and classifier setting") { error in
+        XCTAssertThrowsError(try TokenizerTrainingConfig.load(url, assignments: ["data.labels=folders"]), "a generator and classifier setting") { error in
             XCTAssertEqual("\(error)", "run.yaml: 'data.labels' is not a setting of the tokenizer recipe: the tokenizer is trained without labels")
         }
-        let cwd = try TrainingConfig.load(url, assignments: ["data.eval=[not-here.mp4]"])
+        let cwd = try TokenizerTrainingConfig.load(url, assignments: ["data.eval=[not-here.mp4]"])
         XCTAssertEqual(cwd.data.eval, [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("not-here.mp4").path],
                        "--set paths are relative to the working directory")
     }

@@ -1,11 +1,11 @@
 import Dataset
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 final class ConfigTests: XCTestCase {
     func testYAMLOverridesPresetDefaults() throws {
-        let config = try TrainingConfig.parse("""
+        let config = try TokenizerTrainingConfig.parse("""
             model:
               preset: tiny
               quantizer: {bits: 4}
@@ -24,13 +24,13 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.run.seed, 7)
         XCTAssertEqual(config.run.steps, 20)
         // JSON reads the same way, and a saved config reads back to itself.
-        let again = try TrainingConfig.parse(try config.json(), name: "c.json")
+        let again = try TokenizerTrainingConfig.parse(try config.json(), name: "c.json")
         XCTAssertEqual(try again.json(), try config.json())
     }
 
     func testBadConfigsSayWhatIsWrong() {
         func message(_ text: String) -> String {
-            do { _ = try TrainingConfig.parse(text); return "" } catch { return "\(error)" }
+            do { _ = try TokenizerTrainingConfig.parse(text); return "" } catch { return "\(error)" }
         }
         XCTAssertTrue(message("run: {stpes: 3}").contains("unknown setting 'run.stpes'"))
         XCTAssertTrue(message("model: {preset: huge}").contains("unknown model preset 'huge'"))
@@ -56,7 +56,7 @@ final class ConfigTests: XCTestCase {
 
     func testDataSettingsThatNoKindOfTheRunReadsAreRefused() throws {
         func message(_ text: String) -> String {
-            do { _ = try TrainingConfig.parse(text); return "" } catch { return "\(error)" }
+            do { _ = try TokenizerTrainingConfig.parse(text); return "" } catch { return "\(error)" }
         }
         XCTAssertEqual(message("data: {kind: fashion-mnist, digits: 3}"),
                        "config.yaml: data.digits is read only by data of kind moving-digits; this run's data is fashion-mnist, which would ignore it")
@@ -68,14 +68,14 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(message(String(format: mixture, "frameStrides: [1]")).contains("this run's data is mixture, photo-pans, which would ignore it"))
         XCTAssertEqual(message(String(format: mixture, "frameStrides: [1], imageBatch: 2, images: [{kind: videos, train: [v]}]")), "")
         // Settings left at their defaults are not the file's: nothing to refuse.
-        XCTAssertEqual(try TrainingConfig.parse("data: {kind: fashion-mnist}").data.frameStrides, DataConfig().frameStrides)
+        XCTAssertEqual(try TokenizerTrainingConfig.parse("data: {kind: fashion-mnist}").data.frameStrides, DataConfig().frameStrides)
     }
 
     func testEveryShippedTokenizerConfigParses() throws {
         let configs = ShippedResources.root.appendingPathComponent("configs")
         for name in ["fashion-mnist", "moving-digits", "video-small", "tokenizer-mix", "tokenizer-long", "recipes/cpu-small", "recipes/image-first",
                      "recipes/image-first-video", "recipes/video-small"] {
-            XCTAssertNoThrow(try TrainingConfig.load(configs.appendingPathComponent(name + ".yaml")), name)
+            XCTAssertNoThrow(try TokenizerTrainingConfig.load(configs.appendingPathComponent(name + ".yaml")), name)
         }
     }
 }

@@ -2,7 +2,7 @@ import Dataset
 import Foundation
 import TestSupport
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 final class DataTests: XCTestCase {
@@ -46,7 +46,7 @@ final class DataTests: XCTestCase {
     }
 
     func testBatchesDependOnlyOnSeedAndStep() throws {
-        let config = try TrainingConfig.parse("""
+        let config = try TokenizerTrainingConfig.parse("""
             model: {preset: image-small}
             data: {kind: fashion-mnist, train: [\(folder.path)], flip: true}
             run: {seed: 3}

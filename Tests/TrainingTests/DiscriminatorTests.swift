@@ -1,7 +1,7 @@
 import NN
 import TestSupport
 import Torch
-@testable import Training
+@testable import TokenizerTraining
 import XCTest
 
 final class DiscriminatorTests: XCTestCase {

@@ -5,7 +5,7 @@ import Foundation
 import Harness
 import TestSupport
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 /// Random linear gradients (direction and two colours from (seed, step)); held out: 8 fixed ones.
@@ -48,7 +48,7 @@ final class GradientSourceTests: XCTestCase {
         XCTAssertTrue(DataSources.kinds.contains("test-gradients"))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-gradients-\(getpid())-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let config = try TrainingConfig.parse("""
+        let config = try TokenizerTrainingConfig.parse("""
             model: {preset: image-small, baseChannels: 8, quantizer: {bits: 6}}
             data: {kind: test-gradients, evalSamples: 4}
             optimizer: {learningRate: 0.003, warmupSteps: 3}
@@ -60,10 +60,10 @@ final class GradientSourceTests: XCTestCase {
         XCTAssertEqual(loss.count, 30)
         XCTAssertLessThan(loss.suffix(5).reduce(0, +), 0.7 * loss.prefix(5).reduce(0, +), "\(loss)")
         // The registry's checks apply to it like to a built-in source.
-        XCTAssertThrowsError(try TrainingConfig.parse("model: {preset: tiny}\ndata: {kind: test-gradients}")) {
+        XCTAssertThrowsError(try TokenizerTrainingConfig.parse("model: {preset: tiny}\ndata: {kind: test-gradients}")) {
             XCTAssertTrue("\($0)".contains("1-frame"), "\($0)")
         }
-        XCTAssertThrowsError(try TrainingConfig.parse("data: {kind: test-gradient}")) {
+        XCTAssertThrowsError(try TokenizerTrainingConfig.parse("data: {kind: test-gradient}")) {
             // The list holds the built-in kinds and every registered one (other tests register theirs in this process).
             let message = "\($0)"
             XCTAssertTrue(message.contains("data.kind 'test-gradient' is not a data source; sources: fashion-mnist, images, mixture, mnist, moving-digits, photo-pans, "), message)

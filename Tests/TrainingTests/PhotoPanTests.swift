@@ -6,7 +6,7 @@ import NN
 import TestSupport
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 final class PhotoPanTests: XCTestCase {
@@ -27,8 +27,8 @@ final class PhotoPanTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
-    func config(_ extra: String = "") throws -> TrainingConfig {
-        try TrainingConfig.parse("""
+    func config(_ extra: String = "") throws -> TokenizerTrainingConfig {
+        try TokenizerTrainingConfig.parse("""
             model: {preset: tiny}
             data: {kind: photo-pans, train: [\(folder.appendingPathComponent("photos").path)], eval: [\(folder.appendingPathComponent("held").path)], flip: true, evalSamples: 3\(extra)}
             run: {seed: 7}
@@ -110,7 +110,7 @@ final class PhotoPanTests: XCTestCase {
 
     func testMixtureDrawsFromItsPartsByWeight() throws {
         let photos = folder.appendingPathComponent("photos").path
-        let c = try TrainingConfig.parse("""
+        let c = try TokenizerTrainingConfig.parse("""
             model: {preset: tiny, resolution: 32}
             data:
               kind: mixture
@@ -126,7 +126,7 @@ final class PhotoPanTests: XCTestCase {
         XCTAssertEqual(batch.shape, [8, 3, 5, 32, 32])
         XCTAssertEqual(try batch.toArray(Float.self), try mixture.batch(step: 4, size: 8).clips.toArray(Float.self))
 
-        XCTAssertThrowsError(try TrainingConfig.parse("data: {kind: mixture, sources: [{kind: videos, train: [x], wieght: 2}]}\nmodel: {preset: tiny}")) {
+        XCTAssertThrowsError(try TokenizerTrainingConfig.parse("data: {kind: mixture, sources: [{kind: videos, train: [x], wieght: 2}]}\nmodel: {preset: tiny}")) {
             XCTAssertTrue("\($0)".contains("unknown setting 'wieght'"), "\($0)")
         }
         var images = c.data

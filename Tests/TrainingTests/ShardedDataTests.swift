@@ -9,7 +9,7 @@ import Media
 import NN
 import TestSupport
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 /// A source that draws the whole batch from one stream (as sources did before sharding): it is not
@@ -51,8 +51,8 @@ final class ShardedDataTests: XCTestCase {
 
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
-    func data(_ section: String, model: String = "{preset: tiny, resolution: 32}") throws -> TrainingConfig {
-        try TrainingConfig.parse("model: \(model)\ndata: \(section)\nrun: {seed: 11}")
+    func data(_ section: String, model: String = "{preset: tiny, resolution: 32}") throws -> TokenizerTrainingConfig {
+        try TokenizerTrainingConfig.parse("model: \(model)\ndata: \(section)\nrun: {seed: 11}")
     }
 
     /// For W = 2, 3, 4 and every rank, the rank's rows made alone equal those rows of the whole batch.

@@ -3,7 +3,7 @@ import Metrics
 import TestSupport
 import Tokenizer
 import Torch
-import Training
+import TokenizerTraining
 import XCTest
 
 final class TrainerTests: XCTestCase {
@@ -34,7 +34,7 @@ final class TrainerTests: XCTestCase {
 
     func testTinyImageTokenizerLearnsWithGANAndWritesItsOutputs() throws {
         let run = folder.appendingPathComponent("run")
-        let trainer = try TokenizerTrainer(config: TrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil, echo: { _ in })
+        let trainer = try TokenizerTrainer(config: TokenizerTrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil, echo: { _ in })
         let scores = try XCTUnwrap(try trainer.train())
         let log = try records(run).filter { $0["kind"] == nil }
         XCTAssertEqual(log.count, 40)
@@ -54,7 +54,7 @@ final class TrainerTests: XCTestCase {
         let model = try VideoTokenizer.load(from: run.appendingPathComponent("tokenizer.safetensors"))
         XCTAssertEqual(model.config.quantizer.bits, 6)
         // A second run into the same folder must not overwrite it.
-        XCTAssertThrowsError(try TokenizerTrainer(config: TrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil)) {
+        XCTAssertThrowsError(try TokenizerTrainer(config: TokenizerTrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil)) {
             XCTAssertTrue("\($0)".contains("--resume"), "\($0)")
         }
     }
@@ -63,7 +63,7 @@ final class TrainerTests: XCTestCase {
     /// falls, and its gradient reaches the tokenizer.
     func testPerceptualLossTrainsThroughLPIPS() throws {
         let run = folder.appendingPathComponent("perceptual")
-        let config = try TrainingConfig.parse(imageConfig, assignments: [
+        let config = try TokenizerTrainingConfig.parse(imageConfig, assignments: [
             "loss.perceptualWeight=1", "loss.perceptualNetwork=alex", "loss.adversarialWeight=0", "run.steps=24", "run.evalEvery=100"])
         let lpips = try LPIPS(weights: LPIPS.defaultWeights(.alex))
         let trainer = try TokenizerTrainer(config: config, directory: run, resume: false, perceptual: { try lpips($0, $1) }, echo: { _ in })
@@ -78,7 +78,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testTinyVideoTokenizerLearnsOnMovingDigits() throws {
-        let config = try TrainingConfig.parse("""
+        let config = try TokenizerTrainingConfig.parse("""
             model: {preset: tiny, resolution: 32}
             data: {kind: moving-digits, train: [\(folder.appendingPathComponent("data").path)], digits: 1, evalSamples: 4}
             loss: {reconstruction: l1, adversarialWeight: 0.1, discriminatorChannels: 4, r1Weight: 1}
@@ -105,7 +105,7 @@ final class TrainerTests: XCTestCase {
             run: {steps: 3, batch: 2, logEvery: 1, evalEvery: 100, checkpointEvery: 100, emaDecay: 0, threads: 2}
             """
         let run = folder.appendingPathComponent("joint")
-        let trainer = try TokenizerTrainer(config: TrainingConfig.parse(text), directory: run, resume: false, perceptual: nil, echo: { _ in })
+        let trainer = try TokenizerTrainer(config: TokenizerTrainingConfig.parse(text), directory: run, resume: false, perceptual: nil, echo: { _ in })
         XCTAssertTrue(trainer.summary.contains("4 still images a step"), trainer.summary)
         let batch = try trainer.batchMaker()(7)
         XCTAssertEqual(batch.clips.shape, [2, 3, 5, 32, 32])
@@ -122,11 +122,11 @@ final class TrainerTests: XCTestCase {
         }
 
         func refusal(_ change: String, _ expected: String) {
-            XCTAssertThrowsError(try TrainingConfig.parse(text + "\n" + change)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
+            XCTAssertThrowsError(try TokenizerTrainingConfig.parse(text + "\n" + change)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
         }
         refusal("data: {kind: moving-digits, imageBatch: 4}", "needs data.images")
         refusal("data: {kind: moving-digits, imageBatch: 3, images: [{kind: moving-digits}]}\nrun: {accumulate: 2, batch: 2}", "must split into run.accumulate")
-        XCTAssertThrowsError(try TrainingConfig.parse("""
+        XCTAssertThrowsError(try TokenizerTrainingConfig.parse("""
             model: {preset: image-small}
             data: {kind: fashion-mnist, imageBatch: 2, images: [{kind: fashion-mnist}]}
             """)) { XCTAssertTrue("\($0)".contains("takes 1-frame clips already"), "\($0)") }

@@ -1,6 +1,6 @@
 // The training recipe as one Codable config (MAGVIT-v2 §3 and Appendix, REFERENCE.md §3): model,
 // data, loss weights, optimizer and schedule, and the run's bookkeeping. Files give overrides of
-// `TrainingConfig.defaults(preset:)`.
+// `TokenizerTrainingConfig.defaults(preset:)`.
 import Dataset
 import Foundation
 import Harness
@@ -49,7 +49,7 @@ public enum KernelInitialization: String, ConfigChoice {
 }
 
 /// Everything `magvit train` needs.
-public struct TrainingConfig: RecipeConfig {
+public struct TokenizerTrainingConfig: RecipeConfig {
     public var model: TokenizerConfig
     public var data = DataConfig()
     public var loss = LossConfig()
@@ -64,11 +64,11 @@ public struct TrainingConfig: RecipeConfig {
     public init(model: TokenizerConfig) { self.model = model }
 
     /// The defaults for a tokenizer preset; image presets train on Fashion-MNIST, video ones on videos.
-    public static func defaults(preset: String) throws -> TrainingConfig {
+    public static func defaults(preset: String) throws -> TokenizerTrainingConfig {
         guard let model = TokenizerConfig.presets[preset] else {
             throw ConfigError("unknown model preset '\(preset)'; presets: \(TokenizerConfig.presets.keys.sorted().joined(separator: ", "))")
         }
-        var config = TrainingConfig(model: model)
+        var config = TokenizerTrainingConfig(model: model)
         if model.clipFrames > 1 { config.data.kind = .videos; config.data.flip = true; config.run.batch = 8 }
         return config
     }
@@ -85,7 +85,7 @@ public struct TrainingConfig: RecipeConfig {
     public var prefetch: Int { data.prefetch }
 
     /// `model.preset` (default image-small) picks the defaults; everything else in the file overrides them.
-    public static func defaults(taking overrides: inout [String: Any]) throws -> TrainingConfig {
+    public static func defaults(taking overrides: inout [String: Any]) throws -> TokenizerTrainingConfig {
         if let given = overrides["model"], !(given is [String: Any]) {
             throw ConfigError("'model' is a section and needs a mapping, got \(given is NSNull ? "nothing" : "\(given)")")
         }
@@ -97,7 +97,7 @@ public struct TrainingConfig: RecipeConfig {
 
     /// Refuses what the run would ignore: data settings that none of its data kinds reads, the
     /// settings of another quantizer kind than the model's, held-out files of the still images.
-    public func checkGiven(_ overrides: [String: Any], defaults: TrainingConfig) throws {
+    public func checkGiven(_ overrides: [String: Any], defaults: TokenizerTrainingConfig) throws {
         try DataSources.checkSettings(given: overrides, data, defaults: defaults.data)
         let given = ConfigFile.value(at: "model.quantizer", in: overrides) as? [String: Any] ?? [:]
         let standard = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults.model.quantizer)) as? [String: Any] ?? [:]

@@ -15,7 +15,7 @@ public typealias PerceptualDistance = (Tensor, Tensor) throws -> Tensor
 
 public final class TokenizerTrainer: Recipe {
     public static let abstract = "a video tokenizer: reconstruction, perceptual, GAN and quantizer losses"
-    public let config: TrainingConfig
+    public let config: TokenizerTrainingConfig
     public let setup: RunSetup
     public let model: VideoTokenizer
     public let data: any ClipSource
@@ -42,7 +42,7 @@ public final class TokenizerTrainer: Recipe {
     public var tokenizerURL: URL { folder.url.appendingPathComponent("tokenizer.safetensors") }
 
     /// The recipe's run: the perceptual network the config names (`perceptualDistance`).
-    public convenience init(config: TrainingConfig, directory: URL, resume: Bool, parallel: DataParallel?,
+    public convenience init(config: TokenizerTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel?,
                             echo: @escaping (String) -> Void) throws {
         try self.init(config: config, directory: directory, resume: resume, perceptual: Self.perceptualDistance(config),
                       parallel: parallel, echo: echo)
@@ -50,7 +50,7 @@ public final class TokenizerTrainer: Recipe {
 
     /// Sets up a run in `directory`. A directory that already holds a checkpoint is continued with
     /// `resume` and refused without it; nothing is created on disk until `train` starts.
-    public init(config: TrainingConfig, directory: URL, resume: Bool, perceptual: PerceptualDistance?,
+    public init(config: TokenizerTrainingConfig, directory: URL, resume: Bool, perceptual: PerceptualDistance?,
                 parallel: DataParallel? = nil, echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         let run = config.run
@@ -107,7 +107,7 @@ public final class TokenizerTrainer: Recipe {
 
     /// Shift-tolerant LPIPS (`loss.perceptualNetwork`, the converted stlpips-pytorch weights) on the
     /// training device, frozen; nil when `loss.perceptualWeight` is 0.
-    public static func perceptualDistance(_ config: TrainingConfig) throws -> PerceptualDistance? {
+    public static func perceptualDistance(_ config: TokenizerTrainingConfig) throws -> PerceptualDistance? {
         guard config.loss.perceptualWeight > 0 else { return nil }
         let network: LPIPS.Network = switch config.loss.perceptualNetwork {
         case .alex: .alex
@@ -147,7 +147,7 @@ public final class TokenizerTrainer: Recipe {
     }
 
     /// The training clips of a config and the still images beside them (nil without `data.imageBatch`).
-    public static func sources(_ config: TrainingConfig) throws -> (clips: any ClipSource, images: (any ClipSource)?) {
+    public static func sources(_ config: TokenizerTrainingConfig) throws -> (clips: any ClipSource, images: (any ClipSource)?) {
         let data = try DataSources.make(config.data, shape: config.model.clipShape, seed: config.run.seed)
         guard config.data.imageBatch > 0 else { return (data, nil) }
         var still = config.model.clipShape
