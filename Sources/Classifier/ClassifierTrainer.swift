@@ -30,8 +30,8 @@ public final class ClassifierTrainer: OptimizedRecipe {
                 echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
+        tokenizer = try setup.tokenizer(at: config.tokenizer)
         let device = setup.device
-        tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
         classNames = try config.classNames()
         model = try setup.seeded { try VideoClassifier(config: config.classifier, device: device) }
         if !config.initialize.isEmpty {

@@ -44,8 +44,8 @@ public final class GeneratorTrainer: OptimizedRecipe {
                 echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
+        tokenizer = try setup.tokenizer(at: config.tokenizer)
         let device = setup.device
-        tokenizer = try VideoTokenizer.load(from: URL(fileURLWithPath: config.tokenizer), device: device)
         tokenizerHash = try tokenizer.weightsHash()
         let classes: Int
         if config.data.kind == .tokenTiles {

@@ -198,74 +198,50 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
 }
 
 extension TokenizerConfig {
+    /// A preset: the defaults, named `name`, with `changes` made to them.
+    init(name: String, _ changes: (inout TokenizerConfig) -> Void) {
+        self.init(name: name)
+        changes(&self)
+    }
+
     /// MAGVIT-v2's video tokenizer: 17×128×128 → 5×16×16 tokens, 2^18 codes (first frame alone,
     /// then 4× temporal and 8× spatial compression).
     public static var videoPaper: TokenizerConfig {
-        var c = TokenizerConfig(name: "video-128")
-        c.channelMultipliers = [1, 2, 2, 4]
-        c.temporalDownsamplings = 2
-        c.clipFrames = 17
-        c.resolution = 128
-        return c
+        TokenizerConfig(name: "video-128") { ($0.temporalDownsamplings, $0.clipFrames, $0.resolution) = (2, 17, 128) }
     }
 
     /// Open-MAGVIT2's 256×256 → 16×16 image tokenizer (2^18 codes).
     public static var image256: TokenizerConfig {
-        var c = TokenizerConfig(name: "image-256")
-        c.channelMultipliers = [1, 1, 2, 2, 4]
-        c.temporalKernel = 1
-        c.resolution = 256
-        return c
+        TokenizerConfig(name: "image-256") { ($0.channelMultipliers, $0.temporalKernel, $0.resolution) = ([1, 1, 2, 2, 4], 1, 256) }
     }
 
     /// Open-MAGVIT2's 128×128 → 16×16 image tokenizer (2^18 codes).
     public static var image128: TokenizerConfig {
-        var c = TokenizerConfig(name: "image-128")
-        c.channelMultipliers = [1, 2, 2, 4]
-        c.temporalKernel = 1
-        c.resolution = 128
-        return c
+        TokenizerConfig(name: "image-128") { ($0.temporalKernel, $0.resolution) = (1, 128) }
     }
 
     /// A small video tokenizer with the paper's vocabulary: 17×64×64 → 5×8×8 tokens, 2^18 codes.
     public static var videoSmall: TokenizerConfig {
-        var c = TokenizerConfig(name: "video-small")
-        c.baseChannels = 32
-        c.channelMultipliers = [1, 2, 2, 4]
-        c.residualBlocks = 1
-        c.normGroups = 8
-        c.temporalDownsamplings = 2
-        c.clipFrames = 17
-        c.resolution = 64
-        return c
+        TokenizerConfig(name: "video-small") {
+            ($0.baseChannels, $0.residualBlocks, $0.normGroups) = (32, 1, 8)
+            ($0.temporalDownsamplings, $0.clipFrames, $0.resolution) = (2, 17, 64)
+        }
     }
 
     /// An image tokenizer for 32×32 images (Fashion-MNIST padded) → 8×8 tokens, 2^10 codes.
     public static var imageSmall: TokenizerConfig {
-        var c = TokenizerConfig(name: "image-small")
-        c.imageChannels = 1
-        c.baseChannels = 32
-        c.channelMultipliers = [1, 2, 2]
-        c.residualBlocks = 1
-        c.normGroups = 8
-        c.temporalKernel = 1
-        c.resolution = 32
-        c.quantizer = QuantizerConfig(kind: .lfq, bits: 10)
-        return c
+        TokenizerConfig(name: "image-small") {
+            ($0.imageChannels, $0.baseChannels, $0.channelMultipliers, $0.residualBlocks, $0.normGroups) = (1, 32, [1, 2, 2], 1, 8)
+            ($0.temporalKernel, $0.resolution, $0.quantizer) = (1, 32, QuantizerConfig(kind: .lfq, bits: 10))
+        }
     }
 
     /// A tiny model for tests: 16×16 RGB, 5 frames → 2×4×4 tokens, 2^6 codes.
     public static var tiny: TokenizerConfig {
-        var c = TokenizerConfig(name: "tiny")
-        c.baseChannels = 8
-        c.channelMultipliers = [1, 2, 2]
-        c.residualBlocks = 1
-        c.normGroups = 4
-        c.temporalDownsamplings = 1
-        c.clipFrames = 5
-        c.resolution = 16
-        c.quantizer = QuantizerConfig(kind: .lfq, bits: 6)
-        return c
+        TokenizerConfig(name: "tiny") {
+            ($0.baseChannels, $0.channelMultipliers, $0.residualBlocks, $0.normGroups) = (8, [1, 2, 2], 1, 4)
+            ($0.temporalDownsamplings, $0.clipFrames, $0.resolution, $0.quantizer) = (1, 5, 16, QuantizerConfig(kind: .lfq, bits: 6))
+        }
     }
 
     /// Every named preset.
