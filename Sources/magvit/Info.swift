@@ -54,7 +54,14 @@ struct Info: ParsableCommand {
                 for line in WarmStart.lineage(contents.metadata) { print("  trained     \(line)") }
                 // The lineage lines above say what warm_start and imported hold; the records stay in the file.
                 for (key, value) in contents.metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("magvit.") && key != "warm_start" && key != "imported" {
-                    print("  \(key): \(value)")
+                    // A record of several lines (the pretty JSON of training_config) keeps its lines, indented.
+                    let lines = value.split(separator: "\n", omittingEmptySubsequences: false)
+                    if lines.count > 1 {
+                        print("  \(key):")
+                        for line in lines { print("    \(line)") }
+                    } else {
+                        print("  \(key): \(value)")
+                    }
                 }
             } else {
                 let count = contents.tensors.values.reduce(0) { $0 + $1.count }

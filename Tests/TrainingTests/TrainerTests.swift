@@ -53,6 +53,9 @@ final class TrainerTests: XCTestCase {
         }
         let model = try VideoTokenizer.load(from: run.appendingPathComponent("tokenizer.safetensors"))
         XCTAssertEqual(model.config.quantizer.bits, 6)
+        // `magvit info` shows the recorded training config as the JSON it is, a line each.
+        let info = try magvit(["info", run.appendingPathComponent("tokenizer.safetensors").path])
+        XCTAssertTrue(info.output.contains("\n  training_config:\n    {\n      \"data\" : {") && !info.output.contains("\\x0A"), info.output)
         // A second run into the same folder must not overwrite it.
         XCTAssertThrowsError(try TokenizerTrainer(config: TokenizerTrainingConfig.parse(imageConfig), directory: run, resume: false, perceptual: nil)) {
             XCTAssertTrue("\($0)".contains("--resume"), "\($0)")
