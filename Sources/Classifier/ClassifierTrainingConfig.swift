@@ -138,9 +138,7 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     }
 
     func tokenDataset(_ path: String, _ setting: String) throws -> TokenDataset {
-        guard !path.isEmpty else { throw ConfigError("\(setting) must name a labelled token dataset (made by `magvit tokenize --labels ...`)") }
-        let dataset: TokenDataset
-        do { dataset = try TokenDataset(URL(fileURLWithPath: path)) } catch let e as DatasetError { throw ConfigError("\(setting): \(e.description)") }
+        let dataset = try TokenSources.open(path, setting: setting)
         guard dataset.index.classes.count >= 2 else { throw ConfigError("\(setting): \(path) has \(dataset.index.classes.count) classes; tokenize labelled videos (--labels folders or a CSV)") }
         return dataset
     }

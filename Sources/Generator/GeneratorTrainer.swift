@@ -50,9 +50,9 @@ public final class GeneratorTrainer: OptimizedRecipe {
         let classes: Int
         if config.data.kind == .tokenTiles {
             (data, classes) = (nil, 0)
-        } else if TokenData.applies(config.data.kind) {
+        } else if TokenSources.holds(config.data.kind) {
             data = try TokenData.heldOut(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
-            classes = try TokenData.classes(config.data)
+            classes = try TokenSources.classNames(config.data).count
         } else {
             let source = try DataSources.make(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
             (data, classes) = (source, source.classes)
@@ -110,8 +110,9 @@ public final class GeneratorTrainer: OptimizedRecipe {
             log.say("cut \(tokens!.size(0)) tiles of \(config.generator.grid) tokens from \(config.data.train.count) token files")
             return
         }
-        if TokenData.applies(config.data.kind) {
-            let dataset = try TokenData.prepare(config.data, tokenizer: tokenizer, grid: config.generator.grid, folder: folder.url, device: device, log: log)
+        if TokenSources.holds(config.data.kind) {
+            let dataset = try TokenData.prepare(config.data, grid: config.generator.grid,
+                                                run: TokenizingRun(tokenizer: tokenizer, folder: folder.url, device: device, log: log))
             let all = try dataset.allTokens()
             (tokens, labels) = (all.ids, try all.labels.clamp(min: 0, max: Double(Int32.max)))
             return
@@ -220,7 +221,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
         let clips = try data.heldOut(limit: config.predictionClips)?.clips
         let count = clips?.size(0) ?? 0
         guard let clips, count >= 3 else {
-            let fix = TokenData.applies(config.data.kind)
+            let fix = TokenSources.holds(config.data.kind)
                 ? "the videos of data.eval (\(config.data.eval.joined(separator: ", "))) give \(count) clips of the tokenizer's length: name longer or more videos in data.eval, or leave data.eval out to train without scoring"
                 : "data.kind \(config.data.kind) gives \(count): raise data.evalSamples"
             throw ConfigError("frame prediction is scored on at least 3 held-out clips, but \(fix)")

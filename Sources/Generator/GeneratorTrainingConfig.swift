@@ -80,8 +80,8 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         if given["latentChannels"] == nil, generator.objective == .diffusion { generator.latentChannels = tokenizer.quantizer.latentChannels }
         // Labels make a token set's model class-conditional, unless it predicts frames: a frame
         // predictor is unconditional, whatever labels the data carries.
-        if given["classes"] == nil, TokenData.applies(data.kind), generator.conditionFrames == 0 {
-            generator.classes = try TokenData.classes(data)
+        if given["classes"] == nil, TokenSources.holds(data.kind), generator.conditionFrames == 0 {
+            generator.classes = try TokenSources.classNames(data).count
         }
         // Tiles of whole frames may be any size; everything else is one clip of the tokenizer's.
         let gridFits = data.kind == .tokenTiles ? generator.grid.first == latent[0] : generator.grid == latent
@@ -96,7 +96,9 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         try run.validate()
         try optimizer.validate()
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
-        if !TokenData.applies(data.kind), data.kind != .tokenTiles { try DataSources.requireKnown(data.kind) }
+        try require(TokenSources.holds(data.kind) || data.kind == .tokenTiles || DataSources.kinds.contains(data.kind),
+                    "data.kind '\(data.kind)' is none of the generator's: token sources \(TokenSources.kinds.map(\.rawValue).joined(separator: ", ")), "
+                    + "\(DataKind.tokenTiles), or clip sources \(DataSources.kinds.map(\.rawValue).joined(separator: ", "))")
         try require(generator.classes == 0 || data.kind != .movingDigits, "generator.classes must be 0 for moving digits (they have no labels)")
         try require(movingDigitClips >= 1 && predictionClips >= 3, "movingDigitClips must be positive and predictionClips at least 3")
         try require((0...1).contains(codingMasks.fraction) && CodingSchedule.allowedGroups.contains(codingMasks.groups),
@@ -104,7 +106,7 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks.fraction needs generator.conditionFrames 0 (coding masks train the codec's prior of whole clips)")
         try require(codingMasks.fraction == 0 || generator.objective == .masked, "codingMasks.fraction is for generator.objective masked")
         try require(generator.objective != .diffusion || sampling.temperature == 1, "sampling.temperature is for token models; leave it out with generator.objective diffusion")
-        try require(generator.objective != .diffusion || !(TokenData.applies(data.kind) || data.kind == .tokenTiles),
+        try require(generator.objective != .diffusion || !(TokenSources.holds(data.kind) || data.kind == .tokenTiles),
                     "generator.objective diffusion learns the tokenizer's continuous latents, which a token dataset (\(data.kind)) does not keep: use a pixel source such as fashion-mnist")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
@@ -121,7 +123,7 @@ extension GeneratorTrainingConfig {
     /// without coding masks.
     func refuseUnread() throws {
         let standard = GeneratorTrainingConfig(), framePrediction = generator.conditionFrames > 0
-        let randomSource = !(TokenData.applies(data.kind) || data.kind == .tokenTiles || DataSources.holdsImages(data.kind))
+        let randomSource = !(TokenSources.holds(data.kind) || data.kind == .tokenTiles || DataSources.holdsImages(data.kind))
         let unread: [(Bool, String, String)] = [
             (predictionClips != standard.predictionClips, "predictionClips", "frame prediction (generator.conditionFrames above 0)"),
             (predictionFVD, "predictionFVD", "frame prediction (generator.conditionFrames above 0)"),

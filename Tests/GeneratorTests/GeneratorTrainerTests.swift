@@ -279,6 +279,23 @@ final class TokenDatasetGeneratorTests: XCTestCase {
         XCTAssertThrowsError(try config("{kind: tokens, path: \(url("videos").path)}")) { XCTAssertTrue("\($0)".contains("not a token dataset"), "\($0)") }
     }
 
+    /// A token source is one registration (`TokenSources.register`, docs/extending.md): here a kind
+    /// whose dataset is the last of those `data.train` lists, class-conditional by its labels.
+    func testARegisteredTokenSourceTrainsTheGenerator() throws {
+        let inputs = try InputList.expand([url("videos").path], labels: .folders)
+        _ = try Tokenization(model: tokenizer, inputs: inputs, labels: .folders, output: url("tokens"), options: TokenizeOptions()).run()
+        TokenSources.register("last-dataset", TokenSources.Entry(
+            classNames: { try TokenSources.open($0.train.last ?? "", setting: "data.train").index.classes },
+            dataset: { data, _ in try TokenSources.open(data.train.last ?? "", setting: "data.train") }))
+        let c = try config("{kind: last-dataset, train: [\(url("missing").path), \(url("tokens").path)]}")
+        XCTAssertEqual(c.generator.classes, 2)
+        try GeneratorTrainer(config: c, directory: url("registered"), resume: false, echo: { _ in }).train()
+        XCTAssertEqual(try records(url("registered")).filter { $0["kind"] == nil }.count, 2)
+        XCTAssertThrowsError(try config("{kind: no-such-tokens}")) {
+            XCTAssertTrue("\($0)".contains("is none of the generator's: token sources last-dataset, tokens, videos, token-tiles, or clip sources"), "\($0)")
+        }
+    }
+
     /// Frame prediction on labelled data (issue 34): the labels do not make the model
     /// class-conditional, classes given beside conditionFrames are refused with the fix, and too few
     /// held-out clips stop the run at setup, before step 1, not after training.
