@@ -50,17 +50,20 @@ struct ToolCase {
 }
 
 public enum ToolCampaign {
-    /// Runs `cases` seeded cases of `kind` through `tool` in scratch folders under `folder`; a case
-    /// running past `timeLimit` seconds is a hang. `trace` sees each case before it runs.
-    public static func run(_ kind: ToolKind, tool: String, cases: Int, seed: UInt64, folder: URL, timeLimit: Double = 60,
+    /// Runs the seeded cases `first..<first + cases` of `kind` through `tool` in scratch folders under
+    /// `folder`; a case running past `timeLimit` seconds is a hang. `trace` sees each case before it
+    /// runs. Each case is drawn from its own stream (seed, index), so a long campaign can run in slices
+    /// (`first` 0, 2000, 4000, ...) whose cases are those of one run.
+    public static func run(_ kind: ToolKind, tool: String, cases: Int, first: Int = 0, seed: UInt64, folder: URL, timeLimit: Double = 60,
                            trace: (String) -> Void = { _ in }) throws -> ToolReport {
         let canary = try Canary(folder.appendingPathComponent("canary"))
         let fixtures = try ToolFixtures(kind, tool: tool, folder: folder.appendingPathComponent("fixtures"), canary: canary)
         // Everything outside the cases' folders: the canary tree and the fixtures the cases read.
         var folders = try CaseFolders(folder, canary: canary, also: [fixtures.root])
         var report = ToolReport(kind: kind)
-        var random = SeededRandom(seed: seed, step: 0, stream: 91 + UInt64(ToolKind.allCases.firstIndex(of: kind)!))
-        for index in 0..<cases {
+        let stream = 91 + UInt64(ToolKind.allCases.firstIndex(of: kind)!)
+        for index in first..<(first + cases) {
+            var random = SeededRandom(seed: seed, step: index, stream: stream)
             let work = try folders.make(index)
             // A mutation the libraries cannot make is a bug of the campaign, named with its case.
             let plan: ToolCase

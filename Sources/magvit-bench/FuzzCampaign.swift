@@ -12,6 +12,8 @@ struct FuzzCampaign: ParsableCommand {
         abstract: "Fuzz every file reader, and the magvit tool's run state, environment and outputs, with seeded structure-aware mutations, truncations and bit flips.")
 
     @Option(help: "Cases per input kind.") var cases = 10_000
+    @Option(help: "The tool kinds' first case (their cases are numbered, each drawn from the seed and its number): a long campaign runs in slices, e.g. --cases 2000 --first 2000.")
+    var first = 0
     @Option(help: "Seed of the mutations.") var seed: UInt64 = 1
     @Option(help: "Input kinds (default: all): \((InputKind.allCases.map(\.rawValue) + ToolKind.allCases.map(\.rawValue)).joined(separator: ", ")); the last \(ToolKind.allCases.count) run the magvit tool.")
     var kind: [String] = []
@@ -46,7 +48,7 @@ struct FuzzCampaign: ParsableCommand {
         for kind in tools {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fuzz-\(kind.rawValue)-\(getpid())")
             let start = Date()
-            let report = try ToolCampaign.run(kind, tool: tool, cases: cases, seed: seed, folder: folder, timeLimit: timeLimit) { line in
+            let report = try ToolCampaign.run(kind, tool: tool, cases: cases, first: first, seed: seed, folder: folder, timeLimit: timeLimit) { line in
                 traceHandle?.write(Data((line + "\n").utf8))
             }
             print(String(format: "%@ in %.1f s", report.summary, Date().timeIntervalSince(start)))

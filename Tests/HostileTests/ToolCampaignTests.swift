@@ -29,6 +29,20 @@ final class ToolCampaignTests: XCTestCase {
     func testEnvironment() throws { try smoke(.environment) }
     func testOutputPaths() throws { try smoke(.outputPaths) }
 
+    /// A long campaign runs in slices: cases 2 and 3 of a slice starting at 2 are those of a run from 0.
+    func testASliceRunsTheCasesOfTheWholeRun() throws {
+        guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
+        func labels(cases: Int, first: Int) throws -> [String] {
+            var seen: [String] = []
+            _ = try ToolCampaign.run(.outputPaths, tool: magvitTool, cases: cases, first: first, seed: 1,
+                                     folder: folder.appendingPathComponent("from-\(first)"), timeLimit: 60) { seen.append($0) }
+            return seen
+        }
+        let whole = try labels(cases: 4, first: 0), slice = try labels(cases: 2, first: 2)
+        XCTAssertEqual(Array(whole.suffix(2)), slice)
+        XCTAssertTrue(slice.first?.hasPrefix("case 2: ") == true, "\(slice)")
+    }
+
     /// The canary sees a write through a link, a new file, a removed one and a changed mode, and is put back.
     func testCanaryNoticesChangesOutsideTheCase() throws {
         let canary = try Canary(folder.appendingPathComponent("canary"))
