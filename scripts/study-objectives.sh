@@ -49,7 +49,10 @@ train() {  # COMMAND RUN FINISHED_FILE ARGS...
 # but not the generator's widths).
 tok_extra=(); [ "$scale" = gpu ] && tok_extra=(--set run.device=cuda)
 [ "$scale" = smoke ] && tok_extra=(--set run.steps=20 --set run.evalEvery=100000 --set data.evalSamples=64 --set data.evalWholeSet=false)
-declare -A quantizer=([lfq-10]="" [vq-10]="--set model.quantizer.kind=vq" [lfq-8]="--set model.quantizer.bits=8")
+# The VQ cell puts the file's LFQ settings back to their defaults: a VQ model does not read them, so
+# given they are refused.
+declare -A quantizer=([lfq-10]="" [lfq-8]="--set model.quantizer.bits=8"
+  [vq-10]="--set model.quantizer.kind=vq --set model.quantizer.lfq.entropyWeight=0.1 --set model.quantizer.lfq.diversityGamma=1 --set model.quantizer.lfq.annealRatio=3")
 for tok in lfq-10 vq-10 lfq-8; do
   read -r -a q <<< "${quantizer[$tok]}"
   train train "$out/tokenizer-$tok" tokenizer.safetensors configs/fashion-mnist.yaml --set run.timeBudget=$tok_budget "${q[@]}" "${tok_extra[@]}"

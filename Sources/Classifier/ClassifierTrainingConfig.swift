@@ -57,10 +57,9 @@ public struct ClassifierTrainingConfig: RecipeConfig {
 
     /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data.
     public func checkGiven(_ overrides: [String: Any], defaults: ClassifierTrainingConfig) throws {
-        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: [.motionClasses: ["digitSize"], .tokens: ["path"], .videos: ["labels"]])
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: TokenSources.settings.merging([.motionClasses: ["digitSize"]]) { $1 })
         let given = overrides["classifier"] as? [String: Any] ?? [:], standard = ClassifierConfig()
         let unread: [(Bool, String, String)] = [
-            (given["factorBits"] != nil && classifier.input != .factors, "classifier.factorBits", "classifier.input factors"),
             (classifier.featureDimensions != standard.featureDimensions && classifier.input != .features, "classifier.featureDimensions", "classifier.input features"),
             (workers != defaults.workers && data.kind != .videos, "workers", "data.kind videos (the decoder processes)"),
             (maxClipsPerVideo != defaults.maxClipsPerVideo && ![.videos, .tokens].contains(data.kind), "maxClipsPerVideo", "data.kind videos or tokens"),
@@ -82,6 +81,9 @@ public struct ClassifierTrainingConfig: RecipeConfig {
         }
         classifier.vocabularyBits = t.quantizer.bits
         if given["factorBits"] == nil { classifier.factorBits = t.quantizer.tokenFactors }
+        if classifier.input != .factors, classifier.factorBits != t.quantizer.tokenFactors {
+            throw ConfigError("classifier.factorBits is read only with classifier.input factors; this run would ignore it")
+        }
         classifier.grid = t.latentGrid
         (classifier.channels, classifier.clipFrames, classifier.resolution) = (t.imageChannels, t.clipFrames, t.resolution)
         classifier.classes = try classNames().count

@@ -146,6 +146,8 @@ public enum DataSources {
         let make: Factory
         let images: Bool
         var settings: Set<String> = []
+        /// Whether its training examples are a set it can index (`examples`), not drawn at random.
+        var indexed = false
     }
 
     /// The settings of the data section that only some kinds read; given for a run none of whose
@@ -153,9 +155,9 @@ public enum DataSources {
     public static let sourceSettings: Set<String> = ["pad", "flip", "frameStrides", "cropScale", "digits", "digitSize", "pan", "sources", "evalWholeSet", "path", "labels"]
 
     private static let builtIn: [DataKind: Entry] = [
-        .fashionMNIST: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"]),
-        .mnist: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"]),
-        .images: Entry(make: ImageFolderSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"]),
+        .fashionMNIST: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"], indexed: true),
+        .mnist: Entry(make: DigitImageSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"], indexed: true),
+        .images: Entry(make: ImageFolderSource.init, images: true, settings: ["pad", "flip", "evalWholeSet"], indexed: true),
         .videos: Entry(make: VideoClipSource.init, images: false, settings: ["flip", "frameStrides", "cropScale", "evalWholeSet"]),
         .movingDigits: Entry(make: MovingDigitSource.init, images: false, settings: ["digits", "digitSize"]),
         .photoPans: Entry(make: PhotoPanSource.init, images: false, settings: ["flip", "pan"]),
@@ -164,15 +166,16 @@ public enum DataSources {
     private static let registry = Registry(builtIn)
 
     /// Adds (or replaces) the source of a kind; `images` for sources of still images; `settings`, those
-    /// of `sourceSettings` it reads.
-    public static func register(_ kind: DataKind, images: Bool = false, settings: Set<String> = [], _ make: @escaping Factory) {
-        registry.set(kind, Entry(make: make, images: images, settings: settings.intersection(sourceSettings)))
+    /// of `sourceSettings` it reads; `indexed` for a set of examples it can index (`examples`).
+    public static func register(_ kind: DataKind, images: Bool = false, settings: Set<String> = [], indexed: Bool = false, _ make: @escaping Factory) {
+        registry.set(kind, Entry(make: make, images: images, settings: settings.intersection(sourceSettings), indexed: indexed))
     }
 
     /// Refuses a setting of `sourceSettings` that the file gives (`overrides`, the file's settings)
     /// other than its default when none of the run's kinds (`data.kind`, the kinds of `data.sources`
     /// and `data.images`) reads it (a default given, as in a run's config.json, changes nothing);
-    /// `recipeKinds` are the settings of kinds a recipe reads itself (the classifier's motion classes).
+    /// `recipeKinds` are the settings of kinds a recipe reads itself, as its `data.kind` (the
+    /// classifier's motion classes, the token sources); a still image reads no held-out setting.
     public static func checkSettings(given overrides: [String: Any], _ data: DataConfig, defaults: DataConfig,
                                      recipeKinds: [DataKind: Set<String>] = [:]) throws {
         guard var given = overrides["data"] as? [String: Any] else { return }
@@ -180,13 +183,19 @@ public enum DataSources {
         given = given.filter { key, value in ConfigFile.differs(value, from: base[key]) }
         let kinds = [data.kind] + data.sources.map(\.kind) + data.images.map(\.kind)
         func reads(_ kind: DataKind) -> Set<String> { recipeKinds[kind] ?? registry.entry(kind)?.settings ?? [] }
-        let read = kinds.reduce(into: Set<String>()) { $0.formUnion(reads($1)) }
+        let sourceKinds = data.sources.map(\.kind), imageKinds = data.images.map(\.kind)
+        var read = recipeKinds[data.kind] ?? registry.entry(data.kind)?.settings ?? []
+        for kind in sourceKinds { read.formUnion(registry.entry(kind)?.settings ?? []) }
+        for kind in imageKinds { read.formUnion((registry.entry(kind)?.settings ?? []).subtracting(["evalWholeSet"])) }
         for key in given.keys.sorted() where sourceSettings.contains(key) && !read.contains(key) {
             let readers = (DataSources.kinds + recipeKinds.keys).filter { reads($0).contains(key) }.map(\.rawValue)
             let run = Array(Set(kinds.map(\.rawValue))).sorted().joined(separator: ", ")
             throw ConfigError("data.\(key) is read only by data of kind \(Array(Set(readers)).sorted().joined(separator: ", ")); this run's data is \(run), which would ignore it")
         }
     }
+
+    /// Whether `kind`'s training examples are a set it can index, not drawn at random.
+    public static func indexes(_ kind: DataKind) -> Bool { registry.entry(kind)?.indexed ?? false }
 
     /// Whether `kind` holds still images, which need a model of 1-frame clips.
     public static func holdsImages(_ kind: DataKind) -> Bool { registry.entry(kind)?.images ?? false }

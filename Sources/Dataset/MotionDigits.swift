@@ -44,7 +44,7 @@ public struct MotionDigits: Sendable {
         let digits = split == .train ? training : held
         let (gh, gw) = digits.glyphSide
         guard frames >= 2, size > gh + 4, size > gw + 4 else {
-            throw ConfigError("motion digits need at least 2 frames and frames wider than the \(gh)x\(gw) digit by 4 pixels, got \(frames) frames of \(size)")
+            throw ConfigError("data.kind motion-classes: motion digits need at least 2 frames and frames wider than the \(gh)x\(gw) digit by 4 pixels, got \(frames) frames of \(size)")
         }
         var parts: [Tensor] = [], labels: [Int64] = []
         for index in range {

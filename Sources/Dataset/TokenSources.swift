@@ -1,8 +1,8 @@
 // Token data by `data.kind`, beside the clip sources (`DataSources`): the kinds a recipe that models or
 // reads tokens takes as a token dataset — `tokens`, one made by `magvit tokenize` (`data.path`), and
 // `videos`, the videos of `data.train` tokenized into the run folder (resumed and reused like any
-// dataset) — in one registry, so that the generator and the classifier read a kind the same way and
-// a new kind is one registration (`TokenSources.register`).
+// dataset) — in one registry: the generator reads every kind registered (a new kind is one
+// registration, `TokenSources.register`), the classifier the datasets of `tokens`.
 import Foundation
 import Harness
 import Tokenizer
@@ -24,21 +24,27 @@ public struct TokenizingRun {
 /// The registry of token sources by kind.
 public enum TokenSources {
     /// A kind's class names (its clips' labels in id order; empty: unlabelled), read from the config
-    /// alone, and its training set as a token dataset.
+    /// alone, its training set as a token dataset, and the settings of the data section that only
+    /// some kinds read (`DataSources.sourceSettings`) which it reads.
     public struct Entry: Sendable {
         public let classNames: @Sendable (DataConfig) throws -> [String]
         public let dataset: @Sendable (DataConfig, TokenizingRun) throws -> TokenDataset
+        public let settings: Set<String>
 
-        public init(classNames: @escaping @Sendable (DataConfig) throws -> [String],
+        public init(settings: Set<String> = [], classNames: @escaping @Sendable (DataConfig) throws -> [String],
                     dataset: @escaping @Sendable (DataConfig, TokenizingRun) throws -> TokenDataset) {
-            (self.classNames, self.dataset) = (classNames, dataset)
+            (self.settings, self.classNames, self.dataset) = (settings, classNames, dataset)
         }
     }
 
     private static let registry = Registry<DataKind, Entry>([
-        .tokens: Entry(classNames: { try open($0.path, setting: "data.path").index.classes }, dataset: { data, _ in try open(data.path, setting: "data.path") }),
-        .videos: Entry(classNames: { try inputs($0).classes }, dataset: tokenized),
+        .tokens: Entry(settings: ["path"], classNames: { try open($0.path, setting: "data.path").index.classes },
+                       dataset: { data, _ in try open(data.path, setting: "data.path") }),
+        .videos: Entry(settings: ["labels"], classNames: { try inputs($0).classes }, dataset: tokenized),
     ])
+
+    /// The data settings each token source reads (`DataSources.checkSettings`'s `recipeKinds`).
+    public static var settings: [DataKind: Set<String>] { registry.all.mapValues(\.settings) }
 
     /// Adds (or replaces) the token source of a kind.
     public static func register(_ kind: DataKind, _ entry: Entry) { registry.set(kind, entry) }

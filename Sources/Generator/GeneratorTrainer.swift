@@ -74,12 +74,15 @@ public final class GeneratorTrainer: OptimizedRecipe {
             guard FileManager.default.fileExists(atPath: weights.path) else {
                 throw ConfigError("predictionFVD needs the I3D weights at \(weights.path) (scripts/setup.sh converts them): set predictionFVD: false, or run setup")
             }
+            guard tokenizer.config.clipFrames >= I3D.minimumFrames else {
+                throw ConfigError("predictionFVD scores clips with I3D, which needs at least \(I3D.minimumFrames) frames; the tokenizer's clips have \(tokenizer.config.clipFrames): set predictionFVD: false")
+            }
         }
         model = try setup.seeded { try GenerativeNetworks.make(config.generator, device: device) }
         if !config.initialWeights.isEmpty {
             let url = URL(fileURLWithPath: config.initialWeights)
             let (start, metadata) = try GeneratorCheckpoint.network(url, device: device)
-            guard start.config == config.generator else {
+            guard start.config.hasNetwork(of: config.generator) else {
                 throw ConfigError("initialWeights \(config.initialWeights) is a generator of another shape than generator: (\(start.config) vs \(config.generator))")
             }
             try model.store.load(start.store.snapshot())

@@ -65,7 +65,7 @@ public struct GeneratorTrainingConfig: RecipeConfig {
     /// generator.vocabularyBits and generator.grid come from the tokenizer when the file leaves them
     /// out (they must match it), generator.classes from the data's labels.
     public func checkGiven(_ overrides: [String: Any], defaults: GeneratorTrainingConfig) throws {
-        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: [.tokens: ["path"], .videos: ["labels"]])
+        try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: TokenSources.settings)
     }
 
     public mutating func derive(given overrides: [String: Any]) throws {
@@ -86,7 +86,7 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         // Tiles of whole frames may be any size; everything else is one clip of the tokenizer's.
         let gridFits = data.kind == .tokenTiles ? generator.grid.first == latent[0] : generator.grid == latent
         guard generator.vocabularyBits == bits, gridFits else {
-            throw ConfigError("generator.vocabularyBits \(generator.vocabularyBits) and grid \(generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)\(data.kind == .tokenTiles ? " (token tiles: its \(latent[0]) latent frames)" : "")")
+            throw ConfigError("generator.vocabularyBits \(generator.vocabularyBits) and generator.grid \(generator.grid) must match the tokenizer's \(bits) bits and latent grid \(latent)\(data.kind == .tokenTiles ? " (token tiles: its \(latent[0]) latent frames)" : "")")
         }
         do { try generator.validate() } catch let error as GeneratorError { throw ConfigError("generator: \(error)") }
     }
@@ -123,15 +123,16 @@ extension GeneratorTrainingConfig {
     /// without coding masks.
     func refuseUnread() throws {
         let standard = GeneratorTrainingConfig(), framePrediction = generator.conditionFrames > 0
-        let randomSource = !(TokenSources.holds(data.kind) || data.kind == .tokenTiles || DataSources.holdsImages(data.kind))
+        let randomSource = !(TokenSources.holds(data.kind) || data.kind == .tokenTiles || DataSources.indexes(data.kind))
         let unread: [(Bool, String, String)] = [
             (predictionClips != standard.predictionClips, "predictionClips", "frame prediction (generator.conditionFrames above 0)"),
             (predictionFVD, "predictionFVD", "frame prediction (generator.conditionFrames above 0)"),
             (!data.eval.isEmpty, "data.eval", "frame prediction (generator.conditionFrames above 0), which scores its held-out clips"),
-            (data.evalSamples != standard.data.evalSamples, "data.evalSamples", "frame prediction (generator.conditionFrames above 0), which scores its held-out clips"),
         ].map { ($0.0 && !framePrediction, $0.1, $0.2) } + [
+            (data.evalSamples != standard.data.evalSamples && !(framePrediction && randomSource), "data.evalSamples",
+             "frame prediction on a source that draws its held-out clips (moving-digits, photo-pans)"),
             (movingDigitClips != standard.movingDigitClips && !randomSource, "movingDigitClips",
-             "sources that draw clips at random (moving-digits, photo-pans, mixture); \(data.kind) has its own examples"),
+             "sources that draw clips at random (moving-digits, photo-pans, mixture); \(data.kind) has a set of its own"),
             (sampling.guidance != standard.sampling.guidance && generator.classes == 0, "sampling.guidance", "a class-conditional generator (generator.classes above 0)"),
             (generator.conditionDropout != standard.generator.conditionDropout && generator.classes == 0, "generator.conditionDropout",
              "a class-conditional generator (generator.classes above 0)"),

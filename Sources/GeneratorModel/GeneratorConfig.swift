@@ -58,6 +58,14 @@ public struct GeneratorError: Error, CustomStringConvertible, Sendable {
 }
 
 extension GeneratorConfig {
+    /// Whether `other` is a network of the same shape, whatever its training settings (dropout,
+    /// condition dropout, label smoothing): what a warm start needs.
+    public func hasNetwork(of other: GeneratorConfig) -> Bool {
+        var o = other
+        (o.dropout, o.conditionDropout, o.labelSmoothing) = (dropout, conditionDropout, labelSmoothing)
+        return o == self
+    }
+
     /// The config as a generator file records it: JSON with sorted keys.
     public func json() throws -> String {
         let encoder = JSONEncoder()

@@ -104,8 +104,8 @@ public struct OptimizerConfig: Codable, Sendable {
     public init() {}
 
     public func validate() throws {
-        guard learningRate > 0, betas.count == 2 else {
-            throw ConfigError("optimizer.learningRate must be positive and optimizer.betas two numbers")
+        guard learningRate > 0, betas.count == 2, betas.allSatisfy({ (0..<1).contains($0) }) else {
+            throw ConfigError("optimizer.learningRate must be positive and optimizer.betas two numbers in [0, 1), got \(betas)")
         }
         guard warmupSteps >= 0, finalRatio >= 0, clipNorm >= 0, weightDecay >= 0, discriminatorLearningRate >= 0 else {
             throw ConfigError("optimizer.warmupSteps, finalRatio, clipNorm, weightDecay and discriminatorLearningRate must not be negative")

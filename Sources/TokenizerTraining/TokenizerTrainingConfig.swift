@@ -100,7 +100,9 @@ public struct TokenizerTrainingConfig: RecipeConfig {
     public func checkGiven(_ overrides: [String: Any], defaults: TokenizerTrainingConfig) throws {
         try DataSources.checkSettings(given: overrides, data, defaults: defaults.data)
         let given = ConfigFile.value(at: "model.quantizer", in: overrides) as? [String: Any] ?? [:]
-        let standard = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults.model.quantizer)) as? [String: Any] ?? [:]
+        let encoder = JSONEncoder()
+        encoder.userInfo[.everySetting] = true  // every registered kind's section, at its defaults
+        let standard = try JSONSerialization.jsonObject(with: encoder.encode(defaults.model.quantizer)) as? [String: Any] ?? [:]
         let own = model.quantizer.kind.rawValue
         for kind in Quantizers.kinds where kind != own {
             for (key, value) in (given[kind] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key })

@@ -30,6 +30,9 @@ struct FuzzCampaign: ParsableCommand {
             }
         }
         if kind.isEmpty { (readers, tools) = (InputKind.allCases, ToolKind.allCases) }
+        guard first == 0 || readers.isEmpty else {
+            throw ValidationError("--first slices the tool kinds' campaigns; the file readers' (\(readers.map(\.rawValue).joined(separator: ", "))) draw their cases from one stream: name only tool kinds with --kind")
+        }
         let traceHandle = try trace.map { path -> FileHandle in
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))

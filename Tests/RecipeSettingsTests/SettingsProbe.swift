@@ -183,9 +183,21 @@ struct SettingsProbe<R: Recipe> {
         return try fingerprint(of: output)
     }
 
-    /// Tries the alternatives of `path` until one is refused as unread or changes the run. A setting
-    /// whose every alternative is refused with a message that names it cannot be changed here: it is
-    /// refused too (a word without alternatives in `words` is not: its guesses are not valid values).
+    /// Whether `message` names the setting: its path (`generator.grid`), also as a section's message
+    /// gives it (`generator: grid ...`), or a section that holds it (`data.pan` for `data.pan.zoom`).
+    func names(_ message: String, _ path: SettingPath) -> Bool {
+        let key = path.description
+        let parts = key.split(separator: ".")
+        let sectioned = parts.count > 1 ? parts.dropLast().joined(separator: ".") + ": " + parts.last! : key
+        let sections = parts.count > 2 ? (2..<parts.count).map { parts.prefix($0).joined(separator: ".") } : []
+        return message.contains(key) || message.contains(sectioned) || sections.contains { message.contains($0 + " ") }
+    }
+
+    /// Tries the alternatives of `path` until one is refused as unread, by a message that names the
+    /// setting, or changes the run (a run that stops with an error naming the setting or the value
+    /// tried changed too). A setting whose every alternative is refused by a message naming it cannot
+    /// be changed here: it is refused too (not a word without alternatives in `words`: its guesses are
+    /// not valid values).
     func probe(_ path: SettingPath, value: Any, baseline: [String: Data]) throws -> Verdict {
         let given = words[path.pattern] ?? []
         // A word without alternatives: another word, a path in the probe's folder (never beside the tests).
@@ -197,18 +209,20 @@ struct SettingsProbe<R: Recipe> {
             do {
                 _ = try R.Config.parse(json(tree), name: "probe.yaml")
             } catch let error as ConfigError {
-                if ["not a setting of", "would ignore", "leave it out"].contains(where: error.message.contains) { return .refused }
-                refusals.append("\(candidate): \(error.message)")
+                if ["not a setting of", "would ignore", "leave it out"].contains(where: error.message.contains), names(error.message, path) { return .refused }
+                refusals.append(error.message)
                 continue
             }
             tried.append("\(candidate)")
             do {
                 if try run(tree, name: "\(path)-\(i)") != baseline { return .changedTheRun }
             } catch {
-                return .changedTheRun
+                let message = "\(error)".lowercased(), word = "\(candidate)".lowercased()
+                if names(message, path) || message.contains(path.last.lowercased()) || (word.count > 2 && message.contains(word)) { return .changedTheRun }
+                refusals.append("the run stopped, without naming the setting or the value: \(error)")
             }
         }
-        if tried.isEmpty, !refusals.isEmpty, !(value is String) || !given.isEmpty, refusals.allSatisfy({ $0.contains(path.last) }) { return .refused }
+        if tried.isEmpty, !refusals.isEmpty, !(value is String) || !given.isEmpty, refusals.allSatisfy({ names($0, path) }) { return .refused }
         return .noEffect(tried: tried, refusals: refusals)
     }
 }

@@ -36,4 +36,16 @@ final class ShippedConfigTests: XCTestCase {
         let url = configs.appendingPathComponent("motion-digits-classifier.yaml")
         XCTAssertNoThrow(try ClassifierTrainingConfig.load(url, assignments: assignments(url, folder: folder)))
     }
+
+    /// scripts/study-objectives.sh's tokenizer cells: the VQ cell puts the file's LFQ settings back to
+    /// their defaults (a VQ model does not read them); left as the file gives them, they are refused.
+    func testTheObjectiveStudysTokenizerCellsAreRead() throws {
+        let url = ShippedResources.root.appendingPathComponent("configs/fashion-mnist.yaml")
+        let vq = ["model.quantizer.kind=vq", "model.quantizer.lfq.entropyWeight=0.1", "model.quantizer.lfq.diversityGamma=1", "model.quantizer.lfq.annealRatio=3"]
+        XCTAssertEqual(try TokenizerTrainingConfig.load(url, assignments: vq).model.quantizer.kind, .vq)
+        XCTAssertEqual(try TokenizerTrainingConfig.load(url, assignments: ["model.quantizer.bits=8"]).model.quantizer.bits, 8)
+        XCTAssertThrowsError(try TokenizerTrainingConfig.load(url, assignments: ["model.quantizer.kind=vq"])) {
+            XCTAssertTrue("\($0)".contains("model.quantizer.lfq.") && "\($0)".contains("this model's is vq, which would ignore it"), "\($0)")
+        }
+    }
 }
