@@ -58,17 +58,15 @@ public struct ClassifierTrainingConfig: RecipeConfig {
     /// The grid, vocabulary and clip shape come from the tokenizer, the classes from the data.
     public func checkGiven(_ overrides: [String: Any], defaults: ClassifierTrainingConfig) throws {
         try DataSources.checkSettings(given: overrides, data, defaults: defaults.data, recipeKinds: TokenSources.settings.merging([.motionClasses: ["digitSize"]]) { $1 })
-        let given = overrides["classifier"] as? [String: Any] ?? [:], standard = ClassifierConfig()
-        let unread: [(Bool, String, String)] = [
-            (classifier.featureDimensions != standard.featureDimensions && classifier.input != .features, "classifier.featureDimensions", "classifier.input features"),
-            (workers != defaults.workers && data.kind != .videos, "workers", "data.kind videos (the decoder processes)"),
-            (maxClipsPerVideo != defaults.maxClipsPerVideo && ![.videos, .tokens].contains(data.kind), "maxClipsPerVideo", "data.kind videos or tokens"),
-            (trainClips != defaults.trainClips && [.videos, .tokens].contains(data.kind), "trainClips", "a source of clips (every clip of the videos or tokens is used)"),
-            (evalClips != defaults.evalClips && [.videos, .tokens].contains(data.kind), "evalClips", "a source of clips (every clip of data.eval is scored)"),
-        ]
-        for (differs, key, reader) in unread where differs {
-            throw ConfigError("\(key) is read only with \(reader); this run would ignore it")
-        }
+        let wholeVideos = [.videos, .tokens].contains(data.kind)
+        try ConfigError.refuseUnread([
+            (classifier.featureDimensions != ClassifierConfig().featureDimensions && classifier.input != .features, "classifier.featureDimensions",
+             "with classifier.input features"),
+            (workers != defaults.workers && data.kind != .videos, "workers", "with data.kind videos (the decoder processes)"),
+            (maxClipsPerVideo != defaults.maxClipsPerVideo && !wholeVideos, "maxClipsPerVideo", "with data.kind videos or tokens"),
+            (trainClips != defaults.trainClips && wholeVideos, "trainClips", "with a source of clips (every clip of the videos or tokens is used)"),
+            (evalClips != defaults.evalClips && wholeVideos, "evalClips", "with a source of clips (every clip of data.eval is scored)"),
+        ])
     }
 
     public mutating func derive(given overrides: [String: Any]) throws {
@@ -81,9 +79,8 @@ public struct ClassifierTrainingConfig: RecipeConfig {
         }
         classifier.vocabularyBits = t.quantizer.bits
         if given["factorBits"] == nil { classifier.factorBits = t.quantizer.tokenFactors }
-        if classifier.input != .factors, classifier.factorBits != t.quantizer.tokenFactors {
-            throw ConfigError("classifier.factorBits is read only with classifier.input factors; this run would ignore it")
-        }
+        try ConfigError.refuseUnread([(classifier.input != .factors && classifier.factorBits != t.quantizer.tokenFactors, "classifier.factorBits",
+                                       "with classifier.input factors")])
         classifier.grid = t.latentGrid
         (classifier.channels, classifier.clipFrames, classifier.resolution) = (t.imageChannels, t.clipFrames, t.resolution)
         classifier.classes = try classNames().count

@@ -181,10 +181,10 @@ public enum DataSources {
         guard var given = overrides["data"] as? [String: Any] else { return }
         let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
         given = given.filter { key, value in ConfigFile.differs(value, from: base[key]) }
-        let kinds = [data.kind] + data.sources.map(\.kind) + data.images.map(\.kind)
-        func reads(_ kind: DataKind) -> Set<String> { recipeKinds[kind] ?? registry.entry(kind)?.settings ?? [] }
         let sourceKinds = data.sources.map(\.kind), imageKinds = data.images.map(\.kind)
-        var read = recipeKinds[data.kind] ?? registry.entry(data.kind)?.settings ?? []
+        let kinds = [data.kind] + sourceKinds + imageKinds
+        func reads(_ kind: DataKind) -> Set<String> { recipeKinds[kind] ?? registry.entry(kind)?.settings ?? [] }
+        var read = reads(data.kind)
         for kind in sourceKinds { read.formUnion(registry.entry(kind)?.settings ?? []) }
         for kind in imageKinds { read.formUnion((registry.entry(kind)?.settings ?? []).subtracting(["evalWholeSet"])) }
         for key in given.keys.sorted() where sourceSettings.contains(key) && !read.contains(key) {

@@ -96,7 +96,7 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         try run.validate()
         try optimizer.validate()
         try require(sampling.steps >= 1 && sampling.temperature > 0, "sampling.steps must be at least 1 and sampling.temperature positive")
-        try require(TokenSources.holds(data.kind) || data.kind == .tokenTiles || DataSources.kinds.contains(data.kind),
+        try require(readsTokens || DataSources.kinds.contains(data.kind),
                     "data.kind '\(data.kind)' is none of the generator's: token sources \(TokenSources.kinds.map(\.rawValue).joined(separator: ", ")), "
                     + "\(DataKind.tokenTiles), or clip sources \(DataSources.kinds.map(\.rawValue).joined(separator: ", "))")
         try require(generator.classes == 0 || data.kind != .movingDigits, "generator.classes must be 0 for moving digits (they have no labels)")
@@ -106,7 +106,7 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         try require(codingMasks.fraction == 0 || generator.conditionFrames == 0, "codingMasks.fraction needs generator.conditionFrames 0 (coding masks train the codec's prior of whole clips)")
         try require(codingMasks.fraction == 0 || generator.objective == .masked, "codingMasks.fraction is for generator.objective masked")
         try require(generator.objective != .diffusion || sampling.temperature == 1, "sampling.temperature is for token models; leave it out with generator.objective diffusion")
-        try require(generator.objective != .diffusion || !(TokenSources.holds(data.kind) || data.kind == .tokenTiles),
+        try require(generator.objective != .diffusion || !readsTokens,
                     "generator.objective diffusion learns the tokenizer's continuous latents, which a token dataset (\(data.kind)) does not keep: use a pixel source such as fashion-mnist")
         try require(generator.conditionFrames == 0 || !DataSources.holdsImages(data.kind),
                     "frame prediction (generator.conditionFrames) needs clips: a clip source such as data.kind moving-digits")
@@ -123,25 +123,28 @@ extension GeneratorTrainingConfig {
     /// without coding masks.
     func refuseUnread() throws {
         let standard = GeneratorTrainingConfig(), framePrediction = generator.conditionFrames > 0
-        let randomSource = !(TokenSources.holds(data.kind) || data.kind == .tokenTiles || DataSources.indexes(data.kind))
-        let unread: [(Bool, String, String)] = [
-            (predictionClips != standard.predictionClips, "predictionClips", "frame prediction (generator.conditionFrames above 0)"),
-            (predictionFVD, "predictionFVD", "frame prediction (generator.conditionFrames above 0)"),
-            (!data.eval.isEmpty, "data.eval", "frame prediction (generator.conditionFrames above 0), which scores its held-out clips"),
-        ].map { ($0.0 && !framePrediction, $0.1, $0.2) } + [
+        let randomSource = !(readsTokens || DataSources.indexes(data.kind))
+        let scoring = "for frame prediction (generator.conditionFrames above 0)"
+        try ConfigError.refuseUnread([
+            (predictionClips != standard.predictionClips && !framePrediction, "predictionClips", scoring),
+            (predictionFVD && !framePrediction, "predictionFVD", scoring),
+            (!data.eval.isEmpty && !framePrediction, "data.eval", scoring + ", which scores its held-out clips"),
             (data.evalSamples != standard.data.evalSamples && !(framePrediction && randomSource), "data.evalSamples",
-             "frame prediction on a source that draws its held-out clips (moving-digits, photo-pans)"),
+             "for frame prediction on a source that draws its held-out clips (moving-digits, photo-pans)"),
             (movingDigitClips != standard.movingDigitClips && !randomSource, "movingDigitClips",
-             "sources that draw clips at random (moving-digits, photo-pans, mixture); \(data.kind) has a set of its own"),
-            (sampling.guidance != standard.sampling.guidance && generator.classes == 0, "sampling.guidance", "a class-conditional generator (generator.classes above 0)"),
+             "for sources that draw clips at random (moving-digits, photo-pans, mixture); \(data.kind) has a set of its own"),
+            (sampling.guidance != standard.sampling.guidance && generator.classes == 0, "sampling.guidance",
+             "for a class-conditional generator (generator.classes above 0)"),
             (generator.conditionDropout != standard.generator.conditionDropout && generator.classes == 0, "generator.conditionDropout",
-             "a class-conditional generator (generator.classes above 0)"),
-            (codingMasks.groups != standard.codingMasks.groups && codingMasks.fraction == 0, "codingMasks.groups", "coding masks (codingMasks.fraction above 0)"),
-        ]
-        for (given, key, reader) in unread where given {
-            throw ConfigError("\(key) is read only for \(reader); this run would ignore it")
-        }
+             "for a class-conditional generator (generator.classes above 0)"),
+            (codingMasks.groups != standard.codingMasks.groups && codingMasks.fraction == 0, "codingMasks.groups",
+             "for coding masks (codingMasks.fraction above 0)"),
+        ])
     }
+
+    /// Whether the run trains on tokens already made (a token source, or token files' tiles), not on
+    /// pixels it encodes itself.
+    var readsTokens: Bool { TokenSources.holds(data.kind) || data.kind == .tokenTiles }
 }
 
 /// The config stored in a tokenizer checkpoint, read without loading its weights.

@@ -15,6 +15,15 @@ public struct ConfigError: Error, CustomStringConvertible {
     public static func require(_ ok: Bool, _ message: String) throws {
         if !ok { throw ConfigError(message) }
     }
+
+    /// Refuses the first setting a file gives that this run would not read: each `key` set to other
+    /// than its default where `given`, with what reads it (`readBy`: "for frame prediction", "with
+    /// classifier.input features").
+    public static func refuseUnread(_ settings: [(given: Bool, key: String, readBy: String)]) throws {
+        for setting in settings where setting.given {
+            throw ConfigError("\(setting.key) is read only \(setting.readBy); this run would ignore it")
+        }
+    }
 }
 
 public enum ConfigFile {

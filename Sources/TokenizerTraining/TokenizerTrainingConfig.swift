@@ -104,15 +104,13 @@ public struct TokenizerTrainingConfig: RecipeConfig {
         encoder.userInfo[.everySetting] = true  // every registered kind's section, at its defaults
         let standard = try JSONSerialization.jsonObject(with: encoder.encode(defaults.model.quantizer)) as? [String: Any] ?? [:]
         let own = model.quantizer.kind.rawValue
-        for kind in Quantizers.kinds where kind != own {
-            for (key, value) in (given[kind] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key })
-            where ConfigFile.differs(value, from: (standard[kind] as? [String: Any])?[key]) {
-                throw ConfigError("model.quantizer.\(kind).\(key) is read only by quantizer kind \(kind); this model's is \(own), which would ignore it")
+        try ConfigError.refuseUnread(Quantizers.kinds.filter { $0 != own }.flatMap { kind in
+            (given[kind] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { key, value in
+                (ConfigFile.differs(value, from: (standard[kind] as? [String: Any])?[key]), "model.quantizer.\(kind).\(key)", "by quantizer kind \(kind), not this model's \(own)")
             }
-        }
-        for (i, part) in data.images.enumerated() where !part.eval.isEmpty {
-            throw ConfigError("data.images[\(i)].eval: still images are drawn from the training files only; the run would ignore it")
-        }
+        } + data.images.indices.map { i in
+            (!data.images[i].eval.isEmpty, "data.images[\(i)].eval", "for held-out clips; still images are drawn from the training files only")
+        })
     }
 
     /// Checks the settings against each other.

@@ -45,7 +45,7 @@ final class ShippedConfigTests: XCTestCase {
         XCTAssertEqual(try TokenizerTrainingConfig.load(url, assignments: vq).model.quantizer.kind, .vq)
         XCTAssertEqual(try TokenizerTrainingConfig.load(url, assignments: ["model.quantizer.bits=8"]).model.quantizer.bits, 8)
         XCTAssertThrowsError(try TokenizerTrainingConfig.load(url, assignments: ["model.quantizer.kind=vq"])) {
-            XCTAssertTrue("\($0)".contains("model.quantizer.lfq.") && "\($0)".contains("this model's is vq, which would ignore it"), "\($0)")
+            XCTAssertTrue("\($0)".contains("model.quantizer.lfq.") && "\($0)".contains("is read only by quantizer kind lfq, not this model's vq; this run would ignore it"), "\($0)")
         }
     }
 }
