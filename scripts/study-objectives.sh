@@ -67,6 +67,8 @@ for cell in "${cells[@]}"; do
   for seed in $(seq 1 "$seeds"); do
     run=$out/$objective-$tok-seed$seed
     factor=(); [ "$tok" = lfq-8 ] && factor=(--set 'generator.factorBits=[4,4]')
+    # diffusion reads no token factors: the tokenizer's own (one 10-bit factor), else the run is refused
+    [ "$objective" = diffusion ] && factor=(--set 'generator.factorBits=[10]')
     content=tokens; [ "$objective" = diffusion ] && content=latents  # one encoding per tokenizer, shared by its runs
     train train-generator "$run" generator.safetensors configs/fashion-mnist-generator.yaml \
       --set tokenizer="$out/tokenizer-$tok/tokenizer.safetensors" --set generator.objective=$objective \

@@ -17,7 +17,7 @@ public final class ClassifierTrainer: OptimizedRecipe {
     public let setup: RunSetup
     public let model: VideoClassifier
     public let classNames: [String]
-    let tokenizer: VideoTokenizer
+    let tokenizer: RunTokenizer
     public let training: OptimizedModel
     public private(set) var train: LabelledClips?
     public private(set) var heldOut: LabelledClips?
@@ -30,7 +30,7 @@ public final class ClassifierTrainer: OptimizedRecipe {
                 echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
-        tokenizer = try setup.tokenizer(at: config.tokenizer)
+        tokenizer = try RunTokenizer(config.tokenizer, setup: setup)
         let device = setup.device
         classNames = try config.classNames()
         model = try setup.seeded { try VideoClassifier(config: config.classifier, device: device) }
@@ -53,7 +53,7 @@ public final class ClassifierTrainer: OptimizedRecipe {
 
     /// Makes (or reads back) the training and evaluation examples.
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
-        let encoder = try ClipEncoder(input: config.classifier.input, tokenizer: tokenizer, device: device)
+        let encoder = try ClipEncoder(input: config.classifier.input, tokenizer: tokenizer.model, device: device)
         let sets = ExampleSets(config: config, classNames: classNames, tokenizer: tokenizer, encoder: encoder, folder: folder.url, log: log)
         train = try sets.make(training: true)
         heldOut = try sets.make(training: false)
@@ -61,12 +61,8 @@ public final class ClassifierTrainer: OptimizedRecipe {
 
     public func batchMaker() throws -> @Sendable (Int) throws -> (inputs: Tensor, labels: Tensor) {
         guard let train else { throw ConfigError("the classifier's training set was not prepared") }
-        let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
-        let (inputs, labels) = (train.inputs, train.labels)
-        return { step in
-            let index = try randomBatchIndices(count: labels.size(0), batch: batch, seed: seed, step: step, parallel: parallel)
-            return (try inputs.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
-        }
+        let draw = randomBatches(of: train.inputs, labels: train.labels, batch: config.run.batch, seed: config.run.seed, device: device, parallel: parallel)
+        return { try draw($0) }
     }
 
     public func step(_ batch: (inputs: Tensor, labels: Tensor), context: StepContext) throws -> [String: Double] {
@@ -90,9 +86,7 @@ public final class ClassifierTrainer: OptimizedRecipe {
     public func samples(step: Int) throws -> [String: Tensor] { confusion.map { ["confusion": $0] } ?? [:] }
 
     public func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL {
-        var extra = metadata
-        extra["tokenizer"] = URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path
-        extra["tokenizer_hash"] = try tokenizer.weightsHash()
+        var extra = metadata.merging(tokenizer.metadata) { _, own in own }
         extra["data"] = config.data.kind.rawValue
         try model.save(to: classifierURL, classNames: classNames, metadata: extra, dtype: dtype)
         return classifierURL
@@ -103,7 +97,7 @@ public final class ClassifierTrainer: OptimizedRecipe {
 struct ExampleSets {
     let config: ClassifierTrainingConfig
     let classNames: [String]
-    let tokenizer: VideoTokenizer
+    let tokenizer: RunTokenizer
     let encoder: ClipEncoder
     let folder: URL
     let log: RunLog
@@ -126,7 +120,7 @@ struct ExampleSets {
     }
 
     func cacheKey(training: Bool) throws -> String {
-        let settings = [try tokenizer.weightsHash(), config.classifier.input.rawValue, try ConfigFile.json(config.data),
+        let settings = [tokenizer.hash, config.classifier.input.rawValue, try ConfigFile.json(config.data),
                         "\(config.trainClips) \(config.evalClips) \(config.maxClipsPerVideo) \(config.run.seed) \(training)"]
         return settings.joined(separator: "|")
     }
@@ -152,7 +146,7 @@ struct ExampleSets {
         case .tokens:
             guard training || !config.data.eval.isEmpty else { throw ConfigError("data.eval must name a held-out labelled token dataset") }
             let dataset = try config.tokenDataset(training ? config.data.path : config.data.eval[0], training ? "data.path" : "data.eval")
-            return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo, tokenizer: (try tokenizer.weightsHash(), tokenizer.config.name),
+            return try ExampleMaker.tokens(dataset, maxClips: config.maxClipsPerVideo, tokenizer: (tokenizer.hash, tokenizer.model.config.name),
                                            classNames: classNames, grid: c.grid)
         default:
             let count = training ? config.trainClips : config.evalClips

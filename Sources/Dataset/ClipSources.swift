@@ -12,8 +12,7 @@ public final class VideoClipSource: ShardedClipSource {
     let seed: UInt64
 
     public init(config: DataConfig, shape: ClipShape, seed: UInt64) throws {
-        guard !config.train.isEmpty else { throw ConfigError("data.train must name videos, frames files or folders of them") }
-        train = try VideoSet(paths: config.train)
+        train = try VideoSet(paths: config.trainPaths(naming: "videos, frames files or folders of them"))
         try train.check(frames: shape.frames, size: shape.size)
         self.config = config
         self.shape = shape

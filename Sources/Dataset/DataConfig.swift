@@ -1,6 +1,7 @@
 // The `data` section every recipe shares: which clip or token source a run reads (`DataSources`,
 // `kind`), its files, and how clips are cut from them.
 import Foundation
+import Harness
 
 /// Where training images or clips come from (see `DataSources` for the kinds).
 public struct DataConfig: Codable, Sendable {
@@ -51,4 +52,11 @@ public struct DataConfig: Codable, Sendable {
         .map { "data." + $0 }
     /// The values of `labels` that are not a CSV file.
     public static let labelWords: Set<String> = ["none", "folders"]
+
+    /// `train` for a source that has no default location: refused when empty, saying what it must
+    /// name (`what`).
+    public func trainPaths(naming what: String) throws -> [String] {
+        guard !train.isEmpty else { throw ConfigError("data.train must name \(what)") }
+        return train
+    }
 }

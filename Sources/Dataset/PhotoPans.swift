@@ -217,9 +217,8 @@ public final class PhotoPanSource: ShardedClipSource {
     let seed: UInt64
 
     public init(config: DataConfig, shape: ClipShape, seed: UInt64) throws {
-        guard !config.train.isEmpty else { throw ConfigError("data.train must name photos or folders of photos") }
         try config.pan.validate()
-        train = try PhotoPanSource.photos(config.train, config: config, shape: shape)
+        train = try PhotoPanSource.photos(config.trainPaths(naming: "photos or folders of photos"), config: config, shape: shape)
         self.config = config
         self.shape = shape
         self.seed = seed

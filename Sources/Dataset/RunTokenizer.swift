@@ -3,9 +3,20 @@ import Foundation
 import Harness
 import Tokenizer
 
-extension RunSetup {
-    /// The tokenizer file at `path` (a config's `tokenizer`), on the run's device.
-    public func tokenizer(at path: String) throws -> VideoTokenizer {
-        try VideoTokenizer.load(from: URL(fileURLWithPath: path), device: device)
+/// The tokenizer file a config names (`tokenizer`), loaded once on the run's device with its weights
+/// hash, which the run's identity, its token caches and the saved model's metadata all use.
+public struct RunTokenizer {
+    public let model: VideoTokenizer
+    public let path: String
+    public let hash: String
+
+    public init(_ path: String, setup: RunSetup) throws {
+        model = try VideoTokenizer.load(from: URL(fileURLWithPath: path), device: setup.device)
+        (self.path, hash) = (path, try model.weightsHash())
+    }
+
+    /// What a model trained on these tokens records of its tokenizer: the file and its weights hash.
+    public var metadata: [String: String] {
+        ["tokenizer": URL(fileURLWithPath: path).standardizedFileURL.path, "tokenizer_hash": hash]
     }
 }

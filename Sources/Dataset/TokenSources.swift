@@ -78,8 +78,8 @@ public enum TokenSources {
 
     /// The videos of `data.train` with their labels (`data.labels`).
     public static func inputs(_ data: DataConfig) throws -> InputList {
-        guard !data.train.isEmpty else { throw ConfigError("data.train must name the videos (files, folders, patterns or a .txt list)") }
-        do { return try InputList.expand(data.train, labels: LabelSource(data.labels)) } catch let e as DatasetError {
+        let paths = try data.trainPaths(naming: "the videos (files, folders, patterns or a .txt list)")
+        do { return try InputList.expand(paths, labels: LabelSource(data.labels)) } catch let e as DatasetError {
             throw ConfigError("data.train: \(e.description)")
         }
     }

@@ -17,9 +17,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
     public let setup: RunSetup
     /// The generator of `generator.objective` (masked, autoregressive or diffusion).
     public let model: any GenerativeNetwork
-    let tokenizer: VideoTokenizer
-    /// The tokenizer's weights hash, computed once (run identity, token caches, the saved generator).
-    let tokenizerHash: String
+    let tokenizer: RunTokenizer
     /// The pixel source: the training set of image and digit kinds, the held-out videos of token
     /// datasets (nil when there are none).
     let data: (any ClipSource)?
@@ -44,17 +42,16 @@ public final class GeneratorTrainer: OptimizedRecipe {
                 echo: @escaping (String) -> Void = { print($0) }) throws {
         self.config = config
         setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
-        tokenizer = try setup.tokenizer(at: config.tokenizer)
+        tokenizer = try RunTokenizer(config.tokenizer, setup: setup)
         let device = setup.device
-        tokenizerHash = try tokenizer.weightsHash()
         let classes: Int
         if config.data.kind == .tokenTiles {
             (data, classes) = (nil, 0)
         } else if TokenSources.holds(config.data.kind) {
-            data = try TokenData.heldOut(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
+            data = try TokenData.heldOut(config.data, shape: tokenizer.model.config.clipShape, seed: config.run.seed)
             classes = try TokenSources.classNames(config.data).count
         } else {
-            let source = try DataSources.make(config.data, shape: tokenizer.config.clipShape, seed: config.run.seed)
+            let source = try DataSources.make(config.data, shape: tokenizer.model.config.clipShape, seed: config.run.seed)
             (data, classes) = (source, source.classes)
         }
         if config.generator.classes > 0, classes != config.generator.classes {
@@ -74,8 +71,8 @@ public final class GeneratorTrainer: OptimizedRecipe {
             guard FileManager.default.fileExists(atPath: weights.path) else {
                 throw ConfigError("predictionFVD needs the I3D weights at \(weights.path) (scripts/setup.sh converts them): set predictionFVD: false, or run setup")
             }
-            guard tokenizer.config.clipFrames >= I3D.minimumFrames else {
-                throw ConfigError("predictionFVD scores clips with I3D, which needs at least \(I3D.minimumFrames) frames; the tokenizer's clips have \(tokenizer.config.clipFrames): set predictionFVD: false")
+            guard tokenizer.model.config.clipFrames >= I3D.minimumFrames else {
+                throw ConfigError("predictionFVD scores clips with I3D, which needs at least \(I3D.minimumFrames) frames; the tokenizer's clips have \(tokenizer.model.config.clipFrames): set predictionFVD: false")
             }
         }
         model = try setup.seeded { try GenerativeNetworks.make(config.generator, device: device) }
@@ -102,20 +99,20 @@ public final class GeneratorTrainer: OptimizedRecipe {
     public var headline: [String] { ["accuracy"] }
 
     public var identity: [String: String] {
-        get throws { ["generator_config": try ConfigFile.json(config.generator), "tokenizer_hash": tokenizerHash] }
+        get throws { ["generator_config": try ConfigFile.json(config.generator), "tokenizer_hash": tokenizer.hash] }
     }
 
     /// Encodes the training set once (cached beside the run, keyed by the tokenizer's weights).
     public func prepare(_ folder: RunFolder, log: RunLog) throws {
         if config.data.kind == .tokenTiles {
-            tokens = try TokenTiles.load(config.data, grid: config.generator.grid, tokenizerWeights: tokenizerHash)
+            tokens = try TokenTiles.load(config.data, grid: config.generator.grid, tokenizerWeights: tokenizer.hash)
             labels = try Tensor.zeros([tokens!.size(0)], dtype: .int64)
             log.say("cut \(tokens!.size(0)) tiles of \(config.generator.grid) tokens from \(config.data.train.count) token files")
             return
         }
         if TokenSources.holds(config.data.kind) {
             let dataset = try TokenData.prepare(config.data, grid: config.generator.grid,
-                                                run: TokenizingRun(tokenizer: tokenizer, folder: folder.url, device: device, log: log))
+                                                run: TokenizingRun(tokenizer: tokenizer.model, folder: folder.url, device: device, log: log))
             let all = try dataset.allTokens()
             (tokens, labels) = (all.ids, try all.labels.clamp(min: 0, max: Double(Int32.max)))
             return
@@ -125,7 +122,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
         // in the run folder or in `data.tokenCache`, which runs on the same tokenizer and data share.
         let content = config.generator.objective == .diffusion ? "latents" : "tokens"
         let cache = config.data.tokenCache.isEmpty ? folder.url.appendingPathComponent(content + ".safetensors") : URL(fileURLWithPath: config.data.tokenCache)
-        let identity = ["tokenizer_hash": tokenizerHash, "content": content, "data": "\(config.data.kind) \(config.data.train) \(data.count ?? config.movingDigitClips)"]
+        let identity = ["tokenizer_hash": tokenizer.hash, "content": content, "data": "\(config.data.kind) \(config.data.train) \(data.count ?? config.movingDigitClips)"]
         if let file = try? SafeTensors.read(cache), identity.allSatisfy({ file.metadata[$0.key] == $0.value }),
            let t = file.tensors["tokens"], let l = file.tensors["labels"], t.size(0) == l.size(0) {
             log.say("read the training set's \(content) from \(cache.path)")
@@ -136,11 +133,11 @@ public final class GeneratorTrainer: OptimizedRecipe {
         let count = data.count ?? config.movingDigitClips
         var parts: [Tensor] = [], labelParts: [Tensor] = []
         let start = Date()
-        let chunk = tokenizer.config.clipFrames > 1 ? 64 : 500
+        let chunk = tokenizer.model.config.clipFrames > 1 ? 64 : 500
         for first in stride(from: 0, to: count, by: chunk) {
             let indices = Array(first..<Swift.min(first + chunk, count))
             let examples = try data.examples(indices)
-            parts.append(try model.trainingExamples(examples.clips.to(device), tokenizer: tokenizer).to(.cpu))
+            parts.append(try model.trainingExamples(examples.clips.to(device), tokenizer: tokenizer.model).to(.cpu))
             labelParts.append(try examples.labels ?? Tensor.zeros([indices.count], dtype: .int64))
             log.progress(step: indices.last! + 1, of: count, stepsPerSecond: Double(indices.last! + 1) / Date().timeIntervalSince(start), loss: nil)
         }
@@ -154,11 +151,8 @@ public final class GeneratorTrainer: OptimizedRecipe {
     /// The examples of a step: a pure function of the seed and the step.
     public func batchMaker() throws -> @Sendable (Int) throws -> (tokens: Tensor, classes: Tensor) {
         guard let tokens, let labels else { throw ConfigError("the generator's token set was not prepared") }
-        let seed = config.run.seed, batch = config.run.batch, device = self.device, parallel = self.parallel
-        return { step in
-            let index = try randomBatchIndices(count: tokens.size(0), batch: batch, seed: seed, step: step, parallel: parallel)
-            return (try tokens.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
-        }
+        let draw = randomBatches(of: tokens, labels: labels, batch: config.run.batch, seed: config.run.seed, device: device, parallel: parallel)
+        return { try draw($0) }
     }
 
     /// One update over the step's micro-batches (`run.accumulate`); the numbers averaged over them.
@@ -186,7 +180,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
         let classes = config.generator.classes > 0 ? (0..<config.generator.classes).flatMap { Array(repeating: $0, count: 8) } : nil
         let generated = try model.generate(count: classes?.count ?? 32, classes: classes,
                                            options: SamplingOptions(steps: s.steps, guidance: s.guidance, temperature: s.temperature, seed: config.run.seed))
-        return ["samples": try GeneratedImages.grid(model.decode(generated, tokenizer: tokenizer), columns: 8)]
+        return ["samples": try GeneratedImages.grid(model.decode(generated, tokenizer: tokenizer.model), columns: 8)]
     }
 
     public func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL {
@@ -199,14 +193,14 @@ public final class GeneratorTrainer: OptimizedRecipe {
     /// real ones, the tokenizer's reconstruction (the ceiling) and repeating the last given frame (the
     /// baseline), and FVD with `predictionFVD`. Keeps the grid of real, reconstructed and predicted clips.
     func predictionScores(log: RunLog) throws -> [String: Any] {
-        let m = tokenizer.config
+        let m = tokenizer.model.config
         guard let clips = heldOutClips else {
             log.say("frame prediction is not scored: data.eval names no held-out videos")
             return [:]
         }
         let s = config.sampling
         if config.predictionFVD, i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
-        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer, clips: clips,
+        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer.model, clips: clips,
                                              options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: i3d)
         let r = p.scores
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",
@@ -234,8 +228,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
 
     /// The generator's weights with its config and tokenizer in the metadata.
     public func saveGenerator(to url: URL, metadata extra: [String: String] = [:], dtype: DType = .float32) throws {
-        var metadata = ["tokenizer": URL(fileURLWithPath: config.tokenizer).standardizedFileURL.path, "tokenizer_hash": tokenizerHash,
-                        "data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]
+        var metadata = tokenizer.metadata.merging(["data": config.data.kind.rawValue, "pad": "\(config.data.pad)"]) { _, own in own }
         if let crop = data?.paddedFrom { metadata["crop"] = "\(crop)" }
         if let warmStart { metadata["warm_start"] = warmStart }
         metadata.merge(extra) { a, _ in a }

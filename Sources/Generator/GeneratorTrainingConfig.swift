@@ -78,6 +78,11 @@ public struct GeneratorTrainingConfig: RecipeConfig {
         let latent = tokenizer.latentGrid
         if given["grid"] == nil { generator.grid = latent }
         if given["latentChannels"] == nil, generator.objective == .diffusion { generator.latentChannels = tokenizer.quantizer.latentChannels }
+        let tokenObjectives = "by the token objectives (masked, autoregressive); diffusion models the tokenizer's continuous latents"
+        try ConfigError.refuseUnread([
+            (generator.objective == .diffusion && generator.factorBits != tokenizer.quantizer.tokenFactors, "generator.factorBits", tokenObjectives),
+            (generator.objective == .diffusion && generator.labelSmoothing != GeneratorConfig().labelSmoothing, "generator.labelSmoothing", tokenObjectives),
+        ])
         // Labels make a token set's model class-conditional, unless it predicts frames: a frame
         // predictor is unconditional, whatever labels the data carries.
         if given["classes"] == nil, TokenSources.holds(data.kind), generator.conditionFrames == 0 {

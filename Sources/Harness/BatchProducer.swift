@@ -78,6 +78,16 @@ public func randomBatchIndices(count: Int, batch: Int, seed: UInt64, step: Int, 
     try randomBatchIndices(count: count, seed: seed, step: step, rows: parallel?.rows(of: batch) ?? 0..<batch)
 }
 
+/// The batches of a fixed set of examples and their labels (rows aligned): each step's rows drawn by
+/// `randomBatchIndices` (this rank's slice of them), moved to `device`.
+public func randomBatches(of examples: Tensor, labels: Tensor, batch: Int, seed: UInt64, device: Device,
+                          parallel: DataParallel?) -> @Sendable (Int) throws -> (Tensor, Tensor) {
+    { step in
+        let index = try randomBatchIndices(count: labels.size(0), batch: batch, seed: seed, step: step, parallel: parallel)
+        return (try examples.indexSelect(0, index).to(device), try labels.indexSelect(0, index).to(device))
+    }
+}
+
 /// Rows `rows` of a step's global batch of example numbers (see above): a rank draws its own alone.
 public func randomBatchIndices(count: Int, seed: UInt64, step: Int, rows: Range<Int>) throws -> Tensor {
     let picks = rows.map { row in

@@ -30,7 +30,7 @@ final class GeneratorTrainerTests: XCTestCase {
         try GeneratorTrainingConfig.parse("""
             tokenizer: \(folder.appendingPathComponent("tokenizer.safetensors").path)
             data: {kind: fashion-mnist, train: [\(folder.appendingPathComponent("data").path)]}
-            generator: {objective: \(objective), classes: 10, factorBits: [2, 4], width: 32, depth: 1, heads: 2, dropout: 0}
+            generator: {objective: \(objective), classes: 10, \(objective == "diffusion" ? "" : "factorBits: [2, 4], ")width: 32, depth: 1, heads: 2, dropout: 0}
             optimizer: {learningRate: 0.003, warmupSteps: 5}
             run: {steps: \(steps), batch: 16, logEvery: 1, evalEvery: 20, checkpointEvery: 10, seed: 3, threads: 1}
             sampling: {steps: 4}

@@ -37,6 +37,22 @@ final class ShippedConfigTests: XCTestCase {
         XCTAssertNoThrow(try ClassifierTrainingConfig.load(url, assignments: assignments(url, folder: folder)))
     }
 
+    /// scripts/study-objectives.sh's diffusion cell gives the tokenizer's own token factors for the
+    /// file's [5, 5] (diffusion reads none) and keeps its label smoothing at the default.
+    func testTheObjectiveStudysDiffusionCellIsRead() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-study-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = ShippedResources.root.appendingPathComponent("configs/fashion-mnist-generator.yaml")
+        let cell = try assignments(url, folder: folder) + ["generator.objective=diffusion"]
+        XCTAssertEqual(try GeneratorTrainingConfig.load(url, assignments: cell + ["generator.factorBits=[10]"]).generator.objective, .diffusion)
+        for (setting, key) in [([String](), "generator.factorBits"), (["generator.factorBits=[10]", "generator.labelSmoothing=0.2"], "generator.labelSmoothing")] {
+            XCTAssertThrowsError(try GeneratorTrainingConfig.load(url, assignments: cell + setting)) {
+                XCTAssertTrue("\($0)".contains("\(key) is read only by the token objectives"), "\($0)")
+            }
+        }
+    }
+
     /// scripts/study-objectives.sh's tokenizer cells: the VQ cell puts the file's LFQ settings back to
     /// their defaults (a VQ model does not read them); left as the file gives them, they are refused.
     func testTheObjectiveStudysTokenizerCellsAreRead() throws {
