@@ -6,22 +6,13 @@
 # runs add up. Writes the EMA weights (float16, split
 # in 12 MB parts), the log and the config to OUT_DIR.
 #   scripts/gpu-train.sh OUT_DIR SECONDS
-# Prepare here (scripts/fetch-photos.sh first). Everything that travels, the tracked tree included,
-# must stay under 64 MiB (67.1 MB): data at 96-128 pixels (crops of 64-96 feed the 64x64 model), the
-# bundle xz-compressed (about 14 MB as below), the binary (8 MB) and AlexNet's LPIPS weights (10 MB).
-# Since the best CPU model (models/tokenizer-long-cpu-2.safetensors, 19 MB; only the latest such model
-# is tracked) is tracked beside the default (2026-12-07), the tracked tree is 57 MB and the total about 89 MB: over the limit. Before a GPU call, take out of
-# the working tree what this run does not read (models/default-tokenizer.safetensors and
-# default-codec-prior.safetensors, 23 MB; the test fixtures under Tests/*/Fixtures, 10 MB) and put
-# them back after (`git checkout -- models Tests`), which leaves about 56 MB (untested: no GPU has
-# been lent since).
-#   swift build -c release --static-swift-stdlib --scratch-path .build-static --product magvit
-#   B=.build-static/release/magvit; mkdir -p .carry/bundle/videos .carry/weights; cv=/usr/share/doc/opencv-doc/examples/data; v=.carry/bundle/videos
-#   strip -o .carry/magvit .build-static/release/magvit && (cd .carry && tar cJf magvit.tar.xz magvit && rm magvit)
-#   $B frames .deps/train-data/photos --photos --shorter-side 128 -o .carry/bundle/photos.safetensors
-#   $B frames .deps/media/bikes.mp4 -o $v/bikes.safetensors --size 224x96; $B frames .deps/media/bigbuckbunny.mp4 -o $v/bigbuckbunny.safetensors --size 168x96
-#   $B frames $cv/Megamind.avi -o $v/megamind.safetensors --size 128x96 --max-frames 150; $B frames $cv/vtest.avi -o $v/vtest.safetensors --size 128x96 --max-frames 150
-#   (cd .carry && tar cJf bundle.tar.xz bundle && rm -r bundle); cp .deps/weights/stlpips-alex.safetensors .carry/weights/
+# Prepare here (scripts/fetch-photos.sh first), then call the device with carry [".carry"]:
+#   scripts/gpu-prepare.sh pack     # static binary, data bundle (96-128 px; crops of 64-96 feed the 64x64
+#                                   # model), AlexNet's LPIPS weights: about 32 MB in .carry/
+#   scripts/gpu-prepare.sh aside    # the default models and test fixtures out of the tree (57 -> 24 MB),
+#                                   # so tree + carry stay under the device's 64 MiB; prints the total
+#   ... the device call: scripts/gpu-train.sh $OUT 420 ...
+#   scripts/gpu-prepare.sh restore  # put them back
 # The run starts from models/tokenizer-long-cpu-2.safetensors: to continue a previous GPU run, copy its
 # weights there (uncommitted) so they travel with the tree at no extra size. Held-out scoring is done
 # here afterwards (`magvit eval recon`), so the bundle carries no held-out clip.
