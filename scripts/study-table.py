@@ -1,6 +1,7 @@
-"""The table of the objectives study (scripts/study-objectives.sh): one row per (objective, tokenizer)
-cell, FID as the mean over seeds with a 95 % confidence interval (Student's t, n - 1 degrees of
-freedom), parameters, training CPU-hours, network evaluations and seconds per sample.
+"""The tables of the objectives study (scripts/study-objectives.sh): one row per (task, objective,
+tokenizer) cell, the score (FID for images, FVD for video prediction) as the mean over seeds with a
+95 % confidence interval (Student's t, n - 1 degrees of freedom), parameters, training CPU-hours,
+network evaluations and seconds per sample (video: PSNR of the predicted frames instead).
     python3 scripts/study-table.py runs/study-objectives/cpu/cells.jsonl
 """
 import json
@@ -21,19 +22,40 @@ def interval(values):
     return mean, t * statistics.stdev(values) / len(values) ** 0.5
 
 
-cells = defaultdict(list)
+def shown(values, digits=1):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
+    mean, half = interval(values)
+    return f"{mean:.{digits}f} ± {half:.{digits}f}" if half is not None else f"{mean:.{digits}f}"
+
+
+tasks = defaultdict(lambda: defaultdict(list))
 for line in open(sys.argv[1]):
     if line.strip():
         row = json.loads(line)
-        cells[(row["objective"], row["tokenizer"])].append(row)
+        # Rows written before the video task: images, FID under "fid".
+        row.setdefault("task", "images")
+        row.setdefault("metric", "FID")
+        row.setdefault("score", row.get("fid"))
+        tasks[row["task"]][(row["objective"], row["tokenizer"])].append(row)
 
-print("| objective | tokenizer | FID (mean ± 95 % CI) | seeds | parameters | training CPU-hours | evaluations / sample | s / sample |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-for (objective, tokenizer), rows in cells.items():
-    mean, half = interval([r["fid"] for r in rows])
-    fid = f"{mean:.1f} ± {half:.1f}" if half is not None else f"{mean:.1f}"
-    params = rows[0]["parameters"]
-    hours = statistics.fmean(r["cpu_hours"] for r in rows)
-    evaluations = rows[0]["evaluations"]
-    seconds = statistics.fmean(r["seconds_per_sample"] for r in rows if r["seconds_per_sample"] is not None)
-    print(f"| {objective} | {tokenizer} | {fid} | {len(rows)} | {params:,} | {hours:.2f} | {evaluations} | {seconds:.3f} |")
+for task, cells in tasks.items():
+    metric = next(iter(cells.values()))[0]["metric"]
+    video = any("psnr" in r for rows in cells.values() for r in rows)
+    last = "PSNR predicted (dB)" if video else "s / sample"
+    print(f"\n**{task}**\n")
+    print(f"| objective | tokenizer | {metric} (mean ± 95 % CI) | seeds | parameters | training CPU-hours | evaluations / sample | {last} |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (objective, tokenizer), rows in cells.items():
+        params = rows[0]["parameters"]
+        hours = statistics.fmean(r["cpu_hours"] for r in rows)
+        extra = shown([r.get("psnr") for r in rows], 2) if video else shown([r["seconds_per_sample"] for r in rows], 3)
+        print(f"| {objective} | {tokenizer} | {shown([r['score'] for r in rows])} | {len(rows)} | "
+              f"{params:,} | {hours:.2f} | {rows[0]['evaluations']} | {extra} |")
+    # Video prediction's references, scored on the same held-out clips in every run.
+    for key, name in [("copy_last_frame", "the last given frame repeated"), ("reconstruction", "the tokenizer's reconstruction")]:
+        refs = [r[key] for rows in cells.values() for r in rows if r.get(key)]
+        if refs:
+            fvd, psnr = statistics.fmean(f for f, _ in refs), statistics.fmean(p for _, p in refs)
+            print(f"| *{name}* | | {fvd:.1f} | | | | | {psnr:.2f} |")
