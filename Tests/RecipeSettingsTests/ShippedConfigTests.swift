@@ -37,18 +37,20 @@ final class ShippedConfigTests: XCTestCase {
         XCTAssertNoThrow(try ClassifierTrainingConfig.load(url, assignments: assignments(url, folder: folder)))
     }
 
-    /// scripts/study-objectives.sh's diffusion cell gives the tokenizer's own token factors for the
-    /// file's [5, 5] (diffusion reads none) and keeps its label smoothing at the default.
-    func testTheObjectiveStudysDiffusionCellIsRead() throws {
+    /// scripts/study-objectives.sh's diffusion cells (images and video prediction) give the tokenizer's
+    /// own token factors for the files' [5, 5] (diffusion reads none) and keep label smoothing at the default.
+    func testTheObjectiveStudysDiffusionCellsAreRead() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-study-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let url = ShippedResources.root.appendingPathComponent("configs/fashion-mnist-generator.yaml")
-        let cell = try assignments(url, folder: folder) + ["generator.objective=diffusion"]
-        XCTAssertEqual(try GeneratorTrainingConfig.load(url, assignments: cell + ["generator.factorBits=[10]"]).generator.objective, .diffusion)
-        for (setting, key) in [([String](), "generator.factorBits"), (["generator.factorBits=[10]", "generator.labelSmoothing=0.2"], "generator.labelSmoothing")] {
-            XCTAssertThrowsError(try GeneratorTrainingConfig.load(url, assignments: cell + setting)) {
-                XCTAssertTrue("\($0)".contains("\(key) is read only by the token objectives"), "\($0)")
+        for (name, own) in [("fashion-mnist-generator", [String]()), ("moving-digits-predict", ["sampling.steps=50"])] {
+            let url = ShippedResources.root.appendingPathComponent("configs/\(name).yaml")
+            let cell = try assignments(url, folder: folder) + ["generator.objective=diffusion"] + own
+            XCTAssertEqual(try GeneratorTrainingConfig.load(url, assignments: cell + ["generator.factorBits=[10]"]).generator.objective, .diffusion, name)
+            for (setting, key) in [([String](), "generator.factorBits"), (["generator.factorBits=[10]", "generator.labelSmoothing=0.2"], "generator.labelSmoothing")] {
+                XCTAssertThrowsError(try GeneratorTrainingConfig.load(url, assignments: cell + setting)) {
+                    XCTAssertTrue("\($0)".contains("\(key) is read only by the token objectives"), "\(name): \($0)")
+                }
             }
         }
     }
