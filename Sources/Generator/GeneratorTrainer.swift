@@ -38,10 +38,8 @@ public final class GeneratorTrainer: OptimizedRecipe {
     public var directory: URL { folder.url }
     public var generatorURL: URL { folder.url.appendingPathComponent("generator.safetensors") }
 
-    public init(config: GeneratorTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel? = nil,
-                echo: @escaping (String) -> Void = { print($0) }) throws {
-        self.config = config
-        setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
+    public init(config: GeneratorTrainingConfig, setup: RunSetup) throws {
+        (self.config, self.setup) = (config, setup)
         tokenizer = try RunTokenizer(config.tokenizer, setup: setup)
         let device = setup.device
         let classes: Int

@@ -127,11 +127,19 @@ public protocol Recipe: Trainer {
     static var abstract: String { get }
     var config: Config { get }
     var setup: RunSetup { get }
-    /// Sets up a run in `directory` (nothing is written until it starts).
-    init(config: Config, directory: URL, resume: Bool, parallel: DataParallel?, echo: @escaping (String) -> Void) throws
+    /// The recipe's part of setting up a run: its model, data and optimizer, on the Harness's `setup`
+    /// (folder, device, threads, seed, data-parallel group). Nothing is written until it starts.
+    init(config: Config, setup: RunSetup) throws
 }
 
 extension Recipe {
+    /// Sets up a run in `directory`: the Harness's setup (`RunSetup`), then the recipe's. A folder that
+    /// already holds a checkpoint is continued with `resume` and refused without it.
+    public init(config: Config, directory: URL, resume: Bool, parallel: DataParallel? = nil,
+                echo: @escaping (String) -> Void = { print($0) }) throws {
+        try self.init(config: config, setup: RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo))
+    }
+
     /// The recipe's name (its config's).
     public static var name: String { Config.recipe }
 

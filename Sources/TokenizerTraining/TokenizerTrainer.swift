@@ -42,19 +42,22 @@ public final class TokenizerTrainer: Recipe {
     public var tokenizerURL: URL { folder.url.appendingPathComponent("tokenizer.safetensors") }
 
     /// The recipe's run: the perceptual network the config names (`perceptualDistance`).
-    public convenience init(config: TokenizerTrainingConfig, directory: URL, resume: Bool, parallel: DataParallel?,
-                            echo: @escaping (String) -> Void) throws {
-        try self.init(config: config, directory: directory, resume: resume, perceptual: Self.perceptualDistance(config),
-                      parallel: parallel, echo: echo)
+    public convenience init(config: TokenizerTrainingConfig, setup: RunSetup) throws {
+        try self.init(config: config, setup: setup, perceptual: Self.perceptualDistance(config))
     }
 
-    /// Sets up a run in `directory`. A directory that already holds a checkpoint is continued with
-    /// `resume` and refused without it; nothing is created on disk until `train` starts.
-    public init(config: TokenizerTrainingConfig, directory: URL, resume: Bool, perceptual: PerceptualDistance?,
-                parallel: DataParallel? = nil, echo: @escaping (String) -> Void = { print($0) }) throws {
-        self.config = config
+    /// A run in `directory` with the perceptual network `perceptual` (tests and benchmarks give a
+    /// small one, or none).
+    public convenience init(config: TokenizerTrainingConfig, directory: URL, resume: Bool, perceptual: PerceptualDistance?,
+                            parallel: DataParallel? = nil, echo: @escaping (String) -> Void = { print($0) }) throws {
+        try self.init(config: config, setup: RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo),
+                      perceptual: perceptual)
+    }
+
+    /// Sets up a run on `setup`; nothing is created on disk until `train` starts.
+    public init(config: TokenizerTrainingConfig, setup: RunSetup, perceptual: PerceptualDistance?) throws {
+        (self.config, self.setup) = (config, setup)
         let run = config.run
-        setup = try RunSetup(directory: directory, run: run, resume: resume, parallel: parallel, echo: echo)
         let device = setup.device
         // The inputs, reconstructions and their gradients of one micro-batch, in float32: a lower bound.
         let m = config.model, clip = Double(m.imageChannels * m.clipFrames * m.resolution * m.resolution)
@@ -65,7 +68,7 @@ public final class TokenizerTrainer: Recipe {
         }
         self.perceptual = config.loss.perceptualWeight > 0 ? perceptual : nil
 
-        if let parallel, config.data.imageBatch % parallel.worldSize != 0 {
+        if let parallel = setup.parallel, config.data.imageBatch % parallel.worldSize != 0 {
             throw ConfigError("data.imageBatch \(config.data.imageBatch) must split evenly over \(parallel.worldSize) processes")
         }
         (data, images) = try Self.sources(config)
@@ -78,7 +81,7 @@ public final class TokenizerTrainer: Recipe {
             if config.initialization == .inflated { try model.inflateTemporalKernels() }
             warmStart = nil
         }
-        if let parallel, let lfq = model.quantizer as? LookupFreeQuantizer { lfq.globalMean = { try parallel.globalMean($0) } }
+        if let parallel = setup.parallel, let lfq = model.quantizer as? LookupFreeQuantizer { lfq.globalMean = { try parallel.globalMean($0) } }
         let o = config.optimizer
         training = try OptimizedModel(model.store, optimizer: o, emaDecay: run.emaDecay)
         if config.loss.adversarialWeight > 0 {

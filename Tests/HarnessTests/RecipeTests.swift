@@ -33,9 +33,8 @@ final class TinyRecipe: Recipe {
     let layer: Linear
     let target: Tensor  // (width, 8)
 
-    init(config: TinyConfig, directory: URL, resume: Bool, parallel: DataParallel?, echo: @escaping (String) -> Void) throws {
-        self.config = config
-        setup = try RunSetup(directory: directory, run: config.run, resume: resume, parallel: parallel, echo: echo)
+    init(config: TinyConfig, setup: RunSetup) throws {
+        (self.config, self.setup) = (config, setup)
         let store = ParameterStore()
         (layer, target) = try setup.seeded {
             (try Linear(store.root("layer"), inputFeatures: 8, outputFeatures: config.width, bias: false), try Tensor.randn([config.width, 8]))
