@@ -13,6 +13,19 @@ limit=$((64 * 1024 * 1024))
 # Not read by gpu-train.sh: the default models and the test fixtures.
 aside=(models/default-tokenizer.safetensors models/default-codec-prior.safetensors Tests/*/Fixtures)
 
+size() {
+  local tree carry=0 total
+  tree=$(travelling)
+  if [ -d .carry ]; then carry=$(du -sb .carry | cut -f1); fi
+  total=$((tree + carry))
+  printf 'working tree %.1f MB + .carry %.1f MB = %.1f MB of %.1f MB\n' \
+    "$(echo "$tree / 1000000" | bc -l)" "$(echo "$carry / 1000000" | bc -l)" "$(echo "$total / 1000000" | bc -l)" "$(echo "$limit / 1000000" | bc -l)"
+  if [ "$total" -gt "$limit" ]; then
+    echo "over the device's 64 MiB: scripts/gpu-prepare.sh aside takes out what the GPU run does not read" >&2
+    return 1
+  fi
+}
+
 travelling() {
   { git ls-files -z; git ls-files -z --others --exclude-standard; } | while IFS= read -r -d '' f; do
     if [ -f "$f" ]; then stat -c %s "$f"; fi
@@ -23,8 +36,10 @@ case ${1:-} in
   pack)
     swift build -c release --static-swift-stdlib --scratch-path .build-static --product magvit
     B=.build-static/release/magvit; cv=/usr/share/doc/opencv-doc/examples/data; v=.carry/bundle/videos
-    rm -rf .carry/bundle && mkdir -p "$v" .carry/weights
-    strip -o .carry/magvit "$B" && (cd .carry && tar cJf magvit.tar.xz magvit && rm magvit)
+    rm -rf .carry/bundle .carry/magvit.tar.xz .carry/bundle.tar.xz
+    mkdir -p "$v" .carry/weights
+    strip -o .carry/magvit "$B"
+    (cd .carry && tar cJf magvit.tar.xz magvit && rm magvit)
     "$B" frames .deps/train-data/photos --photos --shorter-side 128 -o .carry/bundle/photos.safetensors
     "$B" frames .deps/media/bikes.mp4 -o $v/bikes.safetensors --size 224x96
     "$B" frames .deps/media/bigbuckbunny.mp4 -o $v/bigbuckbunny.safetensors --size 168x96
@@ -32,28 +47,20 @@ case ${1:-} in
     "$B" frames $cv/vtest.avi -o $v/vtest.safetensors --size 128x96 --max-frames 150
     (cd .carry && tar cJf bundle.tar.xz bundle && rm -r bundle)
     cp .deps/weights/stlpips-alex.safetensors .carry/weights/
-    "$0" size ;;
+    size ;;
   aside)
     for p in "${aside[@]}"; do
       [ -e "$p" ] || continue
-      mkdir -p ".gpu-aside/$(dirname "$p")" && mv "$p" ".gpu-aside/$p"
+      mkdir -p ".gpu-aside/$(dirname "$p")"
+      mv "$p" ".gpu-aside/$p"
     done
-    "$0" size ;;
+    size ;;
   restore)
     [ -d .gpu-aside ] || { echo "nothing set aside"; exit 0; }
     (cd .gpu-aside && find . -mindepth 1 -maxdepth 3 \( -name Fixtures -o -name '*.safetensors' \) -print0) |
-      while IFS= read -r -d '' p; do mkdir -p "$(dirname "$p")" && mv ".gpu-aside/$p" "$p"; done
+      while IFS= read -r -d '' p; do mkdir -p "$(dirname "$p")"; mv ".gpu-aside/$p" "$p"; done
     find .gpu-aside -depth -type d -empty -delete
     git status --short -- models Tests ;;
-  size)
-    tree=$(travelling); carry=0
-    if [ -d .carry ]; then carry=$(du -sb .carry | cut -f1); fi
-    total=$((tree + carry))
-    printf 'working tree %.1f MB + .carry %.1f MB = %.1f MB of %.1f MB\n' \
-      "$(echo "$tree / 1000000" | bc -l)" "$(echo "$carry / 1000000" | bc -l)" "$(echo "$total / 1000000" | bc -l)" "$(echo "$limit / 1000000" | bc -l)"
-    if [ "$total" -gt "$limit" ]; then
-      echo "over the device's 64 MiB: scripts/gpu-prepare.sh aside takes out what the GPU run does not read" >&2
-      exit 1
-    fi ;;
+  size) size ;;
   *) echo "usage: scripts/gpu-prepare.sh pack|aside|size|restore" >&2; exit 2 ;;
 esac

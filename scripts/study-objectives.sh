@@ -6,7 +6,7 @@
 #   scripts/study-objectives.sh [SCALE] [SEEDS] [TASKS]  SCALE: smoke | cpu (default) | gpu; SEEDS default 3;
 #                                                        TASKS: "images video" (default), images or video
 #     smoke  20 steps per tokenizer and per generator, 10 samples a class: checks the pipeline end to end
-#            (55 minutes with 1 seed beside other jobs; less on quiet cores); its numbers mean nothing
+#            (55 minutes for images, 10 for video, with 1 seed beside other jobs); its numbers mean nothing
 #     cpu    1,560 s per tokenizer (configs/fashion-mnist.yaml's budget), 1,800 s per generator, 100
 #            samples a class: the table at this machine's scale, about 9.5 hours with 3 seeds
 #     gpu    the same cells on a GPU (run.device cuda): 4x wider, 2x deeper generators, tokenizers and
@@ -17,7 +17,8 @@
 # Video cells: one LFQ video tokenizer (configs/moving-digits.yaml: 9x32x32 clips -> 5x8x8 tokens of 10
 # bits), the three objectives predicting its last 2 latent frames from the first 3
 # (configs/moving-digits-predict.yaml), scored by the trainer's final evaluation on 64 held-out clips.
-# Resumable: a finished cell is kept, one with a checkpoint continues. MAGVIT=path skips the release build.
+# Resumable: a finished cell is kept, one with a checkpoint continues. MAGVIT=path skips the release build;
+# NICE=n sets the runs' priority (default 10).
 # Output: runs/study-objectives/SCALE/ (runs, samples, cells.jsonl) and the table on stdout and in
 # runs/study-objectives/SCALE/table.md (scripts/study-table.py).
 set -euo pipefail
@@ -149,7 +150,15 @@ EOF
   done
 }
 
-: > "$out/cells.jsonl.new"
+# The rows of a task not run this time are kept (a row without a task is an images row).
+python3 - "$out/cells.jsonl" "$tasks" > "$out/cells.jsonl.new" <<'EOF'
+import json, os, sys
+path, tasks = sys.argv[1], sys.argv[2].split()
+run = {"images": "images", "video": "video prediction"}
+for line in open(path) if os.path.exists(path) else []:
+    if line.strip() and json.loads(line).get("task", "images") not in [run[t] for t in tasks]:
+        print(line.rstrip("\n"))
+EOF
 if [[ $tasks == *" images "* ]]; then image_cells; fi
 if [[ $tasks == *" video "* ]]; then video_cells; fi
 mv "$out/cells.jsonl.new" "$out/cells.jsonl"

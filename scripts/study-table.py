@@ -48,12 +48,13 @@ for task, cells in tasks.items():
     print(f"| objective | tokenizer | {metric} (mean ± 95 % CI) | seeds | parameters | training CPU-hours | evaluations / sample | {last} |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (objective, tokenizer), rows in cells.items():
-        params = rows[0]["parameters"]
+        params = f'{rows[0]["parameters"]:,}' if rows[0]["parameters"] is not None else "—"
         hours = statistics.fmean(r["cpu_hours"] for r in rows)
         extra = shown([r.get("psnr") for r in rows], 2) if video else shown([r["seconds_per_sample"] for r in rows], 3)
         print(f"| {objective} | {tokenizer} | {shown([r['score'] for r in rows])} | {len(rows)} | "
-              f"{params:,} | {hours:.2f} | {rows[0]['evaluations']} | {extra} |")
-    # Video prediction's references, scored on the same held-out clips in every run.
+              f"{params} | {hours:.2f} | {rows[0]['evaluations']} | {extra} |")
+    # Video prediction's references, scored by every run on its seed's held-out clips (the same clips
+    # for every objective of a seed): their mean over the runs.
     for key, name in [("copy_last_frame", "the last given frame repeated"), ("reconstruction", "the tokenizer's reconstruction")]:
         refs = [r[key] for rows in cells.values() for r in rows if r.get(key)]
         if refs:

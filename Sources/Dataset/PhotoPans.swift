@@ -217,8 +217,9 @@ public final class PhotoPanSource: ShardedClipSource {
     let seed: UInt64
 
     public init(config: DataConfig, shape: ClipShape, seed: UInt64) throws {
+        let paths = try config.trainPaths(naming: "photos or folders of photos")
         try config.pan.validate()
-        train = try PhotoPanSource.photos(config.trainPaths(naming: "photos or folders of photos"), config: config, shape: shape)
+        train = try PhotoPanSource.photos(paths, config: config, shape: shape)
         self.config = config
         self.shape = shape
         self.seed = seed

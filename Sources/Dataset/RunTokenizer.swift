@@ -4,7 +4,8 @@ import Harness
 import Tokenizer
 
 /// The tokenizer file a config names (`tokenizer`), loaded once on the run's device with its weights
-/// hash, which the run's identity, its token caches and the saved model's metadata all use.
+/// hash, computed once for everything that names the tokenizer by it (the generator's run identity,
+/// token caches and datasets, the saved model's metadata).
 public struct RunTokenizer {
     public let model: VideoTokenizer
     public let path: String

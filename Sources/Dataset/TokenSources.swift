@@ -11,12 +11,12 @@ import Torch
 /// What a token source needs to make its dataset: the tokenizer, the run folder a dataset made from
 /// pixels goes into, the device that tokenizes, and the run's log for progress.
 public struct TokenizingRun {
-    public let tokenizer: VideoTokenizer
+    public let tokenizer: RunTokenizer
     public let folder: URL
     public let device: Device
     public let log: RunLog
 
-    public init(tokenizer: VideoTokenizer, folder: URL, device: Device, log: RunLog) {
+    public init(tokenizer: RunTokenizer, folder: URL, device: Device, log: RunLog) {
         (self.tokenizer, self.folder, self.device, self.log) = (tokenizer, folder, device, log)
     }
 }
@@ -89,7 +89,7 @@ public enum TokenSources {
         var options = TokenizeOptions()
         options.device = run.device
         let output = run.folder.appendingPathComponent("tokens")
-        let job = try Tokenization(model: run.tokenizer, inputs: inputs(data), labels: LabelSource(data.labels), output: output, options: options)
+        let job = try Tokenization(model: run.tokenizer.model, weights: run.tokenizer.hash, inputs: inputs(data), labels: LabelSource(data.labels), output: output, options: options)
         let index = try job.run { p in run.log.progress(step: p.filesDone, of: p.files, stepsPerSecond: p.clipsPerSecond, loss: nil) }
         run.log.say("tokenized \(index.clips) clips from \(index.files - index.failures.count) of \(index.files) videos into \(output.path)")
         for f in index.failures { run.log.say("skipped \(f.error)") }

@@ -58,7 +58,9 @@ public final class Tokenization {
     let settings: Settings
     let grid: [Int]
 
-    public init(model: VideoTokenizer, name: String? = nil, inputs: InputList, labels: LabelSource, output: URL, options: TokenizeOptions) throws {
+    /// `weights`: the model's weights hash when the caller has it (else it is computed).
+    public init(model: VideoTokenizer, weights: String? = nil, name: String? = nil, inputs: InputList, labels: LabelSource, output: URL,
+                options: TokenizeOptions) throws {
         let c = model.config
         let size = options.size ?? (c.resolution, c.resolution)
         guard size.width >= c.spatialFactor, size.height >= c.spatialFactor, size.width % c.spatialFactor == 0, size.height % c.spatialFactor == 0 else {
@@ -70,7 +72,7 @@ public final class Tokenization {
         if let fps = options.fps, !(fps > 0 && fps.isFinite) { throw DatasetError("--fps must be a positive number, got \(fps)") }
         self.model = model
         self.name = name ?? c.name
-        weights = try model.weightsHash()
+        self.weights = try weights ?? model.weightsHash()
         self.inputs = inputs
         self.labels = labels
         self.output = output
@@ -80,7 +82,7 @@ public final class Tokenization {
         let g = c.tokenGrid(frames: c.clipFrames, height: size.height, width: size.width)
         grid = [g.t, g.h, g.w]
         settings = Settings(
-            tokenizerWeights: weights, inputsSHA256: sha256Hex(Data(inputs.files.joined(separator: "\n").utf8)), size: [size.width, size.height],
+            tokenizerWeights: self.weights, inputsSHA256: sha256Hex(Data(inputs.files.joined(separator: "\n").utf8)), size: [size.width, size.height],
             centerCrop: options.centerCrop, fps: options.fps, batch: options.batch, shardSize: options.shardSize,
             labels: labels.description, classes: inputs.classes)
     }

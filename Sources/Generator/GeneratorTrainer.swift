@@ -91,7 +91,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
     // MARK: Trainer
 
     public var summary: String {
-        "training the \(config.generator.objective.rawValue) generator: \(model.parameterCount) parameters, \(tokens?.size(0) ?? 0) sequences of \(config.generator.tokensPerExample) tokens, factors \(config.generator.factorBits)"
+        "training the \(config.generator.objective.rawValue) generator: \(model.parameterCount) parameters, \(tokens?.size(0) ?? 0) sequences of \(config.generator.tokensPerExample) tokens\(config.generator.objective == .diffusion ? "" : ", factors \(config.generator.factorBits)")"
     }
 
     public var headline: [String] { ["accuracy"] }
@@ -110,7 +110,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
         }
         if TokenSources.holds(config.data.kind) {
             let dataset = try TokenData.prepare(config.data, grid: config.generator.grid,
-                                                run: TokenizingRun(tokenizer: tokenizer.model, folder: folder.url, device: device, log: log))
+                                                run: TokenizingRun(tokenizer: tokenizer, folder: folder.url, device: device, log: log))
             let all = try dataset.allTokens()
             (tokens, labels) = (all.ids, try all.labels.clamp(min: 0, max: Double(Int32.max)))
             return

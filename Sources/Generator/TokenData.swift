@@ -12,8 +12,8 @@ enum TokenData {
     /// The training set's dataset, checked against the tokenizer and the generator's grid.
     static func prepare(_ data: DataConfig, grid: [Int], run: TokenizingRun) throws -> TokenDataset {
         let dataset = try TokenSources.dataset(data, run)
-        let tokenizer = run.tokenizer
-        try dataset.checkTokenizer(weights: tokenizer.weightsHash(), name: tokenizer.config.name)
+        let tokenizer = run.tokenizer.model
+        try dataset.checkTokenizer(weights: run.tokenizer.hash, name: tokenizer.config.name)
         guard dataset.index.grid == grid else {
             throw ConfigError("\(dataset.url.path) holds clips of \(dataset.index.grid) tokens; the generator's grid is \(grid) (tokenize at the tokenizer's resolution, \(tokenizer.config.resolution))")
         }
