@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "GeneratorModelTests", dependencies: ["GeneratorModel", "Tokenizer", "NN", "Torch", "TestSupport"], linkerSettings: linkShim),
         .testTarget(
-            name: "GeneratorTests", dependencies: ["Generator", "GeneratorModel", "Dataset", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
+            name: "GeneratorTests", dependencies: ["Generator", "GeneratorModel", "Dataset", "Metrics", "Harness", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],
             linkerSettings: linkShim),
         .testTarget(
             name: "DatasetTests", dependencies: ["Dataset", "Codec", "Tokenizer", "Media", "NN", "Torch", "TestSupport"],

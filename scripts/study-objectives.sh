@@ -16,7 +16,8 @@
 # (diffusion models the lfq-10 tokenizer's continuous encoder output and decodes through its quantizer).
 # Video cells: one LFQ video tokenizer (configs/moving-digits.yaml: 9x32x32 clips -> 5x8x8 tokens of 10
 # bits), the three objectives predicting its last 2 latent frames from the first 3
-# (configs/moving-digits-predict.yaml), scored by the trainer's final evaluation on 64 held-out clips.
+# (configs/moving-digits-predict.yaml), and generating whole clips unconditionally, scored by the
+# trainer's final evaluation on 64 held-out clips.
 # Resumable: a finished cell is kept, one with a checkpoint continues. MAGVIT=path skips the release build;
 # NICE=n sets the runs' priority (default 10).
 # Output: runs/study-objectives/SCALE/ (runs, samples, cells.jsonl) and the table on stdout and in
@@ -106,46 +107,59 @@ EOF
   done
 }
 
-# Video: frame prediction on moving digits with each objective on one video tokenizer. The score is the
-# trainer's final evaluation (FVD and PSNR of the predicted frames on 64 held-out clips, sampled with
-# sampling.steps: 12 masked decoding steps, 50 Euler steps for diffusion, one per token autoregressive).
+# Video: frame prediction and unconditional generation on moving digits with each objective on one
+# video tokenizer. The score is the trainer's final evaluation on 64 held-out clips (FVD of the
+# predicted or generated clips, PSNR of the predicted frames), sampled with sampling.steps: 12 masked
+# decoding steps, 50 Euler steps for diffusion, one per token autoregressive.
 video_cells() {
   local tok_extra=(); [ "$scale" = gpu ] && tok_extra=(--set run.device=cuda)
   local gen_extra=("${extra[@]}")
   [ "$scale" = smoke ] && { tok_extra=(--set run.steps=20); gen_extra+=(--set movingDigitClips=256 --set predictionClips=8); }
   train train "$out/tokenizer-video" tokenizer.safetensors configs/moving-digits.yaml --set run.timeBudget=$tok_budget "${tok_extra[@]}"
-  for objective in masked autoregressive diffusion; do
-    for seed in $(seq 1 "$seeds"); do
-      local run=$out/predict-$objective-seed$seed content=tokens own=()
-      # diffusion reads no token factors (the tokenizer's own, one 10-bit factor) and samples 50 Euler steps
-      [ "$objective" = diffusion ] && { content=latents; own=(--set 'generator.factorBits=[10]' --set sampling.steps=50); }
-      train train-generator "$run" generator.safetensors configs/moving-digits-predict.yaml \
-        --set tokenizer="$out/tokenizer-video/tokenizer.safetensors" --set generator.objective=$objective \
-        --set data.tokenCache="$out/tokenizer-video/$content.safetensors" \
-        --set run.seed=$seed --set run.timeBudget=$gen_budget "${own[@]}" "${gen_extra[@]}"
-      python3 - "$run" "$objective" "$seed" >> "$out/cells.jsonl.new" <<'EOF'
+  # Two video tasks on the same tokenizer: predict (3 latent frames given) and generate (unconditional,
+  # generator.conditionFrames 0: FVD of 64 samples against 64 held-out clips).
+  for task in predict generate; do
+    for objective in masked autoregressive diffusion; do
+      for seed in $(seq 1 "$seeds"); do
+        local run=$out/$task-$objective-seed$seed content=tokens own=()
+        # diffusion reads no token factors (the tokenizer's own, one 10-bit factor) and samples 50 Euler steps
+        [ "$objective" = diffusion ] && { content=latents; own=(--set 'generator.factorBits=[10]' --set sampling.steps=50); }
+        [ "$task" = generate ] && own+=(--set generator.conditionFrames=0)
+        train train-generator "$run" generator.safetensors configs/moving-digits-predict.yaml \
+          --set tokenizer="$out/tokenizer-video/tokenizer.safetensors" --set generator.objective=$objective \
+          --set data.tokenCache="$out/tokenizer-video/$content.safetensors" \
+          --set run.seed=$seed --set run.timeBudget=$gen_budget "${own[@]}" "${gen_extra[@]}"
+        python3 - "$run" "$task" "$objective" "$seed" >> "$out/cells.jsonl.new" <<'EOF'
 import json, re, sys
-run, objective, seed = sys.argv[1:]
+run, task, objective, seed = sys.argv[1:]
 log = [json.loads(l) for l in open(f"{run}/log.jsonl") if l.strip()]
 trained = [r for r in log if "cpu_seconds" in r or "training_seconds" in r]
-scored = [r for r in log if "fvd_predicted" in r]
+key = "fvd_predicted" if task == "predict" else "fvd_generated"
+scored = [r for r in log if key in r]
 params = re.search(r"([0-9]+) parameters", open(f"{run}.log").read())
 config = json.load(open(f"{run}/config.json"))
 grid, given = config["generator"]["grid"], config["generator"]["conditionFrames"]
-print(json.dumps({
-    "task": "video prediction", "objective": objective, "tokenizer": "lfq-10 video", "seed": int(seed),
-    "metric": "FVD", "score": scored[-1]["fvd_predicted"] if scored else None,
-    "psnr": scored[-1]["psnr_predicted"] if scored else None,
-    # The references the trainer scores beside it: the last given frame repeated, the tokenizer's reconstruction.
-    "copy_last_frame": [scored[-1]["fvd_copy_last_frame"], scored[-1]["psnr_copy_last_frame"]] if scored else None,
-    "reconstruction": [scored[-1]["fvd_reconstruction"], scored[-1]["psnr_reconstruction"]] if scored else None,
+row = {
+    "task": "video prediction" if task == "predict" else "unconditional video", "objective": objective,
+    "tokenizer": "lfq-10 video", "seed": int(seed), "metric": "FVD", "score": scored[-1][key] if scored else None,
     "parameters": int(params.group(1)) if params else None,
     "cpu_hours": max((r.get("cpu_seconds", 0) for r in trained), default=0) / 3600,
     "wall_hours": max((r.get("training_seconds", 0) for r in trained), default=0) / 3600,
     "evaluations": (grid[0] - given) * grid[1] * grid[2] if objective == "autoregressive" else config["sampling"]["steps"],
     "seconds_per_sample": None,
-}))
+}
+# The references the trainer scores beside it: the tokenizer's reconstruction, and for prediction the
+# last given frame repeated and the PSNR of the predicted frames.
+if scored:
+    last = scored[-1]
+    if task == "predict":
+        row.update(psnr=last["psnr_predicted"], copy_last_frame=[last["fvd_copy_last_frame"], last["psnr_copy_last_frame"]],
+                   reconstruction=[last["fvd_reconstruction"], last["psnr_reconstruction"]])
+    else:
+        row.update(reconstruction_fvd=last["fvd_reconstruction"])
+print(json.dumps(row))
 EOF
+      done
     done
   done
 }
@@ -154,9 +168,9 @@ EOF
 python3 - "$out/cells.jsonl" "$tasks" > "$out/cells.jsonl.new" <<'EOF'
 import json, os, sys
 path, tasks = sys.argv[1], sys.argv[2].split()
-run = {"images": "images", "video": "video prediction"}
+run = {"images": ["images"], "video": ["video prediction", "unconditional video"]}
 for line in open(path) if os.path.exists(path) else []:
-    if line.strip() and json.loads(line).get("task", "images") not in [run[t] for t in tasks]:
+    if line.strip() and json.loads(line).get("task", "images") not in sum((run[t] for t in tasks), []):
         print(line.rstrip("\n"))
 EOF
 if [[ $tasks == *" images "* ]]; then image_cells; fi

@@ -1,5 +1,5 @@
 """The tables of the objectives study (scripts/study-objectives.sh): one row per (task, objective,
-tokenizer) cell, the score (FID for images, FVD for video prediction) as the mean over seeds with a
+tokenizer) cell, the score (FID for images, FVD for video) as the mean over seeds with a
 95 % confidence interval (Student's t, n - 1 degrees of freedom), parameters, training CPU-hours,
 network evaluations and seconds per sample (video: PSNR of the predicted frames instead).
     python3 scripts/study-table.py runs/study-objectives/cpu/cells.jsonl
@@ -60,3 +60,6 @@ for task, cells in tasks.items():
         if refs:
             fvd, psnr = statistics.fmean(f for f, _ in refs), statistics.fmean(p for _, p in refs)
             print(f"| *{name}* | | {fvd:.1f} | | | | | {psnr:.2f} |")
+    refs = [r["reconstruction_fvd"] for rows in cells.values() for r in rows if r.get("reconstruction_fvd") is not None]
+    if refs:
+        print(f"| *the tokenizer's reconstruction* | | {statistics.fmean(refs):.1f} | | | | | |")

@@ -86,15 +86,10 @@ public struct FramePrediction {
         let (p, r, c) = (try psnr(prediction), try psnr(reconstruction), try psnr(copy))
         var scores = Scores(psnrPredicted: p.mean, psnrReconstruction: r.mean, psnrCopyLastFrame: c.mean, clips: n, givenFrames: known)
         if let i3d {
-            func statistics(_ x: Tensor) throws -> FeatureStatistics {  // x in [-1, 1]; I3D takes [0, 1]
-                var s = try FeatureStatistics(dimension: I3D.classCount)
-                for start in stride(from: 0, to: n, by: 8) { try s.add(i3d.features((x.narrow(0, start: start, length: min(8, n - start)) + 1.0) / 2.0)) }
-                return s
-            }
-            let reference = try statistics(real)
-            scores.fvdPredicted = try FrechetDistance.distance(reference, statistics(prediction))
-            scores.fvdCopyLastFrame = try FrechetDistance.distance(reference, statistics(copy))
-            scores.fvdReconstruction = try FrechetDistance.distance(reference, statistics(reconstruction))
+            let reference = try i3d.statistics(real)
+            scores.fvdPredicted = try FrechetDistance.distance(reference, i3d.statistics(prediction))
+            scores.fvdCopyLastFrame = try FrechetDistance.distance(reference, i3d.statistics(copy))
+            scores.fvdReconstruction = try FrechetDistance.distance(reference, i3d.statistics(reconstruction))
         }
         return FramePrediction(scores: scores, framePSNR: FramePSNR(predicted: p.frames, reconstruction: r.frames, copyLastFrame: c.frames),
                                real: real, reconstruction: reconstruction, prediction: prediction)

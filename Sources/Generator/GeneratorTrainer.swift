@@ -57,14 +57,14 @@ public final class GeneratorTrainer: OptimizedRecipe {
                                    : "set generator.classes: \(classes), or leave it out to take the data's"
             throw ConfigError("generator.classes is \(config.generator.classes) but \(config.data.kind) has \(classes) classes: \(fix)")
         }
-        // Frame prediction is scored on held-out clips at every evaluation: they are read now, so a
-        // set too small to score stops the run before its first step rather than after training.
-        if config.generator.conditionFrames > 0, let data {
+        // Video is scored on held-out clips at every evaluation: they are read now, so a set too small
+        // to score stops the run before its first step rather than after training.
+        if config.scoresClips, let data {
             heldOutClips = try Self.predictionClips(data, config: config)
         } else {
             heldOutClips = nil
         }
-        if config.generator.conditionFrames > 0, config.predictionFVD {
+        if config.scoresClips, config.predictionFVD {
             let weights = I3D.defaultWeights()
             guard FileManager.default.fileExists(atPath: weights.path) else {
                 throw ConfigError("predictionFVD needs the I3D weights at \(weights.path) (scripts/setup.sh converts them): set predictionFVD: false, or run setup")
@@ -164,10 +164,12 @@ public final class GeneratorTrainer: OptimizedRecipe {
         }
     }
 
-    /// Frame-prediction models score held-out clips (`predictionScores`); others have no held-out score.
+    /// Frame-prediction models score held-out clips (`predictionScores`), unconditional video
+    /// generators with `predictionFVD` their samples against them (`generatedVideoScores`); others
+    /// have no held-out score.
     public func evaluate(step: Int, final: Bool, log: RunLog) throws -> [String: Any] {
-        guard config.generator.conditionFrames > 0 else { return [:] }
-        return try predictionScores(log: log)
+        if config.generator.conditionFrames > 0 { return try predictionScores(log: log) }
+        return config.scoresClips ? try generatedVideoScores(log: log) : [:]
     }
 
     /// A grid of samples: a row per class (8 each), or 4 rows of unconditional samples; for frame
@@ -219,7 +221,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
             let fix = TokenSources.holds(config.data.kind)
                 ? "the videos of data.eval (\(config.data.eval.joined(separator: ", "))) give \(count) clips of the tokenizer's length: name longer or more videos in data.eval, or leave data.eval out to train without scoring"
                 : "data.kind \(config.data.kind) gives \(count): raise data.evalSamples"
-            throw ConfigError("frame prediction is scored on at least 3 held-out clips, but \(fix)")
+            throw ConfigError("video generators are scored on at least 3 held-out clips, but \(fix)")
         }
         return clips
     }

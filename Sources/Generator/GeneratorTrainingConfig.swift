@@ -27,9 +27,12 @@ public struct GeneratorTrainingConfig: RecipeConfig {
     /// Sources that draw clips at random (moving digits): how many are made and encoded once for
     /// training; held-out clips scored at evaluations.
     public var movingDigitClips = 20000
+    /// Held-out clips a video generator is scored on: frame prediction's, or as many generated clips
+    /// as real ones for an unconditional video generator's FVD.
     public var predictionClips = 64
-    /// Also score frame prediction by FVD (I3D on the whole clips, against the real ones; needs the
-    /// I3D weights that scripts/setup.sh converts).
+    /// Score video by FVD (I3D on the whole clips, against the real ones; needs the I3D weights that
+    /// scripts/setup.sh converts): frame prediction's predicted clips, or an unconditional video
+    /// generator's samples.
     public var predictionFVD = false
     /// Masks shaped by the codec's coding schedule for this fraction of the examples (codec priors,
     /// docs/codec.md).
@@ -129,13 +132,14 @@ extension GeneratorTrainingConfig {
     func refuseUnread() throws {
         let standard = GeneratorTrainingConfig(), framePrediction = generator.conditionFrames > 0
         let randomSource = !(readsTokens || DataSources.indexes(data.kind))
-        let scoring = "for frame prediction (generator.conditionFrames above 0)"
+        let scoring = "for frame prediction (generator.conditionFrames above 0) or an unconditional video generator's FVD (predictionFVD)"
         try ConfigError.refuseUnread([
-            (predictionClips != standard.predictionClips && !framePrediction, "predictionClips", scoring),
-            (predictionFVD && !framePrediction, "predictionFVD", scoring),
-            (!data.eval.isEmpty && !framePrediction, "data.eval", scoring + ", which scores its held-out clips"),
-            (data.evalSamples != standard.data.evalSamples && !(framePrediction && randomSource), "data.evalSamples",
-             "for frame prediction on a source that draws its held-out clips (moving-digits, photo-pans)"),
+            (predictionClips != standard.predictionClips && !scoresClips, "predictionClips", scoring),
+            (predictionFVD && !(framePrediction || unconditionalVideo), "predictionFVD",
+             "for frame prediction (generator.conditionFrames above 0) or an unconditional generator of a video tokenizer's clips"),
+            (!data.eval.isEmpty && !scoresClips, "data.eval", scoring + ", which score its held-out clips"),
+            (data.evalSamples != standard.data.evalSamples && !(scoresClips && randomSource), "data.evalSamples",
+             scoring + " on a source that draws its held-out clips (moving-digits, photo-pans)"),
             (movingDigitClips != standard.movingDigitClips && !randomSource, "movingDigitClips",
              "for sources that draw clips at random (moving-digits, photo-pans, mixture); \(data.kind) has a set of its own"),
             (sampling.guidance != standard.sampling.guidance && generator.classes == 0, "sampling.guidance",
@@ -146,6 +150,13 @@ extension GeneratorTrainingConfig {
              "for coding masks (codingMasks.fraction above 0)"),
         ])
     }
+
+    /// An unconditional generator of a video tokenizer's clips (more than one latent frame, none given).
+    public var unconditionalVideo: Bool { generator.conditionFrames == 0 && generator.classes == 0 && (generator.grid.first ?? 1) > 1 }
+
+    /// Whether evaluations score held-out clips: frame prediction, or an unconditional video generator
+    /// with `predictionFVD`.
+    public var scoresClips: Bool { generator.conditionFrames > 0 || (unconditionalVideo && predictionFVD) }
 
     /// Whether the run trains on tokens already made (a token source, or token files' tiles), not on
     /// pixels it encodes itself.
