@@ -10,7 +10,7 @@ import Torch
 
 public struct FramePrediction {
     /// Means over the clips and the predicted frames, with the keys of the training log.
-    public struct Scores: Codable, Equatable, Sendable {
+    public struct Scores: Codable, Equatable, Sendable, LogRecord {
         public var psnrPredicted: Double
         public var psnrReconstruction: Double
         public var psnrCopyLastFrame: Double
@@ -26,11 +26,6 @@ public struct FramePrediction {
             case psnrPredicted = "psnr_predicted", psnrReconstruction = "psnr_reconstruction", psnrCopyLastFrame = "psnr_copy_last_frame"
             case fvdPredicted = "fvd_predicted", fvdReconstruction = "fvd_reconstruction", fvdCopyLastFrame = "fvd_copy_last_frame"
             case clips, givenFrames = "given_frames"
-        }
-
-        /// The scores as a JSON object (the FVD keys only when scored), for logs.
-        public func record() throws -> [String: Any] {
-            try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any] ?? [:]
         }
     }
 

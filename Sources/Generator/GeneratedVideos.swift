@@ -8,7 +8,7 @@ import Metrics
 import Tokenizer
 import Torch
 
-public struct GeneratedVideoScores: Codable, Equatable, Sendable {
+public struct GeneratedVideoScores: Codable, Equatable, Sendable, LogRecord {
     public var fvdGenerated: Double
     public var fvdReconstruction: Double
     public var clips: Int
@@ -22,7 +22,7 @@ public struct GeneratedVideoScores: Codable, Equatable, Sendable {
     public static func evaluate(model: any GenerativeNetwork, tokenizer: VideoTokenizer, clips: Tensor, options: SamplingOptions,
                                 i3d: I3D) throws -> (scores: GeneratedVideoScores, samples: Tensor) {
         let g = model.config, n = clips.size(0)
-        guard g.conditionFrames == 0, g.classes == 0, (g.grid.first ?? 1) > 1 else {
+        guard g.generatesUnconditionalVideo else {
             throw GeneratorError("unconditional video scores need a generator of several latent frames with no classes and no given frames, got grid \(g.grid), classes \(g.classes), conditionFrames \(g.conditionFrames)")
         }
         guard n >= 2 else { throw GeneratorError("FVD needs at least 2 clips, got \(n)") }
@@ -39,11 +39,6 @@ public struct GeneratedVideoScores: Codable, Equatable, Sendable {
                                           clips: n)
         return (scores, samples)
     }
-
-    /// The scores as a JSON object, for logs.
-    public func record() throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any] ?? [:]
-    }
 }
 
 extension I3D {
@@ -56,14 +51,30 @@ extension I3D {
     }
 }
 
+/// Scores that go into the training log as a JSON object (keys as encoded; nil values left out).
+public protocol LogRecord: Encodable {}
+
+extension LogRecord {
+    public func record() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any] ?? [:]
+    }
+}
+
 extension GeneratorTrainer {
+    /// The FVD network, loaded at the first evaluation that needs it.
+    func fvdNetwork() throws -> I3D {
+        if let i3d { return i3d }
+        let network = try I3D(weights: I3D.defaultWeights(), device: device)
+        i3d = network
+        return network
+    }
+
     /// An unconditional video generator's FVD against `predictionClips` held-out clips (`predictionFVD`).
     func generatedVideoScores(log: RunLog) throws -> [String: Any] {
         guard let clips = heldOutClips else { return [:] }
-        if i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
         let s = config.sampling
         let result = try GeneratedVideoScores.evaluate(model: model, tokenizer: tokenizer.model, clips: clips,
-                                                       options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: i3d!)
+                                                       options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: fvdNetwork())
         log.say(String(format: "FVD of %d generated clips against as many held-out ones (%d-frame clips, I3D logits): %.1f, the tokenizer's reconstruction %.1f",
                        result.scores.clips, clips.size(2), result.scores.fvdGenerated, result.scores.fvdReconstruction))
         return try result.scores.record()

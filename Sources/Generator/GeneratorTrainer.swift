@@ -199,9 +199,9 @@ public final class GeneratorTrainer: OptimizedRecipe {
             return [:]
         }
         let s = config.sampling
-        if config.predictionFVD, i3d == nil { i3d = try I3D(weights: I3D.defaultWeights(), device: device) }
         let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer.model, clips: clips,
-                                             options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed), i3d: i3d)
+                                             options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed),
+                                             i3d: config.predictionFVD ? fvdNetwork() : nil)
         let r = p.scores
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",
                        r.clips, r.givenFrames, m.clipFrames - r.givenFrames, r.psnrPredicted, r.psnrCopyLastFrame, r.psnrReconstruction))

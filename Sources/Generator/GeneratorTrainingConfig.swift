@@ -152,7 +152,7 @@ extension GeneratorTrainingConfig {
     }
 
     /// An unconditional generator of a video tokenizer's clips (more than one latent frame, none given).
-    public var unconditionalVideo: Bool { generator.conditionFrames == 0 && generator.classes == 0 && (generator.grid.first ?? 1) > 1 }
+    public var unconditionalVideo: Bool { generator.generatesUnconditionalVideo }
 
     /// Whether evaluations score held-out clips: frame prediction, or an unconditional video generator
     /// with `predictionFVD`.

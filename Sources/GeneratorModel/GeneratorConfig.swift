@@ -31,6 +31,8 @@ public struct GeneratorConfig: Codable, Equatable, Sendable {
     public init() {}
 
     public var tokensPerExample: Int { grid.reduce(1, *) }
+    /// An unconditional generator of whole clips: more than one latent frame, none given, no classes.
+    public var generatesUnconditionalVideo: Bool { conditionFrames == 0 && classes == 0 && (grid.first ?? 1) > 1 }
     public var givenTokens: Int { conditionFrames * grid[1] * grid[2] }
     /// Positions the model fills: all but the given frames.
     public var generatedTokens: Int { tokensPerExample - givenTokens }
