@@ -53,24 +53,21 @@ public struct FramePrediction {
     /// given (then N ≥ 2).
     public static func evaluate(model: any GenerativeNetwork, tokenizer: VideoTokenizer, clips: Tensor, options: SamplingOptions,
                                 i3d: I3D? = nil) throws -> FramePrediction {
-        let g = model.config, m = tokenizer.config
-        guard g.conditionFrames > 0, g.classes == 0 else {
-            throw GeneratorError("frame prediction needs an unconditional generator with conditionFrames > 0, got conditionFrames \(g.conditionFrames), classes \(g.classes) (train one with generator.conditionFrames above 0 and generator.classes: 0)")
-        }
-        guard clips.rank == 5, clips.size(1) == m.imageChannels, clips.size(2) == m.clipFrames,
-              clips.size(3) == m.resolution, clips.size(4) == m.resolution else {
-            throw GeneratorError("frame prediction expects clips (N, \(m.imageChannels), \(m.clipFrames), \(m.resolution), \(m.resolution)) for this tokenizer, got \(clips.shape)")
-        }
-        let n = clips.size(0)
-        if i3d != nil, n < 2 { throw GeneratorError("FVD needs at least 2 clips, got \(n)") }
-        let ids = try tokenizer.encode(clips.to(tokenizer.device)).reshape([n, -1])
-        let real = try clips.to(.float32, .cpu)
-        let reconstruction = try GenerativeNetworks.decodeTokens(ids, grid: g.grid, tokenizer: tokenizer)
-        let prediction = try model.predictFrames(clips, tokenizer: tokenizer, options: options)
+        try checkPredicts(model.config)
+        return try evaluate(model: model, tokenizer: tokenizer, heldOut: HeldOutVideos(clips: clips, tokenizer: tokenizer, generator: model.config, i3d: i3d),
+                            options: options)
+    }
 
-        let known = givenFrames(generator: g, tokenizer: m), future = m.clipFrames - known
-        let copy = try concatenate([real.narrow(2, start: 0, length: known),
-                                    real.narrow(2, start: known - 1, length: 1).expand([-1, -1, future, -1, -1])], dim: 2)
+    /// The same on held-out clips whose references are already computed (a trainer's evaluations).
+    public static func evaluate(model: any GenerativeNetwork, tokenizer: VideoTokenizer, heldOut h: HeldOutVideos,
+                                options: SamplingOptions) throws -> FramePrediction {
+        let g = model.config
+        try checkPredicts(g)
+        let known = givenFrames(generator: g, tokenizer: tokenizer.config), future = tokenizer.config.clipFrames - known
+        guard let copy = h.copyLastFrame, h.givenFrames == known else {
+            throw GeneratorError("the held-out clips were prepared for \(h.givenFrames) given frames, this generator gives \(known)")
+        }
+        let real = h.real, prediction = try model.predictFrames(real, tokenizer: tokenizer, options: options)
         // PSNR of each clip's predicted frames in [0, 1], (N, future), then means over clips and frames.
         func psnr(_ x: Tensor) throws -> (mean: Double, frames: [Double]) {
             let a = try x.narrow(2, start: known, length: future).to(.float64), b = try real.narrow(2, start: known, length: future).to(.float64)
@@ -78,16 +75,19 @@ public struct FramePrediction {
             let db = try mse.log() * (-10 / Foundation.log(10.0))
             return (try db.mean().item(), try db.mean(dim: 0).toArray(Double.self))
         }
-        let (p, r, c) = (try psnr(prediction), try psnr(reconstruction), try psnr(copy))
-        var scores = Scores(psnrPredicted: p.mean, psnrReconstruction: r.mean, psnrCopyLastFrame: c.mean, clips: n, givenFrames: known)
-        if let i3d {
-            let reference = try i3d.statistics(real)
-            scores.fvdPredicted = try FrechetDistance.distance(reference, i3d.statistics(prediction))
-            scores.fvdCopyLastFrame = try FrechetDistance.distance(reference, i3d.statistics(copy))
-            scores.fvdReconstruction = try FrechetDistance.distance(reference, i3d.statistics(reconstruction))
+        let (p, r, c) = (try psnr(prediction), try psnr(h.reconstruction), try psnr(copy))
+        var scores = Scores(psnrPredicted: p.mean, psnrReconstruction: r.mean, psnrCopyLastFrame: c.mean, clips: h.clips, givenFrames: known)
+        if let fvd = try h.fvd(prediction) {
+            (scores.fvdPredicted, scores.fvdCopyLastFrame, scores.fvdReconstruction) = (fvd, h.fvdCopyLastFrame, h.fvdReconstruction)
         }
         return FramePrediction(scores: scores, framePSNR: FramePSNR(predicted: p.frames, reconstruction: r.frames, copyLastFrame: c.frames),
-                               real: real, reconstruction: reconstruction, prediction: prediction)
+                               real: real, reconstruction: h.reconstruction, prediction: prediction)
+    }
+
+    private static func checkPredicts(_ g: GeneratorConfig) throws {
+        guard g.conditionFrames > 0, g.classes == 0 else {
+            throw GeneratorError("frame prediction needs an unconditional generator with conditionFrames > 0, got conditionFrames \(g.conditionFrames), classes \(g.classes) (train one with generator.conditionFrames above 0 and generator.classes: 0)")
+        }
     }
 
     /// One PNG of the first `clips` clips: for each a row of real, reconstructed and predicted frames.

@@ -30,8 +30,8 @@ public final class GeneratorTrainer: OptimizedRecipe {
     var labels: Tensor?
     /// The frame-prediction grid of the last evaluation, for `samples`.
     var predictionGrid: Tensor?
-    /// The FVD network, loaded at the first evaluation that needs it.
-    var i3d: I3D?
+    /// The held-out clips' references (`heldOutReferences`), computed at the first evaluation.
+    var heldOutVideos: HeldOutVideos?
     /// The held-out clips frame prediction is scored on (nil: not scored), read at setup.
     let heldOutClips: Tensor?
 
@@ -194,14 +194,13 @@ public final class GeneratorTrainer: OptimizedRecipe {
     /// baseline), and FVD with `predictionFVD`. Keeps the grid of real, reconstructed and predicted clips.
     func predictionScores(log: RunLog) throws -> [String: Any] {
         let m = tokenizer.model.config
-        guard let clips = heldOutClips else {
+        guard let heldOut = try heldOutReferences() else {
             log.say("frame prediction is not scored: data.eval names no held-out videos")
             return [:]
         }
         let s = config.sampling
-        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer.model, clips: clips,
-                                             options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed),
-                                             i3d: config.predictionFVD ? fvdNetwork() : nil)
+        let p = try FramePrediction.evaluate(model: model, tokenizer: tokenizer.model, heldOut: heldOut,
+                                             options: SamplingOptions(steps: s.steps, temperature: s.temperature, seed: config.run.seed))
         let r = p.scores
         log.say(String(format: "frame prediction on %d held-out clips (%d given frames, %d predicted): PSNR %.2f dB predicted, %.2f copying the last given frame, %.2f tokenizer reconstruction",
                        r.clips, r.givenFrames, m.clipFrames - r.givenFrames, r.psnrPredicted, r.psnrCopyLastFrame, r.psnrReconstruction))

@@ -40,6 +40,28 @@ final class FramePredictionTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: grid.path))
     }
 
+    /// Scores on held-out clips prepared once (a trainer's evaluations) are those of the clips
+    /// themselves; clips prepared for another number of given frames are refused.
+    func testPreparedHeldOutClipsScoreTheSame() throws {
+        let (model, tokenizer) = try model(conditionFrames: 1)
+        let clips = try Tensor.rand([3, 3, 5, 16, 16]) * 2.0 - 1.0
+        let options = SamplingOptions(steps: 2, seed: 1)
+        let direct = try FramePrediction.evaluate(model: model, tokenizer: tokenizer, clips: clips, options: options)
+        let heldOut = try HeldOutVideos(clips: clips, tokenizer: tokenizer, generator: model.config)
+        XCTAssertNotNil(heldOut.copyLastFrame)
+        XCTAssertEqual(heldOut.givenFrames, 1)
+        for _ in 0..<2 {
+            let prepared = try FramePrediction.evaluate(model: model, tokenizer: tokenizer, heldOut: heldOut, options: options)
+            XCTAssertEqual(prepared.scores, direct.scores)
+        }
+        let (unconditional, _) = try self.model(conditionFrames: 0)
+        let other = try HeldOutVideos(clips: clips, tokenizer: tokenizer, generator: unconditional.config)
+        XCTAssertNil(other.copyLastFrame)
+        XCTAssertThrowsError(try FramePrediction.evaluate(model: model, tokenizer: tokenizer, heldOut: other, options: options)) {
+            XCTAssertTrue("\($0)".contains("prepared for 0 given frames, this generator gives 1"), "\($0)")
+        }
+    }
+
     func testRefusedInputs() throws {
         let (model, tokenizer) = try model(conditionFrames: 1)
         let options = SamplingOptions(steps: 2)

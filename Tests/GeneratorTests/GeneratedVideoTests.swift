@@ -39,6 +39,16 @@ final class GeneratedVideoTests: XCTestCase {
         let again = try GeneratedVideoScores.evaluate(model: model, tokenizer: tokenizer, clips: clips, options: SamplingOptions(steps: 2, seed: 1), i3d: i3d)
         XCTAssertEqual(again.scores.fvdGenerated, scores.fvdGenerated, accuracy: 1e-6 * scores.fvdGenerated)
 
+        // Held-out clips prepared once give the same scores; prepared without an I3D they are refused.
+        let heldOut = try HeldOutVideos(clips: clips, tokenizer: tokenizer, generator: model.config, i3d: i3d)
+        let prepared = try GeneratedVideoScores.evaluate(model: model, tokenizer: tokenizer, heldOut: heldOut, options: SamplingOptions(steps: 2, seed: 1))
+        XCTAssertEqual(prepared.scores.fvdGenerated, scores.fvdGenerated, accuracy: 1e-6 * scores.fvdGenerated)
+        XCTAssertEqual(prepared.scores.fvdReconstruction, scores.fvdReconstruction, accuracy: 1e-6 * max(1, scores.fvdReconstruction))
+        let noI3D = try HeldOutVideos(clips: clips, tokenizer: tokenizer, generator: model.config)
+        XCTAssertThrowsError(try GeneratedVideoScores.evaluate(model: model, tokenizer: tokenizer, heldOut: noI3D, options: SamplingOptions(steps: 2))) {
+            XCTAssertTrue("\($0)".contains("without an I3D"), "\($0)")
+        }
+
         for (conditionFrames, classes) in [(1, 0), (0, 10)] {
             let (other, _) = try models(conditionFrames: conditionFrames, classes: classes)
             XCTAssertThrowsError(try GeneratedVideoScores.evaluate(model: other, tokenizer: tokenizer, clips: clips, options: SamplingOptions(steps: 2), i3d: i3d)) {
