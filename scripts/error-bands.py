@@ -1,7 +1,8 @@
 """Where a tokenizer's error sits (docs/training.md "Where the error is"): reads the side-by-side Y4M
 that `magvit reconstruct -o OUT.y4m` writes (original left, reconstruction right) and splits the luma
 MSE into the error of each 8x8 block's mean (what the block-mean floor codes almost exactly) and the
-error within blocks, beside what exact 8x8 block means alone would score; prints the mean luma offset, the contrast kept (the least-squares slope of
+error within blocks, beside what exact 8x8 block means of each frame alone would score (a reference,
+not the floor: that codes 4x8x8 means at 6 bits and plays them back bilinearly); luma in full range; prints the mean luma offset, the contrast kept (the least-squares slope of
 reconstructed against original luma, Var(reconstruction) / Var(original) for an
 estimator that is unbiased given its code: 1 is all of it) and the offset by band of original luma.
     magvit reconstruct CLIP --max-frames 17 --checkpoint CKPT -o /tmp/side.y4m
@@ -12,22 +13,38 @@ import sys
 import numpy as np
 
 
+CHROMA = {"420": (2, 2), "420jpeg": (2, 2), "420mpeg2": (2, 2), "420paldv": (2, 2), "422": (2, 1), "444": (1, 1), "mono": None}
+
+
 def luma_frames(path):
-    """The Y planes (T, H, W) of an 8-bit Y4M file (4:2:0, 4:2:2 or 4:4:4)."""
+    """The Y planes (T, H, W) of an 8-bit Y4M file, in full range (0-255) also when the file says
+    XCOLORRANGE=LIMITED (as `magvit reconstruct` writes it): (Y - 16) * 255 / 219."""
     data = open(path, "rb").read()
     end = data.index(b"\n")
-    tags = {t[:1]: t[1:] for t in data[:end].split()[1:]}
-    width, height = int(tags[b"W"]), int(tags[b"H"])
-    chroma = tags.get(b"C", b"420").decode()
-    if not chroma.startswith(("420", "422", "444")) or chroma.endswith(("p10", "p12", "p16")):
-        sys.exit(f"{path}: 8-bit 4:2:0, 4:2:2 or 4:4:4 Y4M expected, got C{chroma}")
-    frame = width * height * {"420": 3 / 2, "422": 2, "444": 3}[chroma[:3]]
+    fields = data[:end].split()
+    if fields[:1] != [b"YUV4MPEG2"]:
+        sys.exit(f"{path}: not a Y4M file")
+    tags = {t[:1].decode(): t[1:].decode() for t in fields[1:]}
+    width, height, chroma = int(tags["W"]), int(tags["H"]), tags.get("C", "420")
+    if chroma not in CHROMA:
+        sys.exit(f"{path}: 8-bit Y4M with chroma {', '.join(CHROMA)} expected, got C{chroma}")
+    frame = width * height
+    if CHROMA[chroma]:
+        sx, sy = CHROMA[chroma]
+        frame += 2 * (-(-width // sx)) * (-(-height // sy))
     frames, pos = [], end + 1
     while pos < len(data):
+        if not data.startswith(b"FRAME", pos):
+            sys.exit(f"{path}: frame {len(frames)} does not start with FRAME (truncated or another layout)")
         pos = data.index(b"\n", pos) + 1
+        if pos + frame > len(data):
+            sys.exit(f"{path}: frame {len(frames)} is truncated")
         frames.append(np.frombuffer(data[pos:pos + width * height], np.uint8).reshape(height, width))
-        pos += int(frame)
-    return np.stack(frames).astype(np.float64)
+        pos += frame
+    y = np.stack(frames).astype(np.float64)
+    if b"XCOLORRANGE=LIMITED" in fields:
+        y = (y - 16) * 255 / 219
+    return y
 
 
 def block_means(x):
@@ -54,10 +71,10 @@ def report(path):
           f"offset {error.mean():+.1f}; contrast kept {kept(reconstruction):.2f}")
     print(f"  exact 8x8 block means alone: MSE {((original - means) ** 2).mean():.1f} "
           f"(PSNR {10 * np.log10(255 ** 2 / ((original - means) ** 2).mean()):.2f} dB), contrast kept {kept(means):.2f}")
-    edges = [16, 48, 80, 112, 144, 176, 208, 236]
+    edges = [0, 32, 64, 96, 128, 160, 192, 224, 256]
     bands = []
     for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = (original >= lo) & (original < hi)
+        inside = (original >= lo) & (original < hi) if hi < 256 else (original >= lo)
         if inside.mean() >= 0.01:
             bands.append(f"[{lo},{hi}) {100 * inside.mean():.0f} %: {error[inside].mean():+.1f}")
     print("  offset (original - reconstruction) by original luma: " + "; ".join(bands))
@@ -66,5 +83,6 @@ def report(path):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    for p in sys.argv[1:]:
-        report(p)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a perfect reconstruction: inf dB, no shares
+        for p in sys.argv[1:]:
+            report(p)

@@ -63,10 +63,9 @@ public struct FramePrediction {
                                 options: SamplingOptions) throws -> FramePrediction {
         let g = model.config
         try checkPredicts(g)
-        let known = givenFrames(generator: g, tokenizer: tokenizer.config), future = tokenizer.config.clipFrames - known
-        guard let copy = h.copyLastFrame, h.givenFrames == known else {
-            throw GeneratorError("the held-out clips were prepared for \(h.givenFrames) given frames, this generator gives \(known)")
-        }
+        try h.check(g, tokenizer: tokenizer.config)
+        let known = h.givenFrames, future = tokenizer.config.clipFrames - known
+        guard let copy = h.copyLastFrame else { throw GeneratorError("the held-out clips were prepared for a generator with no given frames") }
         let real = h.real, prediction = try model.predictFrames(real, tokenizer: tokenizer, options: options)
         // PSNR of each clip's predicted frames in [0, 1], (N, future), then means over clips and frames.
         func psnr(_ x: Tensor) throws -> (mean: Double, frames: [Double]) {
@@ -76,7 +75,7 @@ public struct FramePrediction {
             return (try db.mean().item(), try db.mean(dim: 0).toArray(Double.self))
         }
         let (p, r, c) = (try psnr(prediction), try psnr(h.reconstruction), try psnr(copy))
-        var scores = Scores(psnrPredicted: p.mean, psnrReconstruction: r.mean, psnrCopyLastFrame: c.mean, clips: h.clips, givenFrames: known)
+        var scores = Scores(psnrPredicted: p.mean, psnrReconstruction: r.mean, psnrCopyLastFrame: c.mean, clips: h.count, givenFrames: known)
         if let fvd = try h.fvd(prediction) {
             (scores.fvdPredicted, scores.fvdCopyLastFrame, scores.fvdReconstruction) = (fvd, h.fvdCopyLastFrame, h.fvdReconstruction)
         }

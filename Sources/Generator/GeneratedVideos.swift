@@ -30,14 +30,15 @@ public struct GeneratedVideoScores: Codable, Equatable, Sendable, LogRecord {
     public static func evaluate(model: any GenerativeNetwork, tokenizer: VideoTokenizer, heldOut h: HeldOutVideos,
                                 options: SamplingOptions) throws -> (scores: GeneratedVideoScores, samples: Tensor) {
         try checkGenerates(model.config)
-        let samples = try model.decode(model.generate(count: h.clips, classes: nil, options: options), tokenizer: tokenizer).to(.float32, .cpu)
-        guard samples.shape == h.real.shape else {
-            throw GeneratorError("generated clips \(samples.shape) do not match the held-out clips \(h.real.shape)")
-        }
-        guard let fvd = try h.fvd(samples), let reconstruction = h.fvdReconstruction else {
+        try h.check(model.config, tokenizer: tokenizer.config)
+        guard let reconstruction = h.fvdReconstruction else {
             throw GeneratorError("unconditional video scores are FVDs: the held-out clips were prepared without an I3D")
         }
-        return (GeneratedVideoScores(fvdGenerated: fvd, fvdReconstruction: reconstruction, clips: h.clips), samples)
+        let samples = try model.decode(model.generate(count: h.count, classes: nil, options: options), tokenizer: tokenizer).to(.float32, .cpu)
+        guard samples.shape == h.real.shape, let fvd = try h.fvd(samples) else {
+            throw GeneratorError("generated clips \(samples.shape) do not match the held-out clips \(h.real.shape)")
+        }
+        return (GeneratedVideoScores(fvdGenerated: fvd, fvdReconstruction: reconstruction, clips: h.count), samples)
     }
 
     private static func checkGenerates(_ g: GeneratorConfig) throws {
@@ -57,17 +58,6 @@ extension LogRecord {
 }
 
 extension GeneratorTrainer {
-    /// The held-out clips with what they score without a generator (and the FVD network with
-    /// `predictionFVD`), computed at the first evaluation and kept for the rest of the run.
-    func heldOutReferences() throws -> HeldOutVideos? {
-        if let heldOutVideos { return heldOutVideos }
-        guard let clips = heldOutClips else { return nil }
-        let i3d = config.predictionFVD ? try I3D(weights: I3D.defaultWeights(), device: device) : nil
-        let prepared = try HeldOutVideos(clips: clips, tokenizer: tokenizer.model, generator: model.config, i3d: i3d)
-        heldOutVideos = prepared
-        return prepared
-    }
-
     /// An unconditional video generator's FVD against `predictionClips` held-out clips (`predictionFVD`).
     func generatedVideoScores(log: RunLog) throws -> [String: Any] {
         guard let heldOut = try heldOutReferences() else { return [:] }

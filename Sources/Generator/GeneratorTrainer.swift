@@ -32,7 +32,7 @@ public final class GeneratorTrainer: OptimizedRecipe {
     var predictionGrid: Tensor?
     /// The held-out clips' references (`heldOutReferences`), computed at the first evaluation.
     var heldOutVideos: HeldOutVideos?
-    /// The held-out clips frame prediction is scored on (nil: not scored), read at setup.
+    /// The held-out clips frame prediction or unconditional video is scored on (nil: not scored), read at setup.
     let heldOutClips: Tensor?
 
     public var directory: URL { folder.url }
@@ -186,6 +186,17 @@ public final class GeneratorTrainer: OptimizedRecipe {
     public func finish(_ folder: RunFolder, metadata: [String: String], dtype: DType) throws -> URL {
         try saveGenerator(to: generatorURL, metadata: metadata, dtype: dtype)
         return generatorURL
+    }
+
+    /// The held-out clips with what they score without a generator (and the FVD network with
+    /// `predictionFVD`), computed at the first evaluation and kept for the rest of the run.
+    func heldOutReferences() throws -> HeldOutVideos? {
+        if let heldOutVideos { return heldOutVideos }
+        guard let clips = heldOutClips else { return nil }
+        let i3d = config.predictionFVD ? try I3D(weights: I3D.defaultWeights(), device: device) : nil
+        let prepared = try HeldOutVideos(clips: clips, tokenizer: tokenizer.model, generator: model.config, i3d: i3d)
+        heldOutVideos = prepared
+        return prepared
     }
 
     /// Frame prediction on `predictionClips` held-out clips (FramePrediction): the first

@@ -12,8 +12,9 @@ import Torch
 public struct HeldOutVideos {
     /// (N, C, T, H, W) in [-1, 1] on the CPU: the clips and their reconstruction through the tokenizer.
     public let real: Tensor, reconstruction: Tensor
-    /// Frames 0..<givenFrames of a clip come from the generator's given latent frames (0: none given).
-    public let givenFrames: Int
+    /// The token grid of the generator they were prepared for; frames 0..<givenFrames of a clip come
+    /// from its given latent frames (0: none given).
+    public let grid: [Int], givenFrames: Int
     /// The real clips with their last given frame in every later frame; nil when none are given.
     public let copyLastFrame: Tensor?
     /// The FVD network and the statistics of the real clips under it; nil without FVD.
@@ -22,7 +23,7 @@ public struct HeldOutVideos {
     public let fvdReconstruction: Double?
     public let fvdCopyLastFrame: Double?
 
-    public var clips: Int { real.size(0) }
+    public var count: Int { real.size(0) }
 
     /// `clips` (N, C, T, H, W) in [-1, 1], C and T the tokenizer's, as `generator`'s evaluations see
     /// them; FVD too when `i3d` is given (then N ≥ 2).
@@ -35,6 +36,7 @@ public struct HeldOutVideos {
         let n = clips.size(0)
         if i3d != nil, n < 2 { throw GeneratorError("FVD needs at least 2 clips, got \(n)") }
         real = try clips.to(.float32, .cpu)
+        grid = g.grid
         let ids = try tokenizer.encode(clips.to(tokenizer.device)).reshape([n, -1])
         reconstruction = try GenerativeNetworks.decodeTokens(ids, grid: g.grid, tokenizer: tokenizer)
         if g.conditionFrames > 0 {
@@ -53,6 +55,15 @@ public struct HeldOutVideos {
             fvdCopyLastFrame = try copyLastFrame.map { try FrechetDistance.distance(reference, i3d.statistics($0)) }
         } else {
             (reference, fvdReconstruction, fvdCopyLastFrame) = (nil, nil, nil)
+        }
+    }
+
+    /// Refuses a generator or tokenizer other than the ones these clips were prepared for.
+    func check(_ g: GeneratorConfig, tokenizer: TokenizerConfig) throws {
+        let known = g.conditionFrames > 0 ? FramePrediction.givenFrames(generator: g, tokenizer: tokenizer) : 0
+        let shape = [tokenizer.imageChannels, tokenizer.clipFrames, tokenizer.resolution, tokenizer.resolution]
+        guard g.grid == grid, known == givenFrames, Array(real.shape.dropFirst()) == shape else {
+            throw GeneratorError("the held-out clips were prepared for grid \(grid) with \(givenFrames) given frames and clips \(Array(real.shape.dropFirst())); this generator has grid \(g.grid) with \(known) given frames and its tokenizer clips \(shape)")
         }
     }
 

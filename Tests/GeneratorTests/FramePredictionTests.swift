@@ -58,7 +58,7 @@ final class FramePredictionTests: XCTestCase {
         let other = try HeldOutVideos(clips: clips, tokenizer: tokenizer, generator: unconditional.config)
         XCTAssertNil(other.copyLastFrame)
         XCTAssertThrowsError(try FramePrediction.evaluate(model: model, tokenizer: tokenizer, heldOut: other, options: options)) {
-            XCTAssertTrue("\($0)".contains("prepared for 0 given frames, this generator gives 1"), "\($0)")
+            XCTAssertTrue("\($0)".contains("prepared for grid [3, 4, 4] with 0 given frames"), "\($0)")
         }
     }
 
