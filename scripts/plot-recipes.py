@@ -1,6 +1,6 @@
 """Quality per CPU-hour (issue 31): each recipe's held-out PSNR against training CPU time, from the
 trainer's own evaluations (log.jsonl records of kind "eval"/"final_eval": psnr, floor_psnr,
-training_seconds), with the block-mean floor at the same bits as a line; a two-stage recipe
+training_seconds), with the block-mean floor at the same bits as a line for each held-out set; a two-stage recipe
 (image-first) is drawn from the end of its image stage. Writes RUNS/curves.png and RUNS/curves.md.
 A RECIPE is any run folder under RUNS with such a log, the peer's too (scripts/peer-open-magvit2.sh
 logs the same records on the same held-out frames as image-first's image stage):
@@ -41,38 +41,44 @@ def stage_seconds(run):
 
 
 folder = Path(args[0])
-curves, floors, clocks = {}, [], {}
+curves, floors, clocks = {}, {}, {}
 for recipe in args[1:]:
     offset = stage_seconds(folder / "image-first-images") if recipe == "image-first" and (folder / "image-first-images").exists() else 0
     rows = evals(folder / recipe)
     key = clock(rows)
     clocks[recipe] = "CPU" if key == "cpu_seconds" else "wall"
-    points = [((r[key] + offset) / 3600, r["psnr"]) for r in rows]
-    floors += [r["floor_psnr"] for r in evals(folder / recipe) if "floor_psnr" in r]
-    curves[recipe] = points
-floor = sum(floors) / len(floors) if floors else None
+    curves[recipe] = [((r[key] + offset) / 3600, r["psnr"]) for r in rows]
+    # Each recipe's own floor: the image stages and the peer score held-out frames, the video
+    # recipes held-out clips, so their floors differ.
+    floors[recipe] = next((r["floor_psnr"] for r in reversed(rows) if "floor_psnr" in r), None)
 
-lines = ["| recipe | hours in training steps | clock | held-out PSNR (trainer's held-out set) | above the floor |", "| --- | --- | --- | --- | --- |"]
+lines = ["| recipe | hours in training steps | clock | held-out PSNR (trainer's held-out set) | floor on the same set | above the floor |",
+         "| --- | --- | --- | --- | --- | --- |"]
 for recipe, points in curves.items():
     if points:
         hours, psnr = points[-1]
-        above = f"{psnr - floor:+.2f} dB" if floor else "-"
-        lines.append(f"| {recipe} | {hours:.2f} | {clocks[recipe]} | {psnr:.2f} dB | {above} |")
-(folder / "curves.md").write_text("\n".join(lines) + "\n" + (f"\nblock-mean floor on the same clips: {floor:.2f} dB\n" if floor else ""))
+        floor = floors[recipe]
+        lines.append(f"| {recipe} | {hours:.2f} | {clocks[recipe]} | {psnr:.2f} dB | "
+                     + (f"{floor:.2f} dB | {psnr - floor:+.2f} dB |" if floor else "- | - |"))
+(folder / "curves.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 try:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 except ImportError:
-    print("matplotlib is not installed: table only (pip install matplotlib for the plot)")
+    print("matplotlib is not installed: table only (scripts/plot-packages.sh installs it into .deps/plot; run with PYTHONPATH=.deps/plot)")
     sys.exit(0)
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for recipe, points in curves.items():
     if points:
         ax.plot([h for h, _ in points], [p for _, p in points], marker="o", label=recipe)
-if floor:
-    ax.axhline(floor, color="grey", linestyle="--", label="block-mean floor (same bits)")
+held_out = {}  # a floor line for each held-out set: the recipes scored on it
+for recipe, floor in floors.items():
+    if floor and curves[recipe]:
+        held_out.setdefault(round(floor, 2), []).append(recipe)
+for (floor, recipes), style in zip(sorted(held_out.items()), ["--", ":", "-.", (0, (5, 5))]):
+    ax.axhline(floor, color="grey", linestyle=style, label=f"block-mean floor, same bits ({', '.join(recipes)})")
 ax.set_xlabel("hours in training steps, " + ("process CPU time" if cpu else "wall-clock") + " (2 cores)")
 ax.set_ylabel("held-out PSNR (dB)")
 ax.legend()

@@ -46,4 +46,5 @@ for recipe in "${recipes[@]}"; do
   models+=("$out/$recipe/tokenizer.safetensors")
 done
 [ ${#models[@]} -eq 0 ] || scripts/heldout-eval.sh "${models[@]}"
-python3 scripts/plot-recipes.py "$out" "${recipes[@]}"
+scripts/plot-packages.sh
+PYTHONPATH=.deps/plot python3 scripts/plot-recipes.py --cpu "$out" "${recipes[@]}"

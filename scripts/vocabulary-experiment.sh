@@ -23,9 +23,5 @@ for kind in lfq vq; do
       --set model.quantizer.kind=$kind --set model.quantizer.bits=$bits | tail -2
   done
 done
-# matplotlib for the plot, once, into .deps/plot (git-ignored).
-if [ ! -f .deps/plot/.ok ]; then
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .deps/plot matplotlib
-  touch .deps/plot/.ok
-fi
+scripts/plot-packages.sh
 PYTHONPATH=.deps/plot python3 scripts/plot-vocabulary.py runs/vocabulary docs/vocabulary.png | tee docs/vocabulary.md
