@@ -72,7 +72,8 @@ except ImportError:
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for recipe, points in curves.items():
     if points:
-        ax.plot([h for h, _ in points], [p for _, p in points], marker="o", label=recipe)
+        wall = " (wall-clock: logged before cpu_seconds)" if cpu and clocks[recipe] == "wall" else ""
+        ax.plot([h for h, _ in points], [p for _, p in points], marker="o", label=recipe + wall)
 held_out = {}  # a floor line for each held-out set: the recipes scored on it
 for recipe, floor in floors.items():
     if floor and curves[recipe]:
@@ -81,7 +82,7 @@ for (floor, recipes), style in zip(sorted(held_out.items()), ["--", ":", "-.", (
     ax.axhline(floor, color="grey", linestyle=style, label=f"block-mean floor, same bits ({', '.join(recipes)})")
 ax.set_xlabel("hours in training steps, " + ("process CPU time" if cpu else "wall-clock") + " (2 cores)")
 ax.set_ylabel("held-out PSNR (dB)")
-ax.legend()
+ax.legend(loc="lower right", fontsize=7)
 ax.grid(alpha=0.3)
 fig.tight_layout()
 fig.savefig(folder / "curves.png", dpi=120)
