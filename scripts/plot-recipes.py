@@ -82,8 +82,7 @@ for (floor, recipes), style in zip(sorted(held_out.items()), ["--", ":", "-.", (
     ax.axhline(floor, color="grey", linestyle=style, label=f"block-mean floor, same bits ({', '.join(recipes)})")
 ax.set_xlabel("hours in training steps, " + ("process CPU time" if cpu else "wall-clock") + " (2 cores)")
 ax.set_ylabel("held-out PSNR (dB)")
-ax.legend(loc="lower right", fontsize=7)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7)  # below the axes: curves start low
 ax.grid(alpha=0.3)
-fig.tight_layout()
-fig.savefig(folder / "curves.png", dpi=120)
+fig.savefig(folder / "curves.png", dpi=120, bbox_inches="tight")
 print(f"wrote {folder / 'curves.png'}")

@@ -9,7 +9,7 @@
 #     video-small         configs/recipes/video-small.yaml, today's recipe from scratch
 #     image-first         configs/recipes/image-first.yaml for half the budget, then
 #                         configs/recipes/image-first-video.yaml warm-started from it (inflated) for the rest
-#     cpu-small           configs/recipes/cpu-small.yaml, half the channels, 4x the clips
+#     cpu-small           configs/recipes/cpu-small.yaml, half the channels, 2x the clips a step (3x a CPU-second), lr 1e-3
 #     short-budget        video-small with lr 1e-3, warm-up 20, EMA 0.95 and no perceptual term
 #     peer-open-magvit2   Open-MAGVIT2's own recipe on image-first's batches and held-out frames
 #                         (scripts/peer-open-magvit2.sh; its curve only: it makes no Magvit model to score)
