@@ -11,6 +11,7 @@
 #                         configs/recipes/image-first-video.yaml warm-started from it (inflated) for the rest
 #     cpu-small           configs/recipes/cpu-small.yaml, half the channels, 2x the clips a step (3x a CPU-second), lr 1e-3
 #     short-budget        video-small with lr 1e-3, warm-up 20, EMA 0.95 and no perceptual term
+#     cpu-small-short     cpu-small with short-budget's warm-up and EMA, the perceptual term kept
 #     peer-open-magvit2   Open-MAGVIT2's own recipe on image-first's batches and held-out frames
 #                         (scripts/peer-open-magvit2.sh; its curve only: it makes no Magvit model to score)
 # Resumable: a recipe whose run folder holds a checkpoint continues (--resume); a finished one is kept.
@@ -36,12 +37,14 @@ for recipe in "${recipes[@]}"; do
     video-small|cpu-small) train "$out/$recipe" "configs/recipes/$recipe.yaml" "$budget" ;;
     short-budget) train "$out/$recipe" configs/recipes/video-small.yaml "$budget" --set optimizer.learningRate=0.001 \
                     --set optimizer.warmupSteps=20 --set run.emaDecay=0.95 --set loss.perceptualWeight=0 ;;
+    cpu-small-short) train "$out/$recipe" configs/recipes/cpu-small.yaml "$budget" \
+                    --set optimizer.warmupSteps=20 --set run.emaDecay=0.95 ;;
     image-first)
       train "$out/image-first-images" configs/recipes/image-first.yaml $((budget / 2))
       train "$out/$recipe" configs/recipes/image-first-video.yaml $((budget - budget / 2)) \
         --set initialWeights="$out/image-first-images/tokenizer.safetensors" ;;
     peer-open-magvit2) scripts/peer-open-magvit2.sh "$budget"; continue ;;
-    *) echo "recipe-study: unknown recipe '$recipe' (video-small, image-first, cpu-small, short-budget, peer-open-magvit2)" >&2; exit 64 ;;
+    *) echo "recipe-study: unknown recipe '$recipe' (video-small, image-first, cpu-small, short-budget, cpu-small-short, peer-open-magvit2)" >&2; exit 64 ;;
   esac
   models+=("$out/$recipe/tokenizer.safetensors")
 done
