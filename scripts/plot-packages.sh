@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f .deps/plot/.ok ]; then
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .deps/plot matplotlib
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-warn-conflicts --target .deps/plot matplotlib
   touch .deps/plot/.ok
 fi

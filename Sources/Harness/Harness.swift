@@ -121,7 +121,8 @@ public final class Harness<T: Trainer> {
             for (k, v) in values { sums[k, default: 0] += v }
             counted += 1
             let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
-            log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"])
+            let budgetLeft = run.timeBudget > 0 ? run.timeBudget - wallBefore - Date().timeIntervalSince(began) : nil
+            log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"], timeLeft: budgetLeft)
             let last = step == total
             if step % run.logEvery == 0 || last {
                 let means = sums.mapValues { $0 / Double(counted) }
@@ -135,7 +136,7 @@ public final class Harness<T: Trainer> {
                 try log.record(record, step: step)
                 let headline = trainer.headline.compactMap { key in means[key].map { String(format: "  %@ %.4g", key, $0) } }.joined()
                 log.say(String(format: "step %d/%d  loss %.4f%@  lr %.2e  %.2f steps/s  ETA %@", step, total, means["loss"] ?? .nan, headline,
-                               schedule(step - 1), rate, RunLog.duration(Double(total - step) / rate)))
+                               schedule(step - 1), rate, RunLog.duration(RunLog.eta(step: step, of: total, stepsPerSecond: rate, timeLeft: budgetLeft))))
                 sums = [:]; counted = 0
             }
             if step % run.checkpointEvery == 0 || last {

@@ -88,10 +88,12 @@ public final class RunLog {
     }
 
     /// Progress: a redrawn one-line bar on a terminal; otherwise a plain line on standard error every
-    /// `progressEvery` seconds, so logs of jobs without a terminal show that the run moves.
-    public func progress(step: Int, of total: Int, stepsPerSecond: Double, loss: Double?) {
+    /// `progressEvery` seconds, so logs of jobs without a terminal show that the run moves. `timeLeft`:
+    /// the seconds a time budget leaves, which bound the ETA (a budgeted run's step count is a ceiling
+    /// until the budget fits it).
+    public func progress(step: Int, of total: Int, stepsPerSecond: Double, loss: Double?, timeLeft: Double? = nil) {
         guard handle != nil else { return }
-        let eta = stepsPerSecond > 0 ? Double(total - step) / stepsPerSecond : 0
+        let eta = RunLog.eta(step: step, of: total, stepsPerSecond: stepsPerSecond, timeLeft: timeLeft)
         let lossText = loss.map { String(format: "  loss %.4f", $0) } ?? ""
         if interactive {
             let filled = Int(Double(step) / Double(Swift.max(total, 1)) * 24)
@@ -104,6 +106,12 @@ public final class RunLog {
                                                        100 * Double(step) / Double(Swift.max(total, 1)), lossText, stepsPerSecond,
                                                        RunLog.duration(eta)).utf8))
         }
+    }
+
+    /// Seconds to the end at `stepsPerSecond` (0 before any pace is known), at most `timeLeft`.
+    public static func eta(step: Int, of total: Int, stepsPerSecond: Double, timeLeft: Double? = nil) -> Double {
+        let pace = stepsPerSecond > 0 ? Double(total - step) / stepsPerSecond : 0
+        return timeLeft.map { Swift.min(pace, Swift.max(0, $0)) } ?? pace
     }
 
     public static func duration(_ seconds: Double) -> String {

@@ -112,4 +112,14 @@ final class RunLogNumbersTests: XCTestCase {
         let line = try String(contentsOf: url, encoding: .utf8)
         XCTAssertTrue(line.contains("\"psnr\":20") && !line.contains("fid") && !line.contains("inf"), line)
     }
+
+    func testATimeBudgetBoundsTheETABeforeItFitsTheStepCount() {
+        // 4 of a ceiling of 100,000 steps at 0.12 steps/s: the pace alone says 231 hours.
+        XCTAssertEqual(RunLog.eta(step: 4, of: 100_000, stepsPerSecond: 0.12), 99_996 / 0.12, accuracy: 1e-6)
+        XCTAssertEqual(RunLog.eta(step: 4, of: 100_000, stepsPerSecond: 0.12, timeLeft: 3_560), 3_560)
+        XCTAssertEqual(RunLog.eta(step: 90, of: 100, stepsPerSecond: 1, timeLeft: 3_560), 10)
+        XCTAssertEqual(RunLog.eta(step: 90, of: 100, stepsPerSecond: 1, timeLeft: -5), 0)
+        XCTAssertEqual(RunLog.eta(step: 0, of: 100, stepsPerSecond: 0, timeLeft: 60), 0)
+        XCTAssertEqual(RunLog.duration(RunLog.eta(step: 4, of: 100_000, stepsPerSecond: 0.12, timeLeft: 3_560)), "59m20s")
+    }
 }
