@@ -85,6 +85,7 @@ public final class Harness<T: Trainer> {
         let began = sessionStart, firstStep = step
         var sums: [String: Double] = [:], counted = 0
         var timing: (Date, Int)?, fittedOnce = false
+        func budgetLeft() -> Double { run.timeBudget - wallBefore - Date().timeIntervalSince(began) }
         while step < total {
             let session = step - firstStep
             if run.timeBudget > 0, session >= 80 ? session % 20 == 0 : session >= 40 && session % 10 == 0, let (t, s) = timing {
@@ -92,7 +93,7 @@ public final class Harness<T: Trainer> {
                 // step 30 of this session; the cosine follows the new end. Before step 80 of the session
                 // the fit holds only where waiting for step 80 would overrun the budget (slow steps).
                 let perStep = Date().timeIntervalSince(t) / Double(step - s)
-                let left = run.timeBudget - wallBefore - Date().timeIntervalSince(began)
+                let left = budgetLeft()
                 var fitted = Swift.min(run.steps, step + Swift.max(1, try Checked.int(clamping: left / perStep, to: 0...run.steps, "the steps left in run.timeBudget")))
                 // Every rank must stop at the same step: the slowest rank's count holds (and so every
                 // rank takes the same branch below).
@@ -121,8 +122,8 @@ public final class Harness<T: Trainer> {
             for (k, v) in values { sums[k, default: 0] += v }
             counted += 1
             let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
-            let budgetLeft = run.timeBudget > 0 ? run.timeBudget - wallBefore - Date().timeIntervalSince(began) : nil
-            log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"], timeLeft: budgetLeft)
+            let timeLeft = run.timeBudget > 0 ? budgetLeft() : nil
+            log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"], timeLeft: timeLeft)
             let last = step == total
             if step % run.logEvery == 0 || last {
                 let means = sums.mapValues { $0 / Double(counted) }
@@ -136,7 +137,7 @@ public final class Harness<T: Trainer> {
                 try log.record(record, step: step)
                 let headline = trainer.headline.compactMap { key in means[key].map { String(format: "  %@ %.4g", key, $0) } }.joined()
                 log.say(String(format: "step %d/%d  loss %.4f%@  lr %.2e  %.2f steps/s  ETA %@", step, total, means["loss"] ?? .nan, headline,
-                               schedule(step - 1), rate, RunLog.duration(RunLog.eta(step: step, of: total, stepsPerSecond: rate, timeLeft: budgetLeft))))
+                               schedule(step - 1), rate, RunLog.duration(RunLog.eta(step: step, of: total, stepsPerSecond: rate, timeLeft: timeLeft))))
                 sums = [:]; counted = 0
             }
             if step % run.checkpointEvery == 0 || last {
