@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The matched test of the paper's claim (issue 37, docs/study-objectives.md): one transformer trunk and
-# one data set, only the generative objective or only the tokenizer swapped, the same wall-clock budget
-# per cell, several seeds. Two tasks: class-conditional Fashion-MNIST images, FID (standard Inception)
+# one data set, only the generative objective or only the tokenizer swapped, the same budget per cell,
+# several seeds. Two tasks: class-conditional Fashion-MNIST images, FID (standard Inception)
 # against the test set; frame prediction on moving digits, FVD (I3D) against the real held-out clips.
 #   scripts/study-objectives.sh [SCALE] [SEEDS] [TASKS]  SCALE: smoke | cpu (default) | gpu; SEEDS default 3;
 #                                                        TASKS: "images video" (default), images or video
 #     smoke  20 steps per tokenizer and per generator, 10 samples a class: checks the pipeline end to end
 #            (55 minutes for images, 10 for video, with 1 seed beside other jobs); its numbers mean nothing
-#     cpu    1,560 s per tokenizer (configs/fashion-mnist.yaml's budget), 1,800 s per generator, 100
-#            samples a class: the table at this machine's scale, about 9.5 hours with 3 seeds
+#     cpu    2,400 CPU-seconds per tokenizer, 1,800 per generator (run.budgetClock cpu: the process's CPU
+#            time in training steps, so cells get the same compute beside other jobs), 100 samples a
+#            class: the table at this machine's scale, about 9.5 CPU-hours per task with 3 seeds
 #     gpu    the same cells on a GPU (run.device cuda): 4x wider, 2x deeper generators, tokenizers and
 #            generators for 3,600 s each, 500 samples a class. Several GPUs: MAGVIT_LAUNCH="launch --nproc 8 --"
 # Cells: tokenizers lfq-10 (the shipped Fashion-MNIST recipe), vq-10 (a learned 1,024-entry codebook, same
@@ -24,10 +25,10 @@
 # runs/study-objectives/SCALE/table.md (scripts/study-table.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scale=${1:-cpu}; seeds=${2:-3}; tasks=" ${3:-images video} "
+scale=${1:-cpu}; seeds=${2:-3}; tasks=" ${3:-images video} "; clock=()
 case $scale in
   smoke) tok_budget=0 gen_budget=0 count=10 extra=(--set run.steps=20 --set run.evalEvery=100000) ;;
-  cpu) tok_budget=1560 gen_budget=1800 count=100 extra=() ;;
+  cpu) tok_budget=2400 gen_budget=1800 count=100 extra=() clock=(--set run.budgetClock=cpu) ;;
   gpu) tok_budget=3600 gen_budget=3600 count=500
        extra=(--set run.device=cuda --set generator.width=1024 --set generator.depth=8 --set generator.heads=16) ;;
   *) echo "study-objectives: SCALE is smoke, cpu or gpu, got '$scale'" >&2; exit 64 ;;
@@ -41,7 +42,8 @@ fi
 read -r -a launch <<< "${MAGVIT_LAUNCH:-}"
 out=runs/study-objectives/$scale
 mkdir -p "$out"
-nice=(nice -n ${NICE:-10})
+# Passive OpenMP waits: a thread spinning while another job holds the core would be charged to a CPU budget.
+nice=(env OMP_WAIT_POLICY=PASSIVE nice -n ${NICE:-10})
 
 train() {  # COMMAND RUN FINISHED_FILE ARGS...
   local command=$1 run=$2 finished=$3; shift 3
@@ -63,7 +65,7 @@ image_cells() {
     [vq-10]="--set model.quantizer.kind=vq --set model.quantizer.lfq.entropyWeight=0.1 --set model.quantizer.lfq.diversityGamma=1 --set model.quantizer.lfq.annealRatio=3")
   for tok in lfq-10 vq-10 lfq-8; do
     read -r -a q <<< "${quantizer[$tok]}"
-    train train "$out/tokenizer-$tok" tokenizer.safetensors configs/fashion-mnist.yaml --set run.timeBudget=$tok_budget "${q[@]}" "${tok_extra[@]}"
+    train train "$out/tokenizer-$tok" tokenizer.safetensors configs/fashion-mnist.yaml --set run.timeBudget=$tok_budget "${clock[@]}" "${q[@]}" "${tok_extra[@]}"
   done
 
   # Generators: (objective, tokenizer) cells, each for every seed.
@@ -80,7 +82,7 @@ image_cells() {
       train train-generator "$run" generator.safetensors configs/fashion-mnist-generator.yaml \
         --set tokenizer="$out/tokenizer-$tok/tokenizer.safetensors" --set generator.objective=$objective \
         --set data.tokenCache="$out/tokenizer-$tok/$content.safetensors" \
-        --set run.seed=$seed --set run.timeBudget=$gen_budget "${factor[@]}" "${extra[@]}"
+        --set run.seed=$seed --set run.timeBudget=$gen_budget "${clock[@]}" "${factor[@]}" "${extra[@]}"
       samples=$out/samples/$objective-$tok-seed$seed
       rm -rf "$samples"
       said=$("${nice[@]}" "$MAGVIT" generate --checkpoint "$run/generator.safetensors" --class all --count "$count" \
@@ -115,7 +117,7 @@ video_cells() {
   local tok_extra=(); [ "$scale" = gpu ] && tok_extra=(--set run.device=cuda)
   local gen_extra=("${extra[@]}")
   [ "$scale" = smoke ] && { tok_extra=(--set run.steps=20); gen_extra+=(--set movingDigitClips=256 --set predictionClips=8); }
-  train train "$out/tokenizer-video" tokenizer.safetensors configs/moving-digits.yaml --set run.timeBudget=$tok_budget "${tok_extra[@]}"
+  train train "$out/tokenizer-video" tokenizer.safetensors configs/moving-digits.yaml --set run.timeBudget=$tok_budget "${clock[@]}" "${tok_extra[@]}"
   # Two video tasks on the same tokenizer: predict (3 latent frames given) and generate (unconditional,
   # generator.conditionFrames 0: FVD of 64 samples against 64 held-out clips).
   for task in predict generate; do
@@ -128,7 +130,7 @@ video_cells() {
         train train-generator "$run" generator.safetensors configs/moving-digits-predict.yaml \
           --set tokenizer="$out/tokenizer-video/tokenizer.safetensors" --set generator.objective=$objective \
           --set data.tokenCache="$out/tokenizer-video/$content.safetensors" \
-          --set run.seed=$seed --set run.timeBudget=$gen_budget "${own[@]}" "${gen_extra[@]}"
+          --set run.seed=$seed --set run.timeBudget=$gen_budget "${clock[@]}" "${own[@]}" "${gen_extra[@]}"
         python3 - "$run" "$task" "$objective" "$seed" >> "$out/cells.jsonl.new" <<'EOF'
 import json, re, sys
 run, task, objective, seed = sys.argv[1:]

@@ -84,15 +84,19 @@ public final class Harness<T: Trainer> {
         sessionStart = Date()
         let began = sessionStart, firstStep = step
         var sums: [String: Double] = [:], counted = 0
-        var timing: (Date, Int)?, fittedOnce = false
-        func budgetLeft() -> Double { run.timeBudget - wallBefore - Date().timeIntervalSince(began) }
+        var timing: (wall: Date, cpu: Double, step: Int)?, fittedOnce = false
+        let cpuClock = run.budgetClock == .cpu, unit = cpuClock ? "CPU-s" : "s"
+        // The budget's seconds left on its clock: wall-clock (evaluations included) or CPU in steps.
+        func budgetLeft() -> Double { cpuClock ? run.timeBudget - cpuElapsed : run.timeBudget - wallBefore - Date().timeIntervalSince(began) }
+        let cpuBegan = cpuElapsed
         while step < total {
             let session = step - firstStep
-            if run.timeBudget > 0, session >= 80 ? session % 20 == 0 : session >= 40 && session % 10 == 0, let (t, s) = timing {
-                // Fit the step count to the wall-clock budget (evaluations included) from the pace since
-                // step 30 of this session; the cosine follows the new end. Before step 80 of the session
-                // the fit holds only where waiting for step 80 would overrun the budget (slow steps).
-                let perStep = Date().timeIntervalSince(t) / Double(step - s)
+            if run.timeBudget > 0, session >= 80 ? session % 20 == 0 : session >= 40 && session % 10 == 0, let timing {
+                // Fit the step count to the budget from the pace on its clock since step 30 of this
+                // session; the cosine follows the new end. Before step 80 of the session the fit holds
+                // only where waiting for step 80 would overrun the budget (slow steps).
+                let spent = cpuClock ? cpuElapsed - timing.cpu : Date().timeIntervalSince(timing.wall)
+                let perStep = spent / Double(step - timing.step)
                 let left = budgetLeft()
                 var fitted = Swift.min(run.steps, step + Swift.max(1, try Checked.int(clamping: left / perStep, to: 0...run.steps, "the steps left in run.timeBudget")))
                 // Every rank must stop at the same step: the slowest rank's count holds (and so every
@@ -100,14 +104,14 @@ public final class Harness<T: Trainer> {
                 if let parallel { fitted = try parallel.minimum(fitted) }
                 if session >= 80 || fitted < firstStep + 80 {
                     if abs(fitted - total) * 50 > total || !fittedOnce {
-                        log.say(String(format: "time budget %.0f s at %.3f s/step: %d steps", run.timeBudget, perStep, fitted))
+                        log.say(String(format: "time budget %g %@ at %.3f %@/step: %d steps", run.timeBudget, unit, perStep, unit, fitted))
                     }
                     fittedOnce = true
                     total = fitted
                     schedule.totalSteps = total
                 }
             }
-            if step == firstStep + 30 { timing = (Date(), step) }
+            if step == firstStep + 30 { timing = (Date(), cpuElapsed, step) }
             let started = Date(), cpuStarted = ProcessClock.cpuSeconds()
             // Any torch-side randomness (dropout, masks, noise) is a function of the step too.
             Torch.manualSeed(run.seed &+ 0x5DEE_CE66 &* UInt64(step + 1))
@@ -122,7 +126,9 @@ public final class Harness<T: Trainer> {
             for (k, v) in values { sums[k, default: 0] += v }
             counted += 1
             let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
-            let timeLeft = run.timeBudget > 0 ? budgetLeft() : nil
+            // The ETA is wall-clock: a CPU budget's seconds left at this session's wall seconds per CPU-second.
+            let cpuSoFar = cpuElapsed - cpuBegan
+            let timeLeft = run.timeBudget <= 0 ? nil : !cpuClock ? budgetLeft() : cpuSoFar > 0 ? budgetLeft() * Date().timeIntervalSince(began) / cpuSoFar : nil
             log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"], timeLeft: timeLeft)
             let last = step == total
             if step % run.logEvery == 0 || last {
@@ -225,32 +231,44 @@ public final class Harness<T: Trainer> {
     /// the budget had fitted (so the learning rate resumes exactly), unless run.steps changed since
     /// the checkpoint's session: lowered, it caps the count; raised, the run is extended while the
     /// budget has time left, and refused with the reason where the budget is what stopped it.
-    static func resumedSteps(run: RunConfig, counters: CheckpointCounters, before: (steps: Int, timeBudget: Double)?) throws -> Int {
+    static func resumedSteps(run: RunConfig, counters: CheckpointCounters, before: RunSettings?) throws -> Int {
         guard run.steps >= counters.step else {
             throw ConfigError("run.steps \(run.steps) is behind the checkpoint's step \(counters.step): a resumed run only goes forward; "
                 + "give run.steps of at least \(counters.step), or start a new run in another folder")
         }
         guard run.timeBudget > 0 else { return run.steps }
-        // A raised budget refits the count from the pace, as a new run does (the cosine follows the new end).
-        if let before, run.timeBudget > before.timeBudget, before.timeBudget > 0, counters.wall < run.timeBudget { return run.steps }
+        let spent = run.budgetClock == .cpu ? counters.cpu : counters.wall
+        // A raised budget, or one on another clock, refits the count from the pace, as a new run does
+        // (the cosine follows the new end).
+        if let before, run.timeBudget > before.timeBudget || run.budgetClock != before.budgetClock, before.timeBudget > 0,
+           spent < run.timeBudget { return run.steps }
         guard let before, run.steps > before.steps else { return Swift.min(run.steps, counters.totalSteps) }
         let budgetEnded = counters.totalSteps < before.steps && run.timeBudget <= before.timeBudget
-        guard !budgetEnded, counters.wall < run.timeBudget else {
-            throw ConfigError(String(format: "run.steps %d cannot extend this run: its time budget (run.timeBudget %.0f s, %.0f s of it spent) "
+        guard !budgetEnded, spent < run.timeBudget else {
+            throw ConfigError(String(format: "run.steps %d cannot extend this run: its time budget (run.timeBudget %.0f %@, %.0f of it spent) "
                 + "fitted it to %d steps; raise run.timeBudget too (0: no budget), e.g. --set run.timeBudget=0",
-                                     run.steps, run.timeBudget, counters.wall, counters.totalSteps))
+                                     run.steps, run.timeBudget, run.budgetClock == .cpu ? "CPU-s" : "s", spent, counters.totalSteps))
         }
         return run.steps
     }
 
-    /// run.steps and run.timeBudget of a trainer's config.json (nil when there is none, or it has no run section).
-    static func runSettings(_ url: URL) throws -> (steps: Int, timeBudget: Double)? {
+    /// The settings of a checkpoint's session that a resume compares with its own.
+    struct RunSettings {
+        var steps: Int
+        var timeBudget: Double
+        var budgetClock: BudgetClock = .wall
+    }
+
+    /// run.steps, run.timeBudget and run.budgetClock of a trainer's config.json (nil when there is
+    /// none, or it has no run section).
+    static func runSettings(_ url: URL) throws -> RunSettings? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) } catch {
             throw ConfigError("\(url.path) is not the JSON config the run wrote (\(error.localizedDescription)); restore it to resume")
         }
         guard let run = (object as? [String: Any])?["run"] as? [String: Any], let steps = (run["steps"] as? NSNumber)?.intValue else { return nil }
-        return (steps, (run["timeBudget"] as? NSNumber)?.doubleValue ?? 0)
+        return RunSettings(steps: steps, timeBudget: (run["timeBudget"] as? NSNumber)?.doubleValue ?? 0,
+                           budgetClock: (run["budgetClock"] as? String).flatMap(BudgetClock.init(rawValue:)) ?? .wall)
     }
 }

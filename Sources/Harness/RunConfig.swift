@@ -57,6 +57,15 @@ public enum CollectiveBackend: String, ConfigChoice {
     }
 }
 
+/// What `run.timeBudget` counts.
+public enum BudgetClock: String, ConfigChoice {
+    /// Wall-clock seconds of the run, its evaluations included.
+    case wall
+    /// CPU seconds of the process in training steps, every thread (the log's `cpu_seconds`): the same
+    /// work whatever else the machine runs, so runs sharing its cores still get equal compute.
+    case cpu
+}
+
 /// A device written as "cpu", "cuda" or "cuda:N".
 public struct DeviceSetting: Codable, Sendable, Equatable, CustomStringConvertible {
     public var device: Device
@@ -134,6 +143,8 @@ public struct RunConfig: Codable, Sendable {
     /// Stop after this many seconds of training (0: no limit); the schedule is fitted to the steps
     /// that fit, timed over steps 30 to 80 of a session.
     public var timeBudget: Double = 0
+    /// What run.timeBudget counts: `wall` (seconds, evaluations included) or `cpu` (CPU seconds in steps).
+    public var budgetClock: BudgetClock = .wall
     /// Stored dtype of the final model.
     public var saveDtype: SaveDType = .float32
     /// Dtype of the weights and the math while training.
@@ -155,6 +166,7 @@ public struct RunConfig: Codable, Sendable {
         try require(logEvery > 0 && evalEvery > 0 && checkpointEvery > 0, "run.logEvery, run.evalEvery and run.checkpointEvery must be positive")
         try require((0..<1).contains(emaDecay), "run.emaDecay must be in [0, 1)")
         try require(threads >= 0 && timeBudget >= 0 && progressEvery >= 0, "run.threads, run.timeBudget and run.progressEvery must not be negative")
+        try require(budgetClock == .wall || timeBudget > 0, "run.budgetClock \(budgetClock.rawValue) says what run.timeBudget counts, and there is no budget (0): set run.timeBudget too")
         try require(collectiveTimeout > 0 && collectiveTimeout <= 1e6, "run.collectiveTimeout must be in (0, 1e6] seconds")
         let cores = ProcessInfo.processInfo.activeProcessorCount
         try require(threads <= 4 * cores, "run.threads \(threads) is more than 4 × this machine's \(cores) cores")

@@ -21,14 +21,16 @@ final class ResumeAndInterruptTests: XCTestCase {
     /// Trains TinyTrainer to `steps` under `timeBudget`, with a config.json holding both as a trainer's does;
     /// returns what the run said.
     @discardableResult
-    func train(_ run: URL, steps: Int, timeBudget: Double = 0, resume: Bool = false, finalDelay: UInt32 = 0) throws -> [String] {
+    func train(_ run: URL, steps: Int, timeBudget: Double = 0, clock: BudgetClock = .wall, resume: Bool = false, finalDelay: UInt32 = 0,
+               delay: UInt32 = 0, spin: Double = 0) throws -> [String] {
         var config = HarnessTests.runConfig(steps: steps)
         config.timeBudget = timeBudget
+        config.budgetClock = clock
         Torch.threads = 1
         let trainer = try TinyTrainer(run: config)
-        trainer.finalDelay = finalDelay
+        (trainer.finalDelay, trainer.delay, trainer.spin) = (finalDelay, delay, spin)
         var said: [String] = []
-        let json = "{\"run\": {\"steps\": \(steps), \"timeBudget\": \(timeBudget)}}"
+        let json = "{\"run\": {\"steps\": \(steps), \"timeBudget\": \(timeBudget), \"budgetClock\": \"\(clock.rawValue)\"}}"
         try Harness(trainer: trainer, folder: try RunFolder(run, resume: resume), resume: resume, run: config,
                     optimizer: HarnessTests.optimizer(), config: json, echo: { said.append($0) }).train()
         return said
@@ -78,6 +80,30 @@ final class ResumeAndInterruptTests: XCTestCase {
         let said = try train(run, steps: 200, timeBudget: 3600, resume: true)
         XCTAssertTrue(said.contains { $0.contains("steps 41..<200") }, "\(said)")
         XCTAssertEqual(try steps(run), 200)
+    }
+
+    func testACPUBudgetCountsComputeNotWaiting() throws {
+        // Steps that wait 20 ms each (a machine busy with other work) and compute little: a 0.5 s
+        // wall-clock budget is spent by step 40, a 0.5 CPU-second one is not.
+        let wall = folder.appendingPathComponent("wall"), cpu = folder.appendingPathComponent("cpu")
+        try train(wall, steps: 60, timeBudget: 0.5, delay: 20_000)
+        XCTAssertEqual(try steps(wall), 41)
+        let said = try train(cpu, steps: 60, timeBudget: 0.5, clock: .cpu, delay: 20_000)
+        XCTAssertEqual(try steps(cpu), 60, "\(said)")
+    }
+
+    func testASpentCPUBudgetEndsTheRunAndSaysSo() throws {
+        // Steps that compute 5 ms each: a 0.05 CPU-second budget is spent by step 40 and fits it to 41 steps.
+        let run = folder.appendingPathComponent("run")
+        let said = try train(run, steps: 200, timeBudget: 0.05, clock: .cpu, spin: 0.005)
+        XCTAssertEqual(try steps(run), 41)
+        XCTAssertTrue(said.contains { $0.hasPrefix("time budget 0.05 CPU-s at 0.00") && $0.hasSuffix("CPU-s/step: 41 steps") }, "\(said)")
+        XCTAssertThrowsError(try train(run, steps: 300, timeBudget: 0.05, clock: .cpu, resume: true)) {
+            XCTAssertTrue("\($0)".contains("cannot extend this run") && "\($0)".contains("CPU-s"), "\($0)")
+        }
+        // A raised CPU budget trains on.
+        try train(run, steps: 300, timeBudget: 3600, clock: .cpu, resume: true)
+        XCTAssertEqual(try steps(run), 300)
     }
 
     func testTheTimeLineCountsTheFinalEvaluation() throws {

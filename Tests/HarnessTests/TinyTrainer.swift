@@ -18,6 +18,8 @@ final class TinyTrainer: Trainer {
     var seen = 0
     /// Microseconds to sleep per step (slows a child process down enough to be killed mid-run).
     var delay: UInt32 = 0
+    /// CPU seconds each step computes (busy), where `delay` waits.
+    var spin: Double = 0
     /// Microseconds the final evaluation takes (the end-of-run time line must count it).
     var finalDelay: UInt32 = 0
     /// Variations a resume must refuse: no EMA group, another model name.
@@ -62,6 +64,8 @@ final class TinyTrainer: Trainer {
         try ema.update()
         seen += 1
         if delay > 0 { usleep(delay) }
+        let spun = ProcessClock.cpuSeconds() + spin
+        while spin > 0, ProcessClock.cpuSeconds() < spun {}
         return ["loss": try loss.item(), "mse": try loss.item(), "seen": Double(seen)]
     }
 

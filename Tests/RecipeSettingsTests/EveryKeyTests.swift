@@ -43,7 +43,7 @@ final class EveryKeyTests: XCTestCase {
     func probeEverySetting<R: Recipe>(_ recipe: R.Type, base: String, words: [String: [Any]], exempt: [String: String] = [:],
                                       only: Set<String>? = nil) throws {
         let shared: [String: [Any]] = [
-            "data.train": [[other]], "data.eval": [[other]], "run.device": ["cuda"], "run.saveDtype": ["float16"], "optimizer.betas": [[0.5, 0.9]],
+            "data.train": [[other]], "data.eval": [[other]], "run.device": ["cuda"], "run.saveDtype": ["float16"], "run.budgetClock": ["cpu"], "optimizer.betas": [[0.5, 0.9]],
             "data.sources": [[["kind": "moving-digits", "train": [digits]]]], "data.images": [[["kind": "fashion-mnist"]]],
         ]
         let probe = try SettingsProbe<R>(base: base, folder: folder, words: shared.merging(words) { $1 })
