@@ -23,6 +23,9 @@
 # NICE=n sets the runs' priority (default 10).
 # Output: runs/study-objectives/SCALE/ (runs, samples, cells.jsonl) and the table on stdout and in
 # runs/study-objectives/SCALE/table.md (scripts/study-table.py).
+# The whole script is one block, read before it runs: editing the file during a study's hours cannot
+# change what the running study does next.
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-cpu}; seeds=${2:-3}; tasks=" ${3:-images video} "; clock=()
@@ -94,7 +97,7 @@ run, scores, objective, tok, seed, said = sys.argv[1:]
 log = [json.loads(l) for l in open(f"{run}/log.jsonl") if l.strip()]
 trained = [r for r in log if "cpu_seconds" in r or "training_seconds" in r]
 params = re.search(r"([0-9]+) parameters", open(f"{run}.log").read())
-timing = re.search(r"(\d+) samples, .*?(\d+) network evaluations each: sampling ([0-9.]+) s.*decoding ([0-9.]+) s", said)
+timing = re.search(r"(\d+) samples, .*?(\d+) network evaluations each: sampling ([0-9.]+) s.*decoding ([0-9.]+) s; [0-9.]+ CPU-s both \(([0-9.]+) a sample\)", said)
 fid = json.load(open(scores))
 print(json.dumps({
     "task": "images", "objective": objective, "tokenizer": tok, "seed": int(seed),
@@ -103,6 +106,7 @@ print(json.dumps({
     "wall_hours": max((r.get("training_seconds", 0) for r in trained), default=0) / 3600,
     "evaluations": int(timing.group(2)) if timing else None,
     "seconds_per_sample": (float(timing.group(3)) + float(timing.group(4))) / int(timing.group(1)) if timing else None,
+    "cpu_seconds_per_sample": float(timing.group(5)) if timing else None,
 }))
 EOF
     done
@@ -179,3 +183,5 @@ if [[ $tasks == *" images "* ]]; then image_cells; fi
 if [[ $tasks == *" video "* ]]; then video_cells; fi
 mv "$out/cells.jsonl.new" "$out/cells.jsonl"
 python3 scripts/study-table.py "$out/cells.jsonl" | tee "$out/table.md"
+exit
+}

@@ -1,7 +1,8 @@
 """The tables of the objectives study (scripts/study-objectives.sh): one row per (task, objective,
 tokenizer) cell, the score (FID for images, FVD for video) as the mean over seeds with a
 95 % confidence interval (Student's t, n - 1 degrees of freedom), parameters, training CPU-hours,
-network evaluations and seconds per sample (video: PSNR of the predicted frames instead).
+network evaluations and CPU-seconds per sample, sampling and decoding (wall-clock seconds for rows
+written before generate reported CPU time; video: PSNR of the predicted frames instead).
     python3 scripts/study-table.py runs/study-objectives/cpu/cells.jsonl
 """
 import json
@@ -43,14 +44,16 @@ for line in open(sys.argv[1]):
 for task, cells in tasks.items():
     metric = next(iter(cells.values()))[0]["metric"]
     video = any("psnr" in r for rows in cells.values() for r in rows)
-    last = "PSNR predicted (dB)" if video else "s / sample"
+    # CPU-seconds, unchanged by other jobs on the machine; wall-clock seconds only where a row lacks them.
+    cpu = all(r.get("cpu_seconds_per_sample") is not None for rows in cells.values() for r in rows)
+    last = "PSNR predicted (dB)" if video else "CPU-s / sample" if cpu else "s / sample"
     print(f"\n**{task}**\n")
     print(f"| objective | tokenizer | {metric} (mean ± 95 % CI) | seeds | parameters | training CPU-hours | evaluations / sample | {last} |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (objective, tokenizer), rows in cells.items():
         params = f'{rows[0]["parameters"]:,}' if rows[0]["parameters"] is not None else "—"
         hours = statistics.fmean(r["cpu_hours"] for r in rows)
-        extra = shown([r.get("psnr") for r in rows], 2) if video else shown([r["seconds_per_sample"] for r in rows], 3)
+        extra = shown([r.get("psnr") for r in rows], 2) if video else shown([r["cpu_seconds_per_sample" if cpu else "seconds_per_sample"] for r in rows], 3)
         print(f"| {objective} | {tokenizer} | {shown([r['score'] for r in rows])} | {len(rows)} | "
               f"{params} | {hours:.2f} | {rows[0]['evaluations']} | {extra} |")
     # Video prediction's references, scored by every run on its seed's held-out clips (the same clips

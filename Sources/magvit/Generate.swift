@@ -74,6 +74,7 @@ struct Generate: ParsableCommand {
         let total = classes?.count ?? count
         var frames: [Tensor] = []
         var samplingSeconds = 0.0, decodeSeconds = 0.0
+        let cpuStart = ProcessClock.cpuSeconds()  // the same on a busy machine, where wall-clock seconds are not
         for first in stride(from: 0, to: total, by: batch) {
             let n = min(batch, total - first)
             var options = sampling.options
@@ -87,13 +88,15 @@ struct Generate: ParsableCommand {
             decodeSeconds += Date().timeIntervalSince(decodeStart)
             FileHandle.standardError.write(Data("\rgenerated \(first + n)/\(total)".utf8))
         }
+        let cpuSeconds = ProcessClock.cpuSeconds() - cpuStart
         FileHandle.standardError.write(Data("\n".utf8))
         let all = try concatenate(frames, dim: 0)
         try write(all, classes: classes, crop: try g.crop, video: config.grid[0] > 1)
         let tokens = Double(total * config.generatedTokens)
-        print(String(format: "%d samples, %@, %d network evaluations each: sampling %.2f s (%.0f tokens/s, %.1f samples/s), decoding %.2f s", total,
+        print(String(format: "%d samples, %@, %d network evaluations each: sampling %.2f s (%.0f tokens/s, %.1f samples/s), decoding %.2f s; "
+                     + "%.2f CPU-s both (%.4f a sample)", total,
                      config.objective == .autoregressive ? "one step per token" : "\(sampling.steps) steps", g.network.networkEvaluations(sampling.options),
-                     samplingSeconds, tokens / samplingSeconds, Double(total) / samplingSeconds, decodeSeconds))
+                     samplingSeconds, tokens / samplingSeconds, Double(total) / samplingSeconds, decodeSeconds, cpuSeconds, cpuSeconds / Double(total)))
     }
 
     func write(_ frames: Tensor, classes: [Int]?, crop: Int?, video: Bool) throws {

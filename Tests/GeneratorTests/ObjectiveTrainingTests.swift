@@ -40,6 +40,9 @@ extension GeneratorTrainerTests {
             XCTAssertEqual(r.status, 0, r.output)
             let evaluations = objective == "diffusion" ? 6 : 128  // 3 Euler steps or 64 tokens, two passes each with guidance
             XCTAssertTrue(r.output.contains("\(evaluations) network evaluations each"), r.output)
+            // The CPU time of sampling and decoding, a figure a busy machine does not change (the study's column).
+            let perSample = r.output.components(separatedBy: "CPU-s both (").last?.split(separator: " ").first.flatMap { Double($0) }
+            XCTAssertGreaterThan(try XCTUnwrap(perSample, r.output), 0, r.output)
         }
         XCTAssertThrowsError(try config(objective: "diffusive")) {
             XCTAssertTrue("\($0)".contains("expected one of masked, autoregressive, diffusion, got 'diffusive'"), "\($0)")
