@@ -239,9 +239,14 @@ public final class Harness<T: Trainer> {
         guard run.timeBudget > 0 else { return run.steps }
         let spent = run.budgetClock == .cpu ? counters.cpu : counters.wall
         // A raised budget, or one on another clock, refits the count from the pace, as a new run does
-        // (the cosine follows the new end).
+        // (the cosine follows the new end). Until this session's pace is timed (steps 30 to 80), the
+        // earlier sessions' pace sets the count, so the learning rate does not go back to its peak.
         if let before, run.timeBudget > before.timeBudget || run.budgetClock != before.budgetClock, before.timeBudget > 0,
-           spent < run.timeBudget { return run.steps }
+           spent < run.timeBudget {
+            guard counters.step > 0, spent > 0 else { return run.steps }
+            let left = (run.timeBudget - spent) / (spent / Double(counters.step))
+            return Swift.min(run.steps, counters.step + Swift.max(1, try Checked.int(clamping: left, to: 0...run.steps, "the steps left in run.timeBudget")))
+        }
         guard let before, run.steps > before.steps else { return Swift.min(run.steps, counters.totalSteps) }
         let budgetEnded = counters.totalSteps < before.steps && run.timeBudget <= before.timeBudget
         guard !budgetEnded, spent < run.timeBudget else {

@@ -106,6 +106,22 @@ final class ResumeAndInterruptTests: XCTestCase {
         XCTAssertEqual(try steps(run), 300)
     }
 
+    func testARaisedBudgetStartsFromTheEarlierPace() throws {
+        // 41 steps of 5 CPU-ms spent about 0.2 CPU-s; 0.2 more fits about 40 more steps from the first
+        // resumed step on, not run.steps (whose cosine would put the learning rate back at its peak
+        // until this session's pace is timed).
+        let run = folder.appendingPathComponent("run")
+        try train(run, steps: 1000, timeBudget: 0.05, clock: .cpu, spin: 0.005)
+        XCTAssertEqual(try steps(run), 41)
+        let spent = try XCTUnwrap(records(run).compactMap { $0["cpu_seconds"] as? Double }.max())
+        let said = try train(run, steps: 1000, timeBudget: spent + 0.2, clock: .cpu, resume: true, spin: 0.005)
+        let line = try XCTUnwrap(said.first { $0.contains("steps 41..<") }, "\(said)")
+        let end = try XCTUnwrap(line.components(separatedBy: "steps 41..<").last?.split(separator: " ").first.flatMap { Int($0) }, line)
+        XCTAssertTrue((60...130).contains(end), line)
+        let trained = try steps(run)
+        XCTAssertTrue((60...130).contains(trained), "\(trained) steps")
+    }
+
     func testTheTimeLineCountsTheFinalEvaluation() throws {
         let run = folder.appendingPathComponent("run")
         let said = try train(run, steps: 5, finalDelay: 2_500_000)
