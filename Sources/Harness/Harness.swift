@@ -88,7 +88,15 @@ public final class Harness<T: Trainer> {
         let cpuClock = run.budgetClock == .cpu, unit = cpuClock ? "CPU-s" : "s"
         // The budget's seconds left on its clock: wall-clock (evaluations included) or CPU in steps.
         func budgetLeft() -> Double { cpuClock ? run.timeBudget - cpuElapsed : run.timeBudget - wallBefore - Date().timeIntervalSince(began) }
+        // The wall-clock seconds to the budget's end, for the ETA: a CPU budget's seconds left at this
+        // session's wall seconds per CPU-second.
         let cpuBegan = cpuElapsed
+        func wallLeft() -> Double? {
+            guard run.timeBudget > 0 else { return nil }
+            guard cpuClock else { return budgetLeft() }
+            let cpu = cpuElapsed - cpuBegan
+            return cpu > 0 ? budgetLeft() * Date().timeIntervalSince(began) / cpu : nil
+        }
         while step < total {
             let session = step - firstStep
             if run.timeBudget > 0, session >= 80 ? session % 20 == 0 : session >= 40 && session % 10 == 0, let timing {
@@ -126,9 +134,7 @@ public final class Harness<T: Trainer> {
             for (k, v) in values { sums[k, default: 0] += v }
             counted += 1
             let rate = Double(step - firstStep) / Date().timeIntervalSince(began)
-            // The ETA is wall-clock: a CPU budget's seconds left at this session's wall seconds per CPU-second.
-            let cpuSoFar = cpuElapsed - cpuBegan
-            let timeLeft = run.timeBudget <= 0 ? nil : !cpuClock ? budgetLeft() : cpuSoFar > 0 ? budgetLeft() * Date().timeIntervalSince(began) / cpuSoFar : nil
+            let timeLeft = wallLeft()
             log.progress(step: step, of: total, stepsPerSecond: rate, loss: values["loss"], timeLeft: timeLeft)
             let last = step == total
             if step % run.logEvery == 0 || last {
