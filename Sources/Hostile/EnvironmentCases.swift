@@ -79,6 +79,14 @@ extension ToolFixtures {
         if ["decode", "reconstruct"].contains(command) { destinations += ["frames/", "user/frames/"] }
         var destination = destinations[Int(random.next() % UInt64(destinations.count))]
         var what = "\(command) into \(destination.prefix(60).debugDescription)\(destination.count > 60 ? " (\(destination.utf8.count) bytes)" : "")"
+        // Mutations change the part of a path below the case's folder, and one that comes out absolute
+        // (a "." or "-" flipped to "/") stays below it too: a truncated or flipped absolute path named
+        // places all over the machine ("/tm", "/ut.mgvc", "/tmp/magvit-fuzz-output-pat"), where the
+        // outputs of the first 10,000 cases landed. The canary tree, through the links, is the one
+        // place outside the folder that a case may reach.
+        let folder = work.path + "/"
+        let anchored = destination.hasPrefix(folder)
+        if anchored { destination.removeFirst(folder.count) }
         switch random.next() % 8 {
         case 0 where destination.count > 1:
             // A truncated name, or one with a bit flipped (kept printable ASCII).
@@ -96,6 +104,7 @@ extension ToolFixtures {
             what += ", flipped to \(destination.prefix(60).debugDescription)"
         default: break
         }
+        if anchored || destination.hasPrefix("/") { destination = folder + destination }
         return ToolCase(what: what, runs: [Invocation(arguments: arguments(destination))], guarded: guarded)
     }
 }

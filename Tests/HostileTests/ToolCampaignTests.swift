@@ -4,6 +4,7 @@
 @testable import Hostile
 import Foundation
 import TestSupport
+import Torch
 import XCTest
 
 final class ToolCampaignTests: XCTestCase {
@@ -41,6 +42,30 @@ final class ToolCampaignTests: XCTestCase {
         let whole = try labels(cases: 4, first: 0), slice = try labels(cases: 2, first: 2)
         XCTAssertEqual(Array(whole.suffix(2)), slice)
         XCTAssertTrue(slice.first?.hasPrefix("case 2: ") == true, "\(slice)")
+    }
+
+    /// Every output path a case is given lies in its own folder (lexically: the links in it lead to the
+    /// canary tree, which the campaign checks), mutated or not; the first 10,000 cases' truncated and
+    /// flipped absolute paths wrote into "/" and "/tmp".
+    func testOutputPathsStayInTheirCaseFolder() throws {
+        guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
+        let canary = try Canary(folder.appendingPathComponent("canary"))
+        let fixtures = try ToolFixtures(.outputPaths, tool: magvitTool, folder: folder.appendingPathComponent("fixtures"), canary: canary)
+        let stream = 91 + UInt64(ToolKind.allCases.firstIndex(of: .outputPaths)!)
+        var mutatedAbsolute = 0
+        for index in 0..<1_000 {
+            let work = folder.appendingPathComponent("case")
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: work) }
+            var random = SeededRandom(seed: 1, step: index, stream: stream)
+            let plan = try fixtures.makeCase(index, random: &random, work: work)
+            let arguments = try XCTUnwrap(plan.runs.first?.arguments)
+            let destination = try XCTUnwrap(arguments.firstIndex(of: "-o").map { arguments[$0 + 1] }, "\(arguments)")
+            let full = URL(fileURLWithPath: destination.hasPrefix("/") ? destination : work.path + "/" + destination).standardized.path
+            XCTAssertTrue(full == work.path || full.hasPrefix(work.path + "/"), "case \(index): \(plan.what): \(destination.debugDescription) is \(full), outside \(work.path)")
+            if destination.hasPrefix(work.path + "/"), plan.what.contains(", truncated to ") || plan.what.contains(", flipped to ") { mutatedAbsolute += 1 }
+        }
+        XCTAssertGreaterThan(mutatedAbsolute, 0, "no absolute path was mutated: the test checks nothing")
     }
 
     /// The canary sees a write through a link, a new file, a removed one and a changed mode, and is put back.
