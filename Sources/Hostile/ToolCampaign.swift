@@ -53,9 +53,10 @@ public enum ToolCampaign {
     /// Runs the seeded cases `first..<first + cases` of `kind` through `tool` in scratch folders under
     /// `folder`; a case running past `timeLimit` seconds is a hang. `trace` sees each case before it
     /// runs. Each case is drawn from its own stream (seed, index), so a long campaign can run in slices
-    /// (`first` 0, 2000, 4000, ...) whose cases are those of one run.
+    /// (`first` 0, 2000, 4000, ...) whose cases are those of one run. No case starts after `deadline`:
+    /// the report's case count says where the next slice starts.
     public static func run(_ kind: ToolKind, tool: String, cases: Int, first: Int = 0, seed: UInt64, folder: URL, timeLimit: Double = 60,
-                           trace: (String) -> Void = { _ in }) throws -> ToolReport {
+                           deadline: Date? = nil, trace: (String) -> Void = { _ in }) throws -> ToolReport {
         let canary = try Canary(folder.appendingPathComponent("canary"))
         let fixtures = try ToolFixtures(kind, tool: tool, folder: folder.appendingPathComponent("fixtures"), canary: canary)
         // Everything outside the cases' folders: the canary tree and the fixtures the cases read.
@@ -63,6 +64,7 @@ public enum ToolCampaign {
         var report = ToolReport(kind: kind)
         let stream = 91 + UInt64(ToolKind.allCases.firstIndex(of: kind)!)
         for index in first..<(first + cases) {
+            if let deadline, Date() >= deadline { break }
             var random = SeededRandom(seed: seed, step: index, stream: stream)
             let work = try folders.make(index)
             // A mutation the libraries cannot make is a bug of the campaign, named with its case.

@@ -20,6 +20,8 @@ struct FuzzCampaign: ParsableCommand {
     @Option(help: "Write each case's description here before it runs (the last line names a crashing case).") var trace: String?
     @OptionGroup var tool: ToolOption
     @Option(help: "Seconds a case of a tool kind may run before it counts as a hang.") var timeLimit = 60.0
+    @Option(help: "Start no tool-kind case after this many seconds (a slice that fits the time there is); the summary says where the next slice starts.")
+    var stopAfter: Double?
     @Flag(help: "Keep the tool kinds' folders (fixtures, canary) after the campaign; a failing case's folder is always kept.") var keep = false
 
     func run() throws {
@@ -47,14 +49,20 @@ struct FuzzCampaign: ParsableCommand {
         }
         guard !tools.isEmpty else { return }
         let tool = try self.tool.built()
+        if let stopAfter, !(stopAfter > 0 && stopAfter <= 1e7) { throw ValidationError("--stop-after is seconds in (0, 1e7], got \(stopAfter)") }
+        let deadline = stopAfter.map { Date().addingTimeInterval($0) }
         var failures = 0
         for kind in tools {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fuzz-\(kind.rawValue)-\(getpid())")
             let start = Date()
-            let report = try ToolCampaign.run(kind, tool: tool, cases: cases, first: first, seed: seed, folder: folder, timeLimit: timeLimit) { line in
+            let report = try ToolCampaign.run(kind, tool: tool, cases: cases, first: first, seed: seed, folder: folder, timeLimit: timeLimit,
+                                              deadline: deadline) { line in
                 traceHandle?.write(Data((line + "\n").utf8))
             }
             print(String(format: "%@ in %.1f s", report.summary, Date().timeIntervalSince(start)))
+            if report.tally.cases < cases {
+                print("  stopped by --stop-after: cases \(first)..<\(first + report.tally.cases) ran; the next slice: --first \(first + report.tally.cases)")
+            }
             for line in report.tally.commonMessages(8) { print("    " + line) }
             for line in report.outcomes.problems { print("  \(line)") }
             failures += report.failures

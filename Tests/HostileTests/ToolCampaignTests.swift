@@ -44,6 +44,15 @@ final class ToolCampaignTests: XCTestCase {
         XCTAssertTrue(slice.first?.hasPrefix("case 2: ") == true, "\(slice)")
     }
 
+    /// A slice given a deadline starts no case after it (here: one already past), and its count says so.
+    func testNoCaseStartsAfterTheDeadline() throws {
+        guard FileManager.default.isExecutableFile(atPath: magvitTool) else { throw XCTSkip("\(magvitTool) is not built") }
+        var seen: [String] = []
+        let report = try ToolCampaign.run(.outputPaths, tool: magvitTool, cases: 3, seed: 1, folder: folder, deadline: Date()) { seen.append($0) }
+        XCTAssertEqual(report.tally.cases, 0, report.summary)
+        XCTAssertEqual(seen, [])
+    }
+
     /// Every output path a case is given lies in its own folder (lexically: the links in it lead to the
     /// canary tree, which the campaign checks), mutated or not; the first 10,000 cases' truncated and
     /// flipped absolute paths wrote into "/" and "/tmp".
