@@ -48,7 +48,12 @@ struct FuzzCampaign: ParsableCommand {
             for line in report.tally.commonMessages(6) { print("    " + line) }
         }
         guard !tools.isEmpty else { return }
-        let tool = try self.tool.built()
+        // A private copy of the tool: a rebuild during a campaign of hours (the build removes the file
+        // before writing it) stopped one mid-slice, its counts lost.
+        let tool = FileManager.default.temporaryDirectory.appendingPathComponent("magvit-fuzz-tool-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: tool)
+        try FileManager.default.copyItem(atPath: try self.tool.built(), toPath: tool)
+        defer { try? FileManager.default.removeItem(atPath: tool) }
         if let stopAfter, !(stopAfter > 0 && stopAfter <= 1e7) { throw ValidationError("--stop-after is seconds in (0, 1e7], got \(stopAfter)") }
         let deadline = stopAfter.map { Date().addingTimeInterval($0) }
         var failures = 0
