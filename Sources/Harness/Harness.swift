@@ -85,7 +85,7 @@ public final class Harness<T: Trainer> {
         let began = sessionStart, firstStep = step
         var sums: [String: Double] = [:], counted = 0
         var timing: (wall: Date, cpu: Double, step: Int)?, fittedOnce = false
-        let cpuClock = run.budgetClock == .cpu, unit = cpuClock ? "CPU-s" : "s"
+        let cpuClock = run.budgetClock == .cpu, unit = run.budgetClock.unit
         // The budget's seconds left on its clock: wall-clock (evaluations included) or CPU in steps.
         func budgetLeft() -> Double { cpuClock ? run.timeBudget - cpuElapsed : run.timeBudget - wallBefore - Date().timeIntervalSince(began) }
         // The wall-clock seconds to the budget's end, for the ETA: a CPU budget's seconds left at this
@@ -106,7 +106,7 @@ public final class Harness<T: Trainer> {
                 let spent = cpuClock ? cpuElapsed - timing.cpu : Date().timeIntervalSince(timing.wall)
                 let perStep = spent / Double(step - timing.step)
                 let left = budgetLeft()
-                var fitted = Swift.min(run.steps, step + Swift.max(1, try Checked.int(clamping: left / perStep, to: 0...run.steps, "the steps left in run.timeBudget")))
+                var fitted = try Self.fitted(from: step, left: left, perStep: perStep, cap: run.steps)
                 // Every rank must stop at the same step: the slowest rank's count holds (and so every
                 // rank takes the same branch below).
                 if let parallel { fitted = try parallel.minimum(fitted) }
@@ -250,17 +250,22 @@ public final class Harness<T: Trainer> {
         if let before, run.timeBudget > before.timeBudget || run.budgetClock != before.budgetClock, before.timeBudget > 0,
            spent < run.timeBudget {
             guard counters.step > 0, spent > 0 else { return run.steps }
-            let left = (run.timeBudget - spent) / (spent / Double(counters.step))
-            return Swift.min(run.steps, counters.step + Swift.max(1, try Checked.int(clamping: left, to: 0...run.steps, "the steps left in run.timeBudget")))
+            return try fitted(from: counters.step, left: run.timeBudget - spent, perStep: spent / Double(counters.step), cap: run.steps)
         }
         guard let before, run.steps > before.steps else { return Swift.min(run.steps, counters.totalSteps) }
         let budgetEnded = counters.totalSteps < before.steps && run.timeBudget <= before.timeBudget
         guard !budgetEnded, spent < run.timeBudget else {
             throw ConfigError(String(format: "run.steps %d cannot extend this run: its time budget (run.timeBudget %.0f %@, %.0f of it spent) "
                 + "fitted it to %d steps; raise run.timeBudget too (0: no budget), e.g. --set run.timeBudget=0",
-                                     run.steps, run.timeBudget, run.budgetClock == .cpu ? "CPU-s" : "s", spent, counters.totalSteps))
+                                     run.steps, run.timeBudget, run.budgetClock.unit, spent, counters.totalSteps))
         }
         return run.steps
+    }
+
+    /// The step count a budget with `left` seconds fits at `perStep` seconds a step from `step`: at
+    /// least one more step, at most `cap`.
+    static func fitted(from step: Int, left: Double, perStep: Double, cap: Int) throws -> Int {
+        Swift.min(cap, step + Swift.max(1, try Checked.int(clamping: left / perStep, to: 0...cap, "the steps left in run.timeBudget")))
     }
 
     /// The settings of a checkpoint's session that a resume compares with its own.

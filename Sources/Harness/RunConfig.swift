@@ -64,6 +64,9 @@ public enum BudgetClock: String, ConfigChoice {
     /// CPU seconds of the process in training steps, every thread (the log's `cpu_seconds`): the same
     /// work whatever else the machine runs, so runs sharing its cores still get equal compute.
     case cpu
+
+    /// The budget's unit in messages.
+    public var unit: String { self == .cpu ? "CPU-s" : "s" }
 }
 
 /// A device written as "cpu", "cuda" or "cuda:N".

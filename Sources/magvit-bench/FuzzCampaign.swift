@@ -24,6 +24,10 @@ struct FuzzCampaign: ParsableCommand {
     var stopAfter: Double?
     @Flag(help: "Keep the tool kinds' folders (fixtures, canary) after the campaign; a failing case's folder is always kept.") var keep = false
 
+    func validate() throws {
+        if let stopAfter, !(stopAfter > 0 && stopAfter <= 1e7) { throw ValidationError("--stop-after is seconds in (0, 1e7], got \(stopAfter)") }
+    }
+
     func run() throws {
         var readers: [InputKind] = [], tools: [ToolKind] = []
         for name in kind {
@@ -54,7 +58,6 @@ struct FuzzCampaign: ParsableCommand {
         try? FileManager.default.removeItem(atPath: tool)
         try FileManager.default.copyItem(atPath: try self.tool.built(), toPath: tool)
         defer { try? FileManager.default.removeItem(atPath: tool) }
-        if let stopAfter, !(stopAfter > 0 && stopAfter <= 1e7) { throw ValidationError("--stop-after is seconds in (0, 1e7], got \(stopAfter)") }
         let deadline = stopAfter.map { Date().addingTimeInterval($0) }
         var failures = 0
         for kind in tools {
